@@ -1,0 +1,26 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseEndpoint } from './endpoint.js';
+import { parseBitRate, parseByteSize } from './units.js';
+
+test('endpoints parse, with the default port and IPv6 brackets', () => {
+  assert.deepEqual(parseEndpoint('udp://127.0.0.1:9000', ['udp']), { scheme: 'udp', host: '127.0.0.1', port: 9000 });
+  assert.deepEqual(parseEndpoint('udp://localhost', ['udp']), { scheme: 'udp', host: 'localhost', port: 36016 });
+  assert.deepEqual(parseEndpoint('tcp://[::1]:5', ['tcp']), { scheme: 'tcp', host: '::1', port: 5 });
+  assert.deepEqual(parseEndpoint('-', ['stdio']), { scheme: 'stdio', host: '', port: 0 });
+});
+
+test('bad endpoints give one-line reasons', () => {
+  for (const bad of ['udp:/x', 'http://a:1', 'udp://a:99999', 'udp://[zz]:1', '-', '']) {
+    assert.throws(() => parseEndpoint(bad, ['udp']), (err: Error) => err instanceof RangeError && !err.message.includes('\n'));
+  }
+});
+
+test('rates and sizes take k, m, g suffixes', () => {
+  assert.equal(parseBitRate('800m'), 800e6);
+  assert.equal(parseBitRate('1g'), 1e9);
+  assert.equal(parseBitRate('64k'), 64e3);
+  assert.equal(parseBitRate(1500), 1500);
+  assert.equal(parseByteSize('4m'), 4 * 1024 * 1024);
+  for (const bad of ['fast', '0', '-5m', '10x']) assert.throws(() => parseBitRate(bad), RangeError);
+});

@@ -1,0 +1,39 @@
+import { isIP } from 'node:net';
+import { DEFAULT_PORT } from './constants.js';
+
+export type Scheme = 'udp' | 'tcp' | 'tcp-listen' | 'stdio';
+
+export interface Endpoint {
+  scheme: Scheme;
+  host: string;
+  port: number;
+}
+
+/**
+ * Parses "udp://HOST:PORT", "tcp://[::1]:PORT", "tcp-listen://HOST:PORT" or "-" (stdio).
+ * The port defaults to 36016. Throws a one-line RangeError naming what is wrong.
+ */
+export function parseEndpoint(text: string, allowed: readonly Scheme[]): Endpoint {
+  const shown = allowed.map((s) => (s === 'stdio' ? '-' : `${s}://HOST:PORT`)).join(', ');
+  if (text === '-') {
+    if (!allowed.includes('stdio')) throw new RangeError(`'-' (stdio) is not supported here; use ${shown}`);
+    return { scheme: 'stdio', host: '', port: 0 };
+  }
+  const match = /^([a-z-]+):\/\/(\[[^\]]+\]|[^:/\s]+)(?::(\d+))?\/?$/i.exec(text);
+  if (!match) throw new RangeError(`invalid address '${text}': expected ${shown}`);
+  const scheme = match[1]!.toLowerCase() as Scheme;
+  if (!allowed.includes(scheme)) throw new RangeError(`unsupported scheme '${match[1]}' in '${text}': expected ${shown}`);
+  let host = match[2]!;
+  if (host.startsWith('[')) {
+    host = host.slice(1, -1);
+    if (isIP(host) !== 6) throw new RangeError(`invalid IPv6 address in '${text}'`);
+  }
+  const port = match[3] === undefined ? DEFAULT_PORT : Number(match[3]);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`invalid port in '${text}' (0-65535)`);
+  return { scheme, host, port };
+}
+
+export function formatEndpoint(e: Endpoint): string {
+  if (e.scheme === 'stdio') return '-';
+  return `${e.scheme}://${isIP(e.host) === 6 ? `[${e.host}]` : e.host}:${e.port}`;
+}

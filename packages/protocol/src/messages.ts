@@ -1,0 +1,189 @@
+import { Packr } from 'msgpackr';
+import { MAX_PAYLOAD } from './constants.js';
+import { ProtocolError } from './errors.js';
+
+// Plain maps and arrays only: no records, no extensions, so a hostile payload decodes to data, never to behaviour.
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false, bundleStrings: false });
+
+/** What an object carries: a file of the tree, or the sender's manifest of the whole tree. */
+export type ObjectKind = 'file' | 'manifest';
+
+/** Announces one object (file version or manifest); repeated during its data so a lost copy costs little. */
+export interface ObjectHeader {
+  kind: ObjectKind;
+  /** Relative path with '/' separators; '' for a manifest. Untrusted: the receiver checks it. */
+  path: string;
+  size: number;
+  mtimeMs: number;
+  /** Permission bits (0o7777 at most). */
+  mode: number;
+  /** SHA-256 of the whole object. */
+  sha256: Buffer;
+  chunkSize: number;
+  chunkCount: number;
+  /** Sender-side version id of this file content (ledger row), 0 when unknown. */
+  version: number;
+}
+
+export interface ManifestFile {
+  path: string;
+  size: number;
+  mtimeMs: number;
+  sha256: Buffer;
+}
+
+/** Every file and directory the sender holds at the end of a pass. */
+export interface Manifest {
+  createdAt: number;
+  pass: number;
+  passes: number;
+  files: ManifestFile[];
+  dirs: string[];
+}
+
+export interface Heartbeat {
+  sessionId: number;
+  host: string;
+  startedAt: number;
+  sentAt: number;
+  intervalMs: number;
+  framesSent: number;
+  bytesSent: number;
+  filesSent: number;
+  queueDepth: number;
+  pass: number;
+  passes: number;
+  /** When the next redundancy pass is due (ms since epoch), 0 if none. */
+  nextPassAt: number;
+}
+
+export type ChangeOp = 'delete' | 'rename';
+export interface Change {
+  op: ChangeOp;
+  path: string;
+  /** rename only: the new path. */
+  to: string;
+  /** rename only: hash of the content that moved, so a receiver only renames the right file. */
+  sha256: Buffer;
+}
+
+export function chunkCountFor(size: number, chunkSize: number): number {
+  return Math.ceil(size / chunkSize);
+}
+
+function decode(payload: Uint8Array, what: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = packr.unpack(payload);
+  } catch {
+    throw new ProtocolError(`${what}: payload is not valid msgpack`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ProtocolError(`${what}: not a map`);
+  return value as Record<string, unknown>;
+}
+
+function int(v: unknown, what: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new ProtocolError(`bad ${what}`);
+  return v;
+}
+function num(v: unknown, what: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ProtocolError(`bad ${what}`);
+  return v;
+}
+function str(v: unknown, what: string, maxBytes = 4096): string {
+  if (typeof v !== 'string' || Buffer.byteLength(v) > maxBytes) throw new ProtocolError(`bad ${what}`);
+  return v;
+}
+function hash(v: unknown, what: string): Buffer {
+  if (!(v instanceof Uint8Array) || v.length !== 32) throw new ProtocolError(`bad ${what}`);
+  return Buffer.from(v.buffer, v.byteOffset, v.length);
+}
+
+export function encodeObjectHeader(h: ObjectHeader): Buffer {
+  return packr.pack({
+    kind: h.kind, path: h.path, size: h.size, mtimeMs: h.mtimeMs, mode: h.mode,
+    sha256: h.sha256, chunkSize: h.chunkSize, chunkCount: h.chunkCount, version: h.version,
+  });
+}
+
+export function decodeObjectHeader(payload: Uint8Array): ObjectHeader {
+  const m = decode(payload, 'object header');
+  if (m.kind !== 'file' && m.kind !== 'manifest') throw new ProtocolError('bad object kind');
+  const size = int(m.size, 'size');
+  const chunkSize = int(m.chunkSize, 'chunk size', 1, MAX_PAYLOAD);
+  const chunkCount = int(m.chunkCount, 'chunk count');
+  if (chunkCount !== chunkCountFor(size, chunkSize)) throw new ProtocolError('chunk count does not match size');
+  return {
+    kind: m.kind,
+    path: str(m.path, 'path'),
+    size,
+    mtimeMs: num(m.mtimeMs, 'mtime'),
+    mode: int(m.mode, 'mode', 0, 0o7777),
+    sha256: hash(m.sha256, 'sha256'),
+    chunkSize,
+    chunkCount,
+    version: int(m.version, 'version'),
+  };
+}
+
+export function encodeManifest(m: Manifest): Buffer {
+  return packr.pack({
+    createdAt: m.createdAt, pass: m.pass, passes: m.passes,
+    files: m.files.map((f) => [f.path, f.size, f.mtimeMs, f.sha256]),
+    dirs: m.dirs,
+  });
+}
+
+export function decodeManifest(payload: Uint8Array): Manifest {
+  const m = decode(payload, 'manifest');
+  if (!Array.isArray(m.files) || !Array.isArray(m.dirs)) throw new ProtocolError('bad manifest lists');
+  return {
+    createdAt: num(m.createdAt, 'manifest time'),
+    pass: int(m.pass, 'pass'),
+    passes: int(m.passes, 'passes'),
+    files: m.files.map((f: unknown) => {
+      if (!Array.isArray(f) || f.length !== 4) throw new ProtocolError('bad manifest entry');
+      return { path: str(f[0], 'path'), size: int(f[1], 'size'), mtimeMs: num(f[2], 'mtime'), sha256: hash(f[3], 'sha256') };
+    }),
+    dirs: m.dirs.map((d: unknown) => str(d, 'dir')),
+  };
+}
+
+export function encodeHeartbeat(h: Heartbeat): Buffer {
+  return packr.pack({ ...h });
+}
+
+export function decodeHeartbeat(payload: Uint8Array): Heartbeat {
+  const m = decode(payload, 'heartbeat');
+  return {
+    sessionId: int(m.sessionId, 'session id', 0, 0xffff_ffff),
+    host: str(m.host, 'host', 255),
+    startedAt: num(m.startedAt, 'start time'),
+    sentAt: num(m.sentAt, 'send time'),
+    intervalMs: int(m.intervalMs, 'interval'),
+    framesSent: int(m.framesSent, 'frame count'),
+    bytesSent: int(m.bytesSent, 'byte count'),
+    filesSent: int(m.filesSent, 'file count'),
+    queueDepth: int(m.queueDepth, 'queue depth'),
+    pass: int(m.pass, 'pass'),
+    passes: int(m.passes, 'passes'),
+    nextPassAt: num(m.nextPassAt, 'next pass time'),
+  };
+}
+
+const NO_HASH = Buffer.alloc(32);
+
+export function encodeChange(c: Change): Buffer {
+  return packr.pack({ op: c.op, path: c.path, to: c.to, sha256: c.sha256 });
+}
+
+export function decodeChange(payload: Uint8Array): Change {
+  const m = decode(payload, 'change');
+  if (m.op !== 'delete' && m.op !== 'rename') throw new ProtocolError('bad change op');
+  return {
+    op: m.op,
+    path: str(m.path, 'path'),
+    to: m.op === 'rename' ? str(m.to, 'rename target') : '',
+    sha256: m.op === 'rename' ? hash(m.sha256, 'sha256') : NO_HASH,
+  };
+}

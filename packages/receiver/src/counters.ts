@@ -1,0 +1,32 @@
+import type { DropReason } from '@diodesync/protocol';
+
+/** Everything the receiver counts; `status` and the metrics endpoint show these. */
+export interface ReceiverCounters {
+  framesReceived: number;
+  bytesReceived: number;
+  /** Frames refused by the codec, by reason. */
+  framing: Record<DropReason, number>;
+  /** Frames that decoded but were refused or not needed. */
+  badMessage: number;
+  badPath: number;
+  badChunk: number;
+  orphanData: number;
+  duplicateChunks: number;
+  queueOverflow: number;
+  tooManyPartials: number;
+  unsupported: number;
+  filesCompleted: number;
+  verifyFailed: number;
+  writeErrors: number;
+  manifests: number;
+  heartbeats: number;
+}
+
+export function newCounters(): ReceiverCounters {
+  return {
+    framesReceived: 0, bytesReceived: 0,
+    framing: { short: 0, magic: 0, 'header-crc': 0, version: 0, type: 0, length: 0, 'payload-crc': 0 },
+    badMessage: 0, badPath: 0, badChunk: 0, orphanData: 0, duplicateChunks: 0, queueOverflow: 0,
+    tooManyPartials: 0, unsupported: 0, filesCompleted: 0, verifyFailed: 0, writeErrors: 0, manifests: 0, heartbeats: 0,
+  };
+}

@@ -1,0 +1,92 @@
+import { createHash } from 'node:crypto';
+import { chmod, copyFile, lstat, mkdir, open, readdir, rename, rm, utimes } from 'node:fs/promises';
+import * as path from 'node:path';
+import { hashFileRange } from './hash-file.js';
+import { destPath } from './paths.js';
+
+export class UnsafeDestination extends Error {
+  override name = 'UnsafeDestination';
+}
+
+/**
+ * The mirror on disk. Every write goes through here: directories are created one level at
+ * a time and a symlink met on the way is refused, so nothing is ever written outside the root.
+ */
+export class DestTree {
+  constructor(readonly root: string) {}
+
+  /** Creates the directories of `rel` (a checked relative path) under the root. */
+  async ensureDir(rel: string): Promise<string> {
+    let current = this.root;
+    for (const segment of rel === '' ? [] : rel.split('/')) {
+      current = path.join(current, segment);
+      const st = await lstat(current).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return undefined;
+        throw err;
+      });
+      if (!st) await mkdir(current).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EEXIST') throw err;
+      });
+      else if (st.isSymbolicLink()) throw new UnsafeDestination(`'${path.relative(this.root, current)}' is a symlink`);
+      else if (!st.isDirectory()) throw new UnsafeDestination(`'${path.relative(this.root, current)}' is not a directory`);
+    }
+    return current;
+  }
+
+  /**
+   * Moves a verified temp file into place with its mtime and mode. The rename is atomic:
+   * readers see the old file or the new one, never a mix.
+   */
+  async place(tempPath: string, rel: string, mtimeMs: number, mode: number): Promise<void> {
+    const slash = rel.lastIndexOf('/');
+    const dir = await this.ensureDir(slash < 0 ? '' : rel.slice(0, slash));
+    const target = path.join(dir, rel.slice(slash + 1));
+    const existing = await lstat(target).catch(() => undefined);
+    if (existing?.isDirectory()) throw new UnsafeDestination(`'${rel}' is a directory in the destination`);
+    await chmod(tempPath, mode & 0o777); // never setuid, setgid or sticky from the wire
+    await utimes(tempPath, mtimeMs / 1000, mtimeMs / 1000);
+    try {
+      await rename(tempPath, target);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+      // State directory on another file system: copy beside the target, then rename.
+      const beside = path.join(dir, `.${path.basename(target)}.diodesync-tmp`);
+      await copyFile(tempPath, beside);
+      await utimes(beside, mtimeMs / 1000, mtimeMs / 1000);
+      await rename(beside, target);
+      await rm(tempPath, { force: true });
+    }
+  }
+
+  /** Size, mtime and (if asked) SHA-256 of a file in the mirror, or undefined if absent. */
+  async inspect(rel: string): Promise<{ size: number; mtimeMs: number; isFile: boolean } | undefined> {
+    const st = await lstat(destPath(this.root, rel)).catch(() => undefined);
+    return st && { size: st.size, mtimeMs: st.mtimeMs, isFile: st.isFile() };
+  }
+
+  async hash(rel: string): Promise<Buffer> {
+    const fh = await open(destPath(this.root, rel), 'r');
+    try {
+      const hash = createHash('sha256');
+      await hashFileRange(fh, hash, 0, (await fh.stat()).size);
+      return hash.digest();
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** Every regular file under the root, as relative '/' paths. */
+  async listFiles(): Promise<string[]> {
+    const out: string[] = [];
+    const walk = async (rel: string): Promise<void> => {
+      const entries = await readdir(rel === '' ? this.root : destPath(this.root, rel), { withFileTypes: true }).catch(() => []);
+      for (const e of entries) {
+        const child = rel === '' ? e.name : `${rel}/${e.name}`;
+        if (e.isDirectory()) await walk(child);
+        else if (e.isFile()) out.push(child);
+      }
+    };
+    await walk('');
+    return out.sort();
+  }
+}

@@ -1,0 +1,147 @@
+import { createHash, type Hash } from 'node:crypto';
+import { constants } from 'node:fs';
+import { open, rm, type FileHandle } from 'node:fs/promises';
+import type { ObjectHeader } from '@diodesync/protocol';
+import { hashFileRange } from './hash-file.js';
+
+/** Contiguous chunks waiting to go to disk in one positional write. */
+interface Run {
+  firstChunk: number;
+  buffers: Buffer[];
+  bytes: number;
+}
+
+const MAX_RUN_BYTES = 1024 * 1024;
+
+/**
+ * One object being reassembled into a temp file: a chunk bitmap, coalesced positional
+ * writes in FIFO order, and a running SHA-256 over the prefix that arrived in order,
+ * so that verification only reads back what came out of order.
+ */
+export class PartialObject {
+  readonly bitmap: Uint8Array;
+  received = 0;
+  lastActivity = Date.now();
+  private run: Run | undefined;
+  private writes: Promise<void> = Promise.resolve();
+  private fh: FileHandle | undefined;
+  private created = false;
+  private writeError: Error | undefined;
+  private readonly hash: Hash = createHash('sha256');
+  private hashedChunks = 0;
+  /** Bytes accepted but not yet written: the receiver's memory bound counts these. */
+  pendingBytes = 0;
+
+  constructor(
+    readonly header: ObjectHeader,
+    readonly tempPath: string,
+    private readonly onWritten: (bytes: number) => void,
+  ) {
+    this.bitmap = new Uint8Array(Math.ceil(header.chunkCount / 8));
+  }
+
+  has(chunk: number): boolean {
+    return (this.bitmap[chunk >> 3]! & (1 << (chunk & 7))) !== 0;
+  }
+
+  get complete(): boolean {
+    return this.received === this.header.chunkCount;
+  }
+
+  get failed(): Error | undefined {
+    return this.writeError;
+  }
+
+  /** Expected payload length of a chunk. */
+  chunkLength(chunk: number): number {
+    const { size, chunkSize, chunkCount } = this.header;
+    return chunk === chunkCount - 1 ? size - chunkSize * (chunkCount - 1) : chunkSize;
+  }
+
+  /** Accepts a new chunk (the caller has checked index, length and duplicates). */
+  add(chunk: number, payload: Buffer): void {
+    this.bitmap[chunk >> 3]! |= 1 << (chunk & 7);
+    this.received++;
+    this.pendingBytes += payload.length;
+    this.lastActivity = Date.now();
+    const run = this.run;
+    if (run && run.firstChunk + run.buffers.length === chunk && run.bytes < MAX_RUN_BYTES) {
+      run.buffers.push(payload);
+      run.bytes += payload.length;
+    } else {
+      this.flush();
+      this.run = { firstChunk: chunk, buffers: [payload], bytes: payload.length };
+    }
+    if (this.run!.bytes >= MAX_RUN_BYTES) this.flush();
+  }
+
+  /** Queues the current run for writing. */
+  flush(): void {
+    const run = this.run;
+    if (!run) return;
+    this.run = undefined;
+    if (run.firstChunk === this.hashedChunks) {
+      for (const b of run.buffers) this.hash.update(b);
+      this.hashedChunks += run.buffers.length;
+    }
+    const position = run.firstChunk * this.header.chunkSize;
+    this.writes = this.writes.then(async () => {
+      try {
+        if (this.writeError) return;
+        const fh = await this.file();
+        await fh.writev(run.buffers, position);
+      } catch (err) {
+        this.writeError ??= err as Error;
+      } finally {
+        this.pendingBytes -= run.bytes;
+        this.onWritten(run.bytes);
+      }
+    });
+  }
+
+  /** Waits for queued writes, then returns the SHA-256 of the whole temp file. */
+  async finish(): Promise<Buffer> {
+    this.flush();
+    await this.writes;
+    if (this.writeError) throw this.writeError;
+    const fh = await this.file();
+    await hashFileRange(fh, this.hash, this.hashedChunks * this.header.chunkSize, this.header.size);
+    await fh.datasync();
+    await this.closeFile();
+    return this.hash.digest();
+  }
+
+  /** Closes the descriptor of an idle object; it reopens on the next write. */
+  async closeIdle(): Promise<void> {
+    if (!this.fh && !this.run) return;
+    this.flush();
+    this.writes = this.writes.then(() => this.closeFile());
+    await this.writes;
+  }
+
+  async discard(): Promise<void> {
+    if (this.run) {
+      this.pendingBytes -= this.run.bytes;
+      this.onWritten(this.run.bytes);
+      this.run = undefined;
+    }
+    await this.writes.catch(() => undefined);
+    await this.closeFile().catch(() => undefined);
+    await rm(this.tempPath, { force: true });
+  }
+
+  /** The first open truncates whatever an earlier run left under this name; later ones keep the data. */
+  private async file(): Promise<FileHandle> {
+    if (!this.fh) {
+      this.fh = await open(this.tempPath, this.created ? constants.O_RDWR : 'w+', 0o600);
+      this.created = true;
+    }
+    return this.fh;
+  }
+
+  private async closeFile(): Promise<void> {
+    const fh = this.fh;
+    this.fh = undefined;
+    await fh?.close();
+  }
+}

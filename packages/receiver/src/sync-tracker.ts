@@ -1,0 +1,131 @@
+import type { Manifest, ManifestFile, ObjectHeader } from '@diodesync/protocol';
+import type { DestTree } from './dest-tree.js';
+import { unsafePathReason } from './paths.js';
+
+interface VerifiedFile {
+  size: number;
+  mtimeMs: number;
+  sha256: Buffer;
+}
+
+export interface MissingEntry {
+  path: string;
+  size: number;
+  sha256: string;
+  mtime: string;
+}
+
+/** What the receiver lacks against the sender's latest manifest; `diode-send ledger reset --from-report` reads it. */
+export interface SyncReport {
+  generatedAt: string;
+  dest: string;
+  synced: boolean;
+  manifestCreatedAt: string | null;
+  manifestFiles: number;
+  /** In the manifest, absent from the mirror. */
+  missing: MissingEntry[];
+  /** In the manifest, present in the mirror with other content, size or mtime. */
+  outdated: MissingEntry[];
+  /** In the mirror, not in the manifest. */
+  unexpected: string[];
+}
+
+/** Same mtime to the millisecond: what survives utimes() and every file system we target. */
+const sameMtime = (a: number, b: number) => Math.abs(a - b) < 1;
+
+/**
+ * Compares the mirror with the sender's latest manifest. "Synced" means every file of that
+ * manifest is in the mirror with the announced size, mtime and SHA-256.
+ */
+export class SyncTracker {
+  private manifest: Manifest | undefined;
+  private pending = new Map<string, ManifestFile>();
+  private readonly verified = new Map<string, VerifiedFile>();
+  private applying: Promise<void> = Promise.resolve();
+
+  constructor(private readonly dest: DestTree) {}
+
+  get synced(): boolean {
+    return this.manifest !== undefined && this.pending.size === 0;
+  }
+
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  /** Adopts a new manifest (serialised: manifests are applied in arrival order). */
+  applyManifest(manifest: Manifest): Promise<void> {
+    this.applying = this.applying.then(() => this.apply(manifest));
+    return this.applying;
+  }
+
+  private async apply(manifest: Manifest): Promise<void> {
+    for (const dir of manifest.dirs) {
+      if (unsafePathReason(dir) === undefined) await this.dest.ensureDir(dir).catch(() => undefined);
+    }
+    const pending = new Map<string, ManifestFile>();
+    for (const file of manifest.files) {
+      if (unsafePathReason(file.path) !== undefined) continue;
+      if (!(await this.isInPlace(file))) pending.set(file.path, file);
+    }
+    // Files placed while we were looking are ticked off here: placed() saw the old pending set.
+    for (const file of pending.values()) if (this.matchesVerified(file)) pending.delete(file.path);
+    this.manifest = manifest;
+    this.pending = pending;
+  }
+
+  private matchesVerified(f: { path: string; size: number; mtimeMs: number; sha256: Buffer }): boolean {
+    const v = this.verified.get(f.path);
+    return !!v && v.size === f.size && sameMtime(v.mtimeMs, f.mtimeMs) && v.sha256.equals(f.sha256);
+  }
+
+  /** A verified file was placed: remember its hash and tick it off. */
+  placed(path: string, size: number, mtimeMs: number, sha256: Buffer): void {
+    this.verified.set(path, { size, mtimeMs, sha256 });
+    const wanted = this.pending.get(path);
+    if (wanted && this.matchesVerified(wanted)) this.pending.delete(path);
+  }
+
+  /** True if the mirror already holds exactly this version: its data need not be assembled. */
+  holds(header: ObjectHeader): boolean {
+    return this.matchesVerified(header);
+  }
+
+  /** Looks in the mirror (hashing once if needed) for exactly this version. */
+  async isInPlace(file: { path: string; size: number; mtimeMs: number; sha256: Buffer }): Promise<boolean> {
+    const st = await this.dest.inspect(file.path);
+    if (!st?.isFile || st.size !== file.size || !sameMtime(st.mtimeMs, file.mtimeMs)) return false;
+    let v = this.verified.get(file.path);
+    if (!v || v.size !== st.size || !sameMtime(v.mtimeMs, st.mtimeMs)) {
+      // Present but not verified by this process: hash it once.
+      const sha256 = await this.dest.hash(file.path).catch(() => undefined);
+      if (!sha256) return false;
+      v = { size: st.size, mtimeMs: st.mtimeMs, sha256 };
+      this.verified.set(file.path, v);
+    }
+    return v.sha256.equals(file.sha256);
+  }
+
+  async report(): Promise<SyncReport> {
+    await this.applying;
+    const manifest = this.manifest;
+    const missing: MissingEntry[] = [];
+    const outdated: MissingEntry[] = [];
+    for (const file of this.pending.values()) {
+      const entry = { path: file.path, size: file.size, sha256: file.sha256.toString('hex'), mtime: new Date(file.mtimeMs).toISOString() };
+      ((await this.dest.inspect(file.path)) ? outdated : missing).push(entry);
+    }
+    const listed = new Set(manifest?.files.map((f) => f.path));
+    const unexpected = manifest ? (await this.dest.listFiles()).filter((p) => !listed.has(p)) : [];
+    return {
+      generatedAt: new Date().toISOString(),
+      dest: this.dest.root,
+      synced: this.synced,
+      manifestCreatedAt: manifest ? new Date(manifest.createdAt).toISOString() : null,
+      manifestFiles: manifest?.files.length ?? 0,
+      missing,
+      outdated,
+      unexpected,
+    };
+  }
+}

@@ -1,0 +1,8 @@
+/** Where frames go. `send` returns a promise only when the caller must wait (back-pressure). */
+export interface FrameSink {
+  readonly description: string;
+  send(parts: readonly Buffer[]): Promise<void> | undefined;
+  /** Waits until everything handed to `send` has left. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}

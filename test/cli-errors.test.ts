@@ -1,0 +1,66 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as dgram from 'node:dgram';
+import { writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { RECEIVE_CLI, SEND_CLI, start } from './lib/cli.js';
+import { tempDir } from './lib/tree.js';
+
+async function expectUsageError(cli: string, args: string[], pattern: RegExp): Promise<void> {
+  const { code, stderr } = await start(cli, args).exited;
+  assert.equal(code, 1, `${args.join(' ')}: ${stderr}`);
+  const lines = stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `one line, got: ${stderr}`);
+  assert.match(lines[0]!, pattern);
+  assert.doesNotMatch(stderr, /\bat .*\.js:\d+/, 'no stack trace');
+}
+
+test('sender: bad input gives one line and exit 1', { timeout: 60_000 }, async (t) => {
+  const dir = await tempDir(t);
+  const file = path.join(dir, 'file.txt');
+  await writeFile(file, 'x');
+  await expectUsageError(SEND_CLI, ['/nonexistent/dir', '--to', 'udp://127.0.0.1:1', '--once'], /does not exist/);
+  await expectUsageError(SEND_CLI, [file, '--to', 'udp://127.0.0.1:1', '--once'], /not a directory/);
+  await expectUsageError(SEND_CLI, [dir, '--to', 'udp:/127.0.0.1', '--once'], /invalid address/);
+  await expectUsageError(SEND_CLI, [dir, '--to', 'http://127.0.0.1:80', '--once'], /unsupported scheme/);
+  await expectUsageError(SEND_CLI, [dir, '--to', 'udp://127.0.0.1:70000', '--once'], /invalid port/);
+  await expectUsageError(SEND_CLI, [dir, '--once'], /to/);
+  await expectUsageError(SEND_CLI, [dir, '--to', 'udp://127.0.0.1:1', '--rate', 'fast'], /invalid rate/);
+  await expectUsageError(SEND_CLI, [dir, '--to', 'udp://127.0.0.1:1', '-R', '0'], /redundancy/);
+  await expectUsageError(SEND_CLI, [dir, '--to', 'udp://127.0.0.1:1', '--mtu', '100'], /mtu/);
+  await expectUsageError(SEND_CLI, [dir, '--to', 'udp://127.0.0.1:1', '--onse'], /Unknown argument/);
+  await expectUsageError(SEND_CLI, [dir, '--to', 'udp://127.0.0.1:1', '--config', path.join(dir, 'missing.json')], /config|missing/i);
+});
+
+test('receiver: bad input and a port in use give one line and exit 1', { timeout: 60_000 }, async (t) => {
+  const dir = await tempDir(t);
+  const file = path.join(dir, 'file.txt');
+  await writeFile(file, 'x');
+  await expectUsageError(RECEIVE_CLI, [file, '--listen', 'udp://127.0.0.1:0'], /not a directory/);
+  await expectUsageError(RECEIVE_CLI, [path.join(dir, 'out'), '--listen', 'udp//127.0.0.1:5'], /invalid address/);
+  await expectUsageError(RECEIVE_CLI, [path.join(dir, 'out'), '--listen', 'udp://127.0.0.1:0', '--state', path.join(dir, 'out', 'state')], /inside/);
+  const busy = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => busy.bind(0, '127.0.0.1', resolve));
+  t.after(() => busy.close());
+  await expectUsageError(RECEIVE_CLI, [path.join(dir, 'out'), '--listen', `udp://127.0.0.1:${busy.address().port}`], /address already in use/);
+});
+
+test('options come from a --config JSON file whose keys are the long option names', { timeout: 30_000 }, async (t) => {
+  const dir = await tempDir(t);
+  const config = path.join(dir, 'send.json');
+  await writeFile(config, JSON.stringify({ to: 'udp://127.0.0.1:9', once: true, redundancy: 3, rate: '50m' }));
+  const { code, stderr } = await start(SEND_CLI, [dir, '--config', config]).exited;
+  assert.equal(code, 0, stderr);
+  assert.match(stderr, /"redundancy":3/);
+  assert.match(stderr, /"rate":"50.00 Mb\/s"/);
+});
+
+test('--help lists every option with its default', { timeout: 30_000 }, async () => {
+  const send = await start(SEND_CLI, ['--help']).exited;
+  assert.equal(send.code, 0);
+  for (const option of ['--to', '--once', '--rate', '--redundancy', '--mtu', '--config']) assert.ok(send.stdout.includes(option), option);
+  assert.match(send.stdout, /default: "100m"/);
+  const receive = await start(RECEIVE_CLI, ['--help']).exited;
+  assert.equal(receive.code, 0);
+  for (const option of ['--listen', '--state', '--exit-when-synced', '--timeout']) assert.ok(receive.stdout.includes(option), option);
+});

@@ -1,0 +1,61 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { startReceiver, runSender, events } from './lib/cli.js';
+import { makeTree, tempDir, treeDifferences } from './lib/tree.js';
+
+test('a tree with nested dirs, an empty file, a 20 MB file and unusual names mirrors exactly over UDP', { timeout: 120_000 }, async (t) => {
+  const root = await tempDir(t);
+  const src = path.join(root, 'src');
+  const dest = path.join(root, 'dest');
+  await makeTree(src, {
+    'top.txt': 'top level\n',
+    'empty.dat': '',
+    'big/twenty-mb.bin': 20 * 1024 * 1024,
+    'a/b/c/d/deep.bin': 5000,
+    'a/b/sibling.bin': 1424, // exactly one chunk
+    'a/b/one-more.bin': 1425, // one chunk and a byte
+    'with space/file name with spaces.txt': 'spaces\n',
+    'données/résumé-été 2026 ✓.txt': 'non-ASCII\n',
+    '日本語/ファイル.txt': 'CJK\n',
+  });
+  const receiver = await startReceiver(dest, ['--exit-when-synced', '--timeout', '90']);
+  const sent = await runSender(src, `udp://127.0.0.1:${receiver.port}`, ['--once', '--rate', '1g', '-R', '2']);
+  assert.equal(sent.code, 0, sent.stderr);
+  const received = await receiver.exited;
+  assert.equal(received.code, 0, received.stderr);
+  assert.deepEqual(await treeDifferences(src, dest), []);
+
+  const report = JSON.parse(await readFile(path.join(root, '.dest.diodesync', 'report.json'), 'utf8'));
+  assert.equal(report.synced, true);
+  assert.equal(report.manifestFiles, 9);
+  assert.deepEqual(report.missing, []);
+});
+
+test('a second run against a complete mirror transfers nothing new and exits synced', { timeout: 60_000 }, async (t) => {
+  const root = await tempDir(t);
+  const src = path.join(root, 'src');
+  const dest = path.join(root, 'dest');
+  await makeTree(src, { 'a.bin': 300_000, 'b/c.txt': 'c\n' });
+  for (let run = 0; run < 2; run++) {
+    const receiver = await startReceiver(dest, ['--exit-when-synced', '--timeout', '30']);
+    const sent = await runSender(src, `udp://127.0.0.1:${receiver.port}`, ['--once', '-R', '1']);
+    assert.equal(sent.code, 0, sent.stderr);
+    const received = await receiver.exited;
+    assert.equal(received.code, 0, received.stderr);
+    const exit = events(received.stderr).find((e) => e.event === 'exit')!;
+    // The second run finds both files already verified in place and writes none.
+    assert.equal(exit.files, run === 0 ? 2 : 0);
+  }
+  assert.deepEqual(await treeDifferences(src, dest), []);
+});
+
+test('the sender exits 0 with nobody listening: a one-way sender never waits for an answer', { timeout: 30_000 }, async (t) => {
+  const root = await tempDir(t);
+  await makeTree(root, { 'x.bin': 50_000 });
+  const sent = await runSender(root, 'udp://127.0.0.1:9', ['--once', '-R', '2']);
+  assert.equal(sent.code, 0, sent.stderr);
+  const done = events(sent.stderr).find((e) => e.event === 'done')!;
+  assert.equal(done.files, 2);
+});

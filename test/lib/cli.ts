@@ -1,0 +1,91 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const SEND_CLI = fileURLToPath(new URL('../../../packages/sender/dist/cli.js', import.meta.url));
+export const RECEIVE_CLI = fileURLToPath(new URL('../../../packages/receiver/dist/cli.js', import.meta.url));
+
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+export interface Exited {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+  stdout: string;
+}
+
+export interface Running {
+  child: ChildProcess;
+  exited: Promise<Exited>;
+  stderr(): string;
+  /** Resolves with the first JSON log line whose event is `event`. */
+  waitForEvent(event: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+/** Runs a built CLI as a child process; it is killed at the latest when the test process exits. */
+export function start(cli: string, args: string[], env: NodeJS.ProcessEnv = {}): Running {
+  const child = spawn(process.execPath, [cli, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, DIODESYNC_LOG: 'json', ...env },
+  });
+  running.add(child);
+  let stderr = '';
+  let stdout = '';
+  const listeners = new Set<() => void>();
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+    for (const l of listeners) l();
+  });
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString('latin1')));
+  const exited = new Promise<Exited>((resolve) =>
+    child.on('close', (code, signal) => {
+      running.delete(child);
+      for (const l of listeners) l();
+      resolve({ code, signal, stderr, stdout });
+    }));
+  return {
+    child,
+    exited,
+    stderr: () => stderr,
+    kill: (signal = 'SIGTERM') => void child.kill(signal),
+    waitForEvent(event, timeoutMs = 15_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          for (const line of stderr.split('\n')) {
+            if (!line.startsWith('{')) continue;
+            const parsed = JSON.parse(line) as Record<string, unknown>;
+            if (parsed.event === event) return done(() => resolve(parsed));
+          }
+          if (child.exitCode !== null || child.signalCode !== null) done(() => reject(new Error(`exited before '${event}': ${stderr}`)));
+        };
+        const timer = setTimeout(() => done(() => reject(new Error(`no '${event}' within ${timeoutMs} ms: ${stderr}`))), timeoutMs);
+        const done = (f: () => void) => {
+          clearTimeout(timer);
+          listeners.delete(check);
+          f();
+        };
+        listeners.add(check);
+        check();
+      });
+    },
+  };
+}
+
+/** Starts a receiver on an ephemeral loopback port and returns once it listens. */
+export async function startReceiver(dest: string, args: string[] = []): Promise<Running & { port: number }> {
+  const receiver = start(RECEIVE_CLI, [dest, '--listen', 'udp://127.0.0.1:0', ...args]);
+  const listening = await receiver.waitForEvent('listening');
+  return Object.assign(receiver, { port: Number(listening.port) });
+}
+
+export function runSender(source: string, to: string, args: string[] = []): Promise<Exited> {
+  return start(SEND_CLI, [source, '--to', to, ...args]).exited;
+}
+
+/** Lines of a log that are JSON events, parsed. */
+export function events(log: string): Record<string, unknown>[] {
+  return log.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
