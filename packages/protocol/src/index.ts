@@ -7,3 +7,4 @@ export * from './messages.js';
 export * from './endpoint.js';
 export * from './units.js';
 export * from './log.js';
+export * from './cli-args.js';

@@ -3,19 +3,17 @@ import { mkdirSync, realpathSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { parseByteSize, parseEndpoint } from '@diodesync/protocol';
+import { UsageError, parseByteSize, parseEndpoint, parseOrUsage, stdioDashAsValue, type Frame } from '@diodesync/protocol';
 import { DestTree } from './dest-tree.js';
 import { log } from './log.js';
 import { isInside } from './paths.js';
 import { Receiver } from './receiver.js';
 import { writeReport } from './report.js';
 import { SyncTracker } from './sync-tracker.js';
-import { listenUdp, type UdpSource } from './udp-source.js';
+import { connectTcp, listenTcp, pipeStream } from './stream-source.js';
+import { listenUdp } from './udp-source.js';
 
 const PROGRAM = 'diode-receive';
-
-/** A mistake in what the user asked for: one line, exit 1. */
-class UsageError extends Error {}
 
 function fail(message: string, code = 1): never {
   process.stderr.write(`${PROGRAM}: error: ${message}\n`);
@@ -39,12 +37,13 @@ function ensureDirectory(dir: string, what: string): string {
 }
 
 async function main(): Promise<void> {
-  const argv = await yargs(hideBin(process.argv))
+  const argv = await yargs(stdioDashAsValue(hideBin(process.argv), '--listen'))
     .scriptName(PROGRAM)
     .usage('$0 <dest-dir> --listen URL [options]\n\nReceive a tree from a one-way link into an exact mirror.')
     .command('$0 <dest-dir>', 'receive into dest-dir', (y) =>
       y.positional('dest-dir', { type: 'string', describe: 'mirror directory (created if missing)', demandOption: true }))
-    .option('listen', { type: 'string', demandOption: true, describe: 'where frames arrive: udp://HOST:PORT' })
+    .option('listen', { type: 'string', demandOption: true, describe: 'where frames arrive: udp://HOST:PORT (unicast or multicast group), tcp-listen://HOST:PORT, tcp://HOST:PORT (appliance high side), or - for stdin' })
+    .option('multicast-interface', { type: 'string', describe: 'local address of the interface to join a multicast group on' })
     .option('state', { type: 'string', describe: 'receiver state: partial files, report (default: .<dest>.diodesync beside dest-dir)' })
     .option('exit-when-synced', { type: 'boolean', default: false, describe: "exit 0 once every file of the sender's manifest is present and verified" })
     .option('timeout', { type: 'number', default: 0, describe: 'with --exit-when-synced: give up after this many seconds, write the report, exit 2 (0 = never)' })
@@ -59,7 +58,7 @@ async function main(): Promise<void> {
     })
     .parseAsync();
 
-  const endpoint = parseOrUsage(() => parseEndpoint(argv.listen, ['udp']));
+  const endpoint = parseOrUsage(() => parseEndpoint(argv.listen, ['udp', 'tcp-listen', 'tcp', 'stdio']));
   const rcvbuf = parseOrUsage(() => parseByteSize(argv.rcvbuf));
   const maxBuffer = parseOrUsage(() => parseByteSize(argv['max-buffer']));
   if (!(argv.timeout >= 0)) throw new UsageError('--timeout must be a number of seconds >= 0');
@@ -88,15 +87,35 @@ async function main(): Promise<void> {
   );
   await receiver.init();
 
-  let source: UdpSource | undefined;
+  let source: { port: number; close(): Promise<void> } | undefined;
+  const onFrame = (frame: Frame) => receiver.handleFrame(frame);
   try {
-    source = await listenUdp(endpoint.host, endpoint.port, rcvbuf, (d) => receiver.handleDatagram(d));
+    switch (endpoint.scheme) {
+      case 'udp':
+        source = await listenUdp(endpoint.host, endpoint.port, rcvbuf, (d) => receiver.handleDatagram(d), argv['multicast-interface']);
+        break;
+      case 'tcp-listen':
+        source = await listenTcp(endpoint.host, endpoint.port, receiver.counters, onFrame);
+        break;
+      case 'tcp':
+        source = connectTcp(endpoint.host, endpoint.port, receiver.counters, onFrame, (state, detail) => log(state, { detail }));
+        break;
+      case 'stdio':
+        source = { port: 0, close: async () => void process.stdin.destroy() };
+        // The stream is the whole transfer: when it ends, so does the receiver.
+        void pipeStream(process.stdin, receiver.counters, onFrame).then(async () => {
+          await receiver.settle();
+          await sync.settle();
+          exitOnce(sync.synced ? 0 : 2, 'end of input');
+        });
+        break;
+    }
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EADDRNOTAVAIL' ? 'address not available on this host' : e.code ?? e.message;
     throw new UsageError(`cannot listen on ${argv.listen}: ${why}`);
   }
-  log('listening', { on: `udp://${endpoint.host}:${source.port}`, port: source.port, dest, state: stateDir, rcvbuf: source.receiveBufferBytes });
+  log('listening', { on: argv.listen, port: source?.port, dest, state: stateDir });
 
   async function shutdown(code: number, reason: string): Promise<void> {
     await source?.close();
@@ -118,14 +137,6 @@ async function main(): Promise<void> {
   }
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => exitOnce(0, signal));
   // Keep the process alive while the socket is open.
-}
-
-function parseOrUsage<T>(parse: () => T): T {
-  try {
-    return parse();
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
 }
 
 main().catch((err: unknown) => {

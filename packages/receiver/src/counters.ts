@@ -4,6 +4,8 @@ import type { DropReason } from '@diodesync/protocol';
 export interface ReceiverCounters {
   framesReceived: number;
   bytesReceived: number;
+  /** Bytes discarded while re-aligning a byte stream on the next marker. */
+  bytesSkipped: number;
   /** Frames refused by the codec, by reason. */
   framing: Record<DropReason, number>;
   /** Frames that decoded but were refused or not needed. */
@@ -24,7 +26,7 @@ export interface ReceiverCounters {
 
 export function newCounters(): ReceiverCounters {
   return {
-    framesReceived: 0, bytesReceived: 0,
+    framesReceived: 0, bytesReceived: 0, bytesSkipped: 0,
     framing: { short: 0, magic: 0, 'header-crc': 0, version: 0, type: 0, length: 0, 'payload-crc': 0 },
     badMessage: 0, badPath: 0, badChunk: 0, orphanData: 0, duplicateChunks: 0, queueOverflow: 0,
     tooManyPartials: 0, unsupported: 0, filesCompleted: 0, verifyFailed: 0, writeErrors: 0, manifests: 0, heartbeats: 0,

@@ -53,6 +53,11 @@ export class SyncTracker {
     return this.pending.size;
   }
 
+  /** Waits until manifests already received have been compared with the mirror. */
+  async settle(): Promise<void> {
+    await this.applying;
+  }
+
   /** Adopts a new manifest (serialised: manifests are applied in arrival order). */
   applyManifest(manifest: Manifest): Promise<void> {
     this.applying = this.applying.then(() => this.apply(manifest));

@@ -4,6 +4,7 @@ import { randomInt } from 'node:crypto';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import {
+  UsageError, parseOrUsage, stdioDashAsValue,
   HEADER_SIZE, IP_UDP_OVERHEAD, MAX_DATAGRAM, MAX_PAYLOAD,
   formatBitRate, parseBitRate, parseEndpoint,
 } from '@diodesync/protocol';
@@ -12,11 +13,9 @@ import { log } from './log.js';
 import { TokenBucket } from './rate-limiter.js';
 import { Sender } from './sender.js';
 import { openSink } from './sinks.js';
+import { TransportError } from './transport.js';
 
 const PROGRAM = 'diode-send';
-
-/** A mistake in what the user asked for: one line, exit 1. */
-class UsageError extends Error {}
 
 function fail(message: string, code = 1): never {
   process.stderr.write(`${PROGRAM}: error: ${message}\n`);
@@ -24,12 +23,15 @@ function fail(message: string, code = 1): never {
 }
 
 async function main(): Promise<void> {
-  const argv = await yargs(hideBin(process.argv))
+  const argv = await yargs(stdioDashAsValue(hideBin(process.argv), '--to'))
     .scriptName(PROGRAM)
     .usage('$0 <source-dir> --to URL [options]\n\nSend a directory tree across a one-way link.')
     .command('$0 <source-dir>', 'send the tree, then keep watching it (or exit after --once)', (y) =>
       y.positional('source-dir', { type: 'string', describe: 'directory to mirror', demandOption: true }))
-    .option('to', { type: 'string', demandOption: true, describe: 'destination: udp://HOST:PORT' })
+    .option('to', { type: 'string', demandOption: true, describe: 'destination: udp://HOST:PORT (unicast, multicast or broadcast), tcp://HOST:PORT (diode appliance), or - for stdout' })
+    .option('ttl', { type: 'number', default: 1, describe: 'multicast TTL (hops)' })
+    .option('multicast-interface', { type: 'string', describe: 'local address of the interface multicast leaves by' })
+    .option('broadcast', { type: 'boolean', default: false, describe: 'allow sending to a broadcast address' })
     .option('once', { type: 'boolean', default: false, describe: 'send the tree (all R passes) and exit' })
     .option('rate', { type: 'string', default: '100m', describe: 'bits per second on the wire (k, m, g suffixes)' })
     .option('l', { type: 'number', describe: 'rate in kbit/s (BlindFTP/AROWBftp style); overrides --rate' })
@@ -56,7 +58,7 @@ async function main(): Promise<void> {
   }
   if (!isDir) throw new UsageError(`'${source}' is not a directory`);
 
-  const endpoint = parseOrUsage(() => parseEndpoint(argv.to, ['udp']));
+  const endpoint = parseOrUsage(() => parseEndpoint(argv.to, ['udp', 'tcp', 'stdio']));
   const rate = argv.l !== undefined ? parseOrUsage(() => parseBitRate(`${argv.l}k`)) : parseOrUsage(() => parseBitRate(argv.rate));
   const redundancy = argv.redundancy;
   if (!Number.isInteger(redundancy) || redundancy < 1) throw new UsageError('--redundancy must be a whole number >= 1');
@@ -69,7 +71,12 @@ async function main(): Promise<void> {
     if (!(argv[name] >= 0) || (name !== 'pass-interval' && argv[name] === 0)) throw new UsageError(`--${name} must be a positive number of seconds`);
   }
 
-  const sink = await openSink(endpoint);
+  if (!Number.isInteger(argv.ttl) || argv.ttl < 0 || argv.ttl > 255) throw new UsageError('--ttl must be 0-255');
+  // --once is a job with an end: a link that stays down for about a minute fails it (exit 2).
+  const tcpAttempts = argv.once ? 8 : Infinity;
+  const sink = await openSink(endpoint, { ttl: argv.ttl, multicastInterface: argv['multicast-interface'], broadcast: argv.broadcast }, tcpAttempts).catch((err: NodeJS.ErrnoException) => {
+    throw new UsageError(`cannot open ${argv.to}: ${err.code ?? err.message}`);
+  });
   const sessionId = randomInt(1, 0xffff_ffff);
   const emitter = new FrameEmitter(sessionId, sink, new TokenBucket(rate));
   const stop = new AbortController();
@@ -103,16 +110,9 @@ async function main(): Promise<void> {
   if (unsent > 0 && !stop.signal.aborted) fail(`${unsent} file(s) could not be read and were not sent`, 2);
 }
 
-function parseOrUsage<T>(parse: () => T): T {
-  try {
-    return parse();
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-}
-
 main().catch((err: unknown) => {
   if (err instanceof UsageError) fail(err.message);
+  if (err instanceof TransportError) fail(err.message, 2);
   const e = err as NodeJS.ErrnoException;
   if (process.env.DIODESYNC_DEBUG) process.stderr.write(`${e.stack}\n`);
   fail(e.code ? `${e.message}` : String(e.message ?? e));

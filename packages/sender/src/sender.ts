@@ -10,6 +10,7 @@ import type { FrameEmitter } from './frame-emitter.js';
 import { log } from './log.js';
 import { SendStopped, sendFile, sendObject } from './object-sender.js';
 import { scanTree, type SourceFile } from './scan.js';
+import { TransportError } from './transport.js';
 
 export interface SenderConfig {
   source: string;
@@ -163,6 +164,7 @@ export class Sender {
       return true;
     } catch (err) {
       if (err instanceof SendStopped) return false;
+      if (err instanceof TransportError) throw err;
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return this.changed(v);
       v.failed = true;

@@ -1,13 +1,22 @@
-import type { Endpoint } from '@diodesync/protocol';
+import { formatEndpoint, type Endpoint } from '@diodesync/protocol';
+import { log } from './log.js';
+import { stdoutSink, TcpSink } from './stream-sink.js';
 import type { FrameSink } from './transport.js';
-import { UdpSink } from './udp-sink.js';
+import { UdpSink, type UdpOptions } from './udp-sink.js';
 
 /** Opens the transport an endpoint names. */
-export async function openSink(endpoint: Endpoint): Promise<FrameSink> {
+export async function openSink(endpoint: Endpoint, udp: UdpOptions = {}, tcpAttempts = Infinity): Promise<FrameSink> {
   switch (endpoint.scheme) {
     case 'udp':
-      return UdpSink.open(endpoint.host, endpoint.port);
+      return UdpSink.open(endpoint.host, endpoint.port, udp);
+    case 'tcp':
+      return TcpSink.open(endpoint.host, endpoint.port, {
+        maxAttempts: tcpAttempts,
+        onReconnect: (attempt, error) => log('reconnecting', { to: formatEndpoint(endpoint), attempt, error }),
+      });
+    case 'stdio':
+      return stdoutSink();
     default:
-      throw new Error(`transport ${endpoint.scheme} is not available`);
+      throw new Error(`transport ${endpoint.scheme} cannot send`);
   }
 }

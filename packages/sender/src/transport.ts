@@ -6,3 +6,8 @@ export interface FrameSink {
   flush(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** The link itself failed (not one file): the run cannot go on. */
+export class TransportError extends Error {
+  override name = 'TransportError';
+}

@@ -1,9 +1,24 @@
 import * as dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import type { FrameSink } from './transport.js';
+import { TransportError, type FrameSink } from './transport.js';
 
 const MAX_IN_FLIGHT = 512;
+
+export interface UdpOptions {
+  sendBufferBytes?: number;
+  /** Multicast hops (IP TTL); 1 keeps datagrams on the local segment. */
+  ttl?: number;
+  /** Local address of the interface multicast leaves by. */
+  multicastInterface?: string;
+  broadcast?: boolean;
+}
+
+export function isMulticast(address: string): boolean {
+  if (isIP(address) === 6) return address.toLowerCase().startsWith('ff');
+  const first = Number(address.split('.')[0]);
+  return first >= 224 && first <= 239;
+}
 
 /**
  * UDP out, one superframe per datagram. The socket is connected so that sends skip the
@@ -22,14 +37,21 @@ export class UdpSink implements FrameSink {
     socket.on('error', (err) => this.onError(err));
   }
 
-  static async open(host: string, port: number, sendBufferBytes = 4 * 1024 * 1024): Promise<UdpSink> {
+  static async open(host: string, port: number, options: UdpOptions = {}): Promise<UdpSink> {
     const address = isIP(host) ? host : (await lookup(host)).address;
-    const socket = dgram.createSocket({ type: isIP(address) === 6 ? 'udp6' : 'udp4', sendBufferSize: sendBufferBytes });
+    const socket = dgram.createSocket({ type: isIP(address) === 6 ? 'udp6' : 'udp4', sendBufferSize: options.sendBufferBytes ?? 4 * 1024 * 1024 });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
-      socket.connect(port, address, () => {
-        socket.off('error', reject);
-        resolve();
+      socket.bind(0, () => {
+        if (options.broadcast) socket.setBroadcast(true);
+        if (isMulticast(address)) {
+          socket.setMulticastTTL(options.ttl ?? 1);
+          if (options.multicastInterface) socket.setMulticastInterface(options.multicastInterface);
+        }
+        socket.connect(port, address, () => {
+          socket.off('error', reject);
+          resolve();
+        });
       });
     });
     return new UdpSink(socket, `udp://${isIP(address) === 6 ? `[${address}]` : address}:${port}`);
@@ -47,8 +69,8 @@ export class UdpSink implements FrameSink {
   private onError(err: Error): void {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ECONNREFUSED') this.refused++;
-    else if (code === 'EMSGSIZE') this.fail(new Error('datagram too large for the path: lower --mtu'));
-    else this.fail(err);
+    else if (code === 'EMSGSIZE') this.fail(new TransportError('datagram too large for the path: lower --mtu'));
+    else this.fail(new TransportError(`UDP send failed: ${code ?? err.message}`));
   }
 
   private readonly onSent = (err: Error | null): void => {

@@ -1,0 +1,19 @@
+/** A mistake in what the user asked for: the CLIs print its message on one line and exit 1. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** Runs a parser and turns whatever it throws into a UsageError with the same one-line message. */
+export function parseOrUsage<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+/** yargs reads a lone '-' as a positional; "OPTION -" means stdio, so glue it to its option. */
+export function stdioDashAsValue(args: string[], option: string): string[] {
+  const i = args.indexOf(option);
+  return i >= 0 && args[i + 1] === '-' ? [...args.slice(0, i), `${option}=-`, ...args.slice(i + 2)] : args;
+}

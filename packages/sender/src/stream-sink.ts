@@ -1,0 +1,155 @@
+import * as net from 'node:net';
+import type { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TransportError, type FrameSink } from './transport.js';
+
+/**
+ * Frames back to back on a byte stream (stdout, a pipe, a serial device). The receiver
+ * re-aligns on the marker, so nothing but the frames themselves goes on the stream.
+ */
+export class StreamSink implements FrameSink {
+  private corked = false;
+  private failure: Error | undefined;
+
+  constructor(private stream: Writable, readonly description: string) {
+    this.watch(stream);
+  }
+
+  protected watch(stream: Writable): void {
+    stream.on('error', (err) => (this.failure ??= err));
+  }
+
+  protected replace(stream: Writable): void {
+    this.stream = stream;
+    this.corked = false;
+    this.failure = undefined;
+    this.watch(stream);
+  }
+
+  protected get broken(): Error | undefined {
+    return this.failure ?? (this.stream.destroyed ? new Error('stream closed') : undefined);
+  }
+
+  send(parts: readonly Buffer[]): Promise<void> | undefined {
+    const broken = this.broken;
+    if (broken) return this.onBroken(broken);
+    // Header and payload leave in one writev: corked until the end of this tick.
+    if (!this.corked) {
+      this.corked = true;
+      this.stream.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.stream.uncork();
+      });
+    }
+    let ok = true;
+    for (const part of parts) ok = this.stream.write(part);
+    if (ok) return undefined;
+    return new Promise((resolve) => {
+      const done = () => {
+        this.stream.off('drain', done);
+        this.stream.off('close', done);
+        resolve();
+      };
+      this.stream.once('drain', done);
+      this.stream.once('close', done);
+    });
+  }
+
+  protected onBroken(err: Error): Promise<void> | undefined {
+    throw new TransportError(`${this.description}: ${err.message}`);
+  }
+
+  async flush(): Promise<void> {
+    if (this.stream.writableNeedDrain) await new Promise((resolve) => this.stream.once('drain', resolve));
+    if (this.failure) throw this.failure;
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => this.stream.end(() => resolve()));
+  }
+}
+
+/** stdout as the transport: logs already go to stderr, so stdout carries frames only. */
+export function stdoutSink(): StreamSink {
+  return new StreamSink(process.stdout, '-');
+}
+
+export interface TcpOptions {
+  /** Connection attempts before giving up (Infinity for a service that must keep going). */
+  maxAttempts: number;
+  onReconnect: (attempt: number, error: string) => void;
+}
+
+/**
+ * TCP client of a diode appliance's low-side port. When the connection drops, sending
+ * waits while it reconnects with exponential backoff; the frame in flight may be cut,
+ * which the receiver's deframer survives.
+ */
+export class TcpSink extends StreamSink {
+  private reconnecting: Promise<void> | undefined;
+  private closed = false;
+
+  private constructor(
+    socket: net.Socket,
+    private readonly host: string,
+    private readonly port: number,
+    private readonly options: TcpOptions,
+  ) {
+    super(socket, `tcp://${net.isIPv6(host) ? `[${host}]` : host}:${port}`);
+  }
+
+  /** Connects, retrying with backoff: the appliance may come up after the sender. */
+  static async open(host: string, port: number, options: TcpOptions): Promise<TcpSink> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return new TcpSink(await connect(host, port), host, port, options);
+      } catch (err) {
+        if (attempt > options.maxAttempts) throw err;
+        options.onReconnect(attempt, (err as Error).message);
+        await sleep(backoffMs(attempt));
+      }
+    }
+  }
+
+  protected override onBroken(err: Error): Promise<void> {
+    this.reconnecting ??= this.reconnect(err).finally(() => (this.reconnecting = undefined));
+    return this.reconnecting;
+  }
+
+  private async reconnect(cause: Error): Promise<void> {
+    let error = cause.message;
+    for (let attempt = 1; !this.closed; attempt++) {
+      if (attempt > this.options.maxAttempts) throw new TransportError(`connection to ${this.description} lost: ${error}`);
+      this.options.onReconnect(attempt, error);
+      await sleep(backoffMs(attempt));
+      try {
+        this.replace(await connect(this.host, this.port));
+        return;
+      } catch (err) {
+        error = (err as Error).message;
+      }
+    }
+  }
+
+  override async close(): Promise<void> {
+    this.closed = true;
+    await super.close();
+  }
+}
+
+/** 250 ms doubling to 30 s. */
+function backoffMs(attempt: number): number {
+  return Math.min(30_000, 250 * 2 ** Math.min(attempt - 1, 7));
+}
+
+function connect(host: string, port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port, noDelay: true });
+    socket.once('connect', () => {
+      socket.off('error', reject);
+      resolve(socket);
+    });
+    socket.once('error', reject);
+  });
+}
