@@ -3,17 +3,23 @@ import { mkdirSync, realpathSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { UsageError, parseByteSize, parseEndpoint, parseOrUsage, stdioDashAsValue, type Frame } from '@diodesync/protocol';
+import {
+  UsageError, parseByteSize, parseEndpoint, parseOrUsage, stdioDashAsValue, type Frame,
+} from '@diodesync/protocol';
 import { DestTree } from './dest-tree.js';
+import { LinkWatchdog } from './link-watchdog.js';
 import { log } from './log.js';
+import { startMetricsServer } from './metrics-server.js';
 import { isInside } from './paths.js';
 import { Receiver } from './receiver.js';
 import { writeReport } from './report.js';
-import { SyncTracker } from './sync-tracker.js';
+import { formatStatus, readStatus, writeStatus, type ReceiverStatus } from './status.js';
 import { connectTcp, listenTcp, pipeStream } from './stream-source.js';
+import { SyncTracker } from './sync-tracker.js';
 import { listenUdp } from './udp-source.js';
 
 const PROGRAM = 'diode-receive';
+const STATUS_EVERY_MS = 1_000;
 
 function fail(message: string, code = 1): never {
   process.stderr.write(`${PROGRAM}: error: ${message}\n`);
@@ -39,16 +45,23 @@ function ensureDirectory(dir: string, what: string): string {
 async function main(): Promise<void> {
   const argv = await yargs(stdioDashAsValue(hideBin(process.argv), '--listen'))
     .scriptName(PROGRAM)
-    .usage('$0 <dest-dir> --listen URL [options]\n\nReceive a tree from a one-way link into an exact mirror.')
-    .command('$0 <dest-dir>', 'receive into dest-dir', (y) =>
-      y.positional('dest-dir', { type: 'string', describe: 'mirror directory (created if missing)', demandOption: true }))
-    .option('listen', { type: 'string', demandOption: true, describe: 'where frames arrive: udp://HOST:PORT (unicast or multicast group), tcp-listen://HOST:PORT, tcp://HOST:PORT (appliance high side), or - for stdin' })
-    .option('multicast-interface', { type: 'string', describe: 'local address of the interface to join a multicast group on' })
-    .option('state', { type: 'string', describe: 'receiver state: partial files, report (default: .<dest>.diodesync beside dest-dir)' })
-    .option('exit-when-synced', { type: 'boolean', default: false, describe: "exit 0 once every file of the sender's manifest is present and verified" })
-    .option('timeout', { type: 'number', default: 0, describe: 'with --exit-when-synced: give up after this many seconds, write the report, exit 2 (0 = never)' })
-    .option('rcvbuf', { type: 'string', default: '32m', describe: 'socket receive buffer (capped by net.core.rmem_max)' })
-    .option('max-buffer', { type: 'string', default: '64m', describe: 'memory for chunks not yet written; beyond it chunks are dropped and counted' })
+    .usage('$0 <dest-dir> --listen URL [options]\n$0 status --state DIR [--json]\n\nReceive a tree from a one-way link into an exact mirror.')
+    .command('status', "show a receiver's counters, queues and link state", (y) => y
+      .option('state', { type: 'string', demandOption: true, describe: 'the receiver state directory' })
+      .option('json', { type: 'boolean', default: false, describe: 'print JSON' }))
+    .command('$0 <dest-dir>', 'receive into dest-dir', (y) => y
+      .positional('dest-dir', { type: 'string', describe: 'mirror directory (created if missing)', demandOption: true })
+      .option('listen', { type: 'string', demandOption: true, describe: 'where frames arrive: udp://HOST:PORT (unicast or multicast group), tcp-listen://HOST:PORT, tcp://HOST:PORT (appliance high side), or - for stdin' })
+      .option('multicast-interface', { type: 'string', describe: 'local address of the interface to join a multicast group on' })
+      .option('state', { type: 'string', describe: 'receiver state: partial files, report, status (default: .<dest>.diodesync beside dest-dir)' })
+      .option('exit-when-synced', { type: 'boolean', default: false, describe: "exit 0 once every file of the sender's manifest is present and verified" })
+      .option('timeout', { type: 'number', default: 0, describe: 'with --exit-when-synced: give up after this many seconds, write the report, exit 2 (0 = never)' })
+      .option('rcvbuf', { type: 'string', default: '32m', describe: 'socket receive buffer (capped by net.core.rmem_max)' })
+      .option('max-buffer', { type: 'string', default: '64m', describe: 'memory for chunks not yet written; beyond it chunks are dropped and counted' })
+      .option('workers', { type: 'number', default: 256, describe: 'objects assembled at once; headers of further objects wait for the next pass' })
+      .option('partial-ttl', { type: 'number', default: 24, describe: 'hours a partial file may wait for its missing chunks before it is removed and reported' })
+      .option('on-alert', { type: 'string', describe: 'shell command run on link-down, link-up and sender-restart (DIODESYNC_EVENT says which)' })
+      .option('metrics', { type: 'string', describe: 'serve Prometheus metrics on HOST:PORT' }))
     .config('config', 'JSON file whose keys are long option names')
     .strict()
     .help()
@@ -58,16 +71,26 @@ async function main(): Promise<void> {
     })
     .parseAsync();
 
-  const endpoint = parseOrUsage(() => parseEndpoint(argv.listen, ['udp', 'tcp-listen', 'tcp', 'stdio']));
-  const rcvbuf = parseOrUsage(() => parseByteSize(argv.rcvbuf));
-  const maxBuffer = parseOrUsage(() => parseByteSize(argv['max-buffer']));
-  if (!(argv.timeout >= 0)) throw new UsageError('--timeout must be a number of seconds >= 0');
+  if (argv._[0] === 'status') return showStatus(String(argv.state), Boolean(argv.json));
+
+  const listen = String(argv.listen);
+  const endpoint = parseOrUsage(() => parseEndpoint(listen, ['udp', 'tcp-listen', 'tcp', 'stdio']));
+  const rcvbuf = parseOrUsage(() => parseByteSize(String(argv.rcvbuf)));
+  const maxBuffer = parseOrUsage(() => parseByteSize(String(argv['max-buffer'])));
+  const timeout = Number(argv.timeout);
+  const workers = Number(argv.workers);
+  const partialTtlHours = Number(argv['partial-ttl']);
+  if (!(timeout >= 0)) throw new UsageError('--timeout must be a number of seconds >= 0');
+  if (!Number.isInteger(workers) || workers < 1) throw new UsageError('--workers must be a whole number >= 1');
+  if (!(partialTtlHours > 0)) throw new UsageError('--partial-ttl must be a number of hours > 0');
+  const metricsAt = argv.metrics === undefined ? undefined : parseOrUsage(() => parseEndpoint(`tcp://${String(argv.metrics)}`, ['tcp']));
   const dest = ensureDirectory(path.resolve(String(argv['dest-dir'])), 'destination');
-  const stateDir = ensureDirectory(path.resolve(argv.state ?? defaultStateDir(dest)), 'state directory');
+  const stateDir = ensureDirectory(path.resolve(argv.state === undefined ? defaultStateDir(dest) : String(argv.state)), 'state directory');
   if (isInside(dest, stateDir)) throw new UsageError('--state must not be inside the destination directory');
 
   const tree = new DestTree(dest);
   const sync = new SyncTracker(tree);
+  const watchdog = new LinkWatchdog((event, detail) => log(event, detail), argv['on-alert'] === undefined ? undefined : String(argv['on-alert']));
   let exiting = false;
   const exitOnce = (code: number, reason: string) => {
     if (exiting) return;
@@ -78,21 +101,30 @@ async function main(): Promise<void> {
   };
   const receiver = new Receiver(
     {
-      stateDir, maxBufferedBytes: maxBuffer, maxPartials: 1024,
+      stateDir, maxBufferedBytes: maxBuffer, maxPartials: workers, partialTtlMs: partialTtlHours * 3_600_000,
       onSynced: () => argv['exit-when-synced'] && exitOnce(0, 'synced'),
-      onManifest: () => void sync.report().then((r) => writeReport(stateDir, r)).catch(() => undefined),
+      onManifest: () => void saveReport().catch(() => undefined),
+      onHeartbeat: (sessionId, hb) => watchdog.heartbeat(sessionId, hb.intervalMs, hb.host),
     },
     tree,
     sync,
   );
   await receiver.init();
 
+  const status = (running: boolean): ReceiverStatus => ({
+    updatedAt: new Date().toISOString(), pid: process.pid, running, listen, dest,
+    counters: receiver.counters, framesLost: receiver.sequences.lost, partialFiles: receiver.partialCount,
+    bufferedBytes: receiver.buffered, synced: sync.synced, missing: sync.pendingCount, link: watchdog.state,
+    lastHeartbeat: watchdog.lastHeartbeat ? new Date(watchdog.lastHeartbeat).toISOString() : null,
+  });
+  const saveReport = async () => writeReport(stateDir, { ...(await sync.report()), partial: receiver.partialSummary(), expired: receiver.expired });
+
   let source: { port: number; close(): Promise<void> } | undefined;
   const onFrame = (frame: Frame) => receiver.handleFrame(frame);
   try {
     switch (endpoint.scheme) {
       case 'udp':
-        source = await listenUdp(endpoint.host, endpoint.port, rcvbuf, (d) => receiver.handleDatagram(d), argv['multicast-interface']);
+        source = await listenUdp(endpoint.host, endpoint.port, rcvbuf, (d) => receiver.handleDatagram(d), argv['multicast-interface'] as string | undefined);
         break;
       case 'tcp-listen':
         source = await listenTcp(endpoint.host, endpoint.port, receiver.counters, onFrame);
@@ -113,30 +145,51 @@ async function main(): Promise<void> {
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EADDRNOTAVAIL' ? 'address not available on this host' : e.code ?? e.message;
-    throw new UsageError(`cannot listen on ${argv.listen}: ${why}`);
+    throw new UsageError(`cannot listen on ${listen}: ${why}`);
   }
-  log('listening', { on: argv.listen, port: source?.port, dest, state: stateDir });
+  const metrics = metricsAt && await startMetricsServer(metricsAt.host, metricsAt.port, () => status(true)).catch((err: NodeJS.ErrnoException) => {
+    throw new UsageError(`cannot serve metrics on ${String(argv.metrics)}: ${err.code ?? err.message}`);
+  });
+  log('listening', { on: listen, port: source?.port, dest, state: stateDir, metricsPort: metrics?.port });
+  const statusTimer = setInterval(() => void writeStatus(stateDir, status(true)).catch(() => undefined), STATUS_EVERY_MS);
 
   async function shutdown(code: number, reason: string): Promise<void> {
+    clearInterval(statusTimer);
+    watchdog.stop();
     await source?.close();
+    await metrics?.close();
     await receiver.close();
-    const report = await sync.report();
-    const reportPath = await writeReport(stateDir, report);
+    await writeStatus(stateDir, status(false));
+    const reportPath = await saveReport();
     const c = receiver.counters;
     const dropped = Object.values(c.framing).reduce((a, b) => a + b, 0);
     log('exit', {
-      reason, synced: report.synced, missing: report.missing.length, outdated: report.outdated.length,
-      files: c.filesCompleted, frames: c.framesReceived, badFrames: dropped, verifyFailed: c.verifyFailed,
-      queueOverflow: c.queueOverflow, report: reportPath,
+      reason, synced: sync.synced, missing: sync.pendingCount,
+      files: c.filesCompleted, frames: c.framesReceived, framesLost: receiver.sequences.lost, badFrames: dropped,
+      verifyFailed: c.verifyFailed, queueOverflow: c.queueOverflow, partial: receiver.partialCount, report: reportPath,
     });
     process.exit(code);
   }
 
-  if (argv['exit-when-synced'] && argv.timeout > 0) {
-    setTimeout(() => exitOnce(2, 'timeout'), argv.timeout * 1000).unref();
+  if (argv['exit-when-synced'] && timeout > 0) {
+    setTimeout(() => exitOnce(2, 'timeout'), timeout * 1000).unref();
   }
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => exitOnce(0, signal));
-  // Keep the process alive while the socket is open.
+}
+
+async function showStatus(stateDir: string, json: boolean): Promise<void> {
+  const status = await readStatus(stateDir).catch((err: NodeJS.ErrnoException) => {
+    throw new UsageError(`no receiver status in '${stateDir}' (${err.code ?? err.message}): is it the --state of a receiver that has run?`);
+  });
+  // A status file left by a process that died without stopping cleanly says "running": check.
+  if (status.running) {
+    try {
+      process.kill(status.pid, 0);
+    } catch {
+      status.running = false;
+    }
+  }
+  process.stdout.write(json ? JSON.stringify(status, null, 2) + '\n' : formatStatus(status) + '\n');
 }
 
 main().catch((err: unknown) => {

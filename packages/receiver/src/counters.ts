@@ -21,6 +21,8 @@ export interface ReceiverCounters {
   verifyFailed: number;
   writeErrors: number;
   manifests: number;
+  partialsRestored: number;
+  partialsExpired: number;
   heartbeats: number;
 }
 
@@ -29,6 +31,6 @@ export function newCounters(): ReceiverCounters {
     framesReceived: 0, bytesReceived: 0, bytesSkipped: 0,
     framing: { short: 0, magic: 0, 'header-crc': 0, version: 0, type: 0, length: 0, 'payload-crc': 0 },
     badMessage: 0, badPath: 0, badChunk: 0, orphanData: 0, duplicateChunks: 0, queueOverflow: 0,
-    tooManyPartials: 0, unsupported: 0, filesCompleted: 0, verifyFailed: 0, writeErrors: 0, manifests: 0, heartbeats: 0,
+    tooManyPartials: 0, unsupported: 0, filesCompleted: 0, verifyFailed: 0, writeErrors: 0, manifests: 0, partialsRestored: 0, partialsExpired: 0, heartbeats: 0,
   };
 }

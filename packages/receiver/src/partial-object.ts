@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { open, rm, type FileHandle } from 'node:fs/promises';
-import type { ObjectHeader } from '@diodesync/protocol';
+import { open, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { decodeObjectHeader, encodeObjectHeader, type ObjectHeader } from '@diodesync/protocol';
 import { hashFileRange } from './hash-file.js';
 
 /** Contiguous chunks waiting to go to disk in one positional write. */
@@ -13,10 +13,18 @@ interface Run {
 
 const MAX_RUN_BYTES = 1024 * 1024;
 
+/** What survives a receiver restart beside the temp file: the header and the chunks already on disk. */
+interface Checkpoint {
+  header: string;
+  bitmap: string;
+  lastActivity: number;
+}
+
 /**
  * One object being reassembled into a temp file: a chunk bitmap, coalesced positional
  * writes in FIFO order, and a running SHA-256 over the prefix that arrived in order,
- * so that verification only reads back what came out of order.
+ * so that verification only reads back what came out of order. A checkpoint file beside
+ * the temp file lets a restarted receiver keep what it had.
  */
 export class PartialObject {
   readonly bitmap: Uint8Array;
@@ -31,6 +39,9 @@ export class PartialObject {
   private hashedChunks = 0;
   /** Bytes accepted but not yet written: the receiver's memory bound counts these. */
   pendingBytes = 0;
+  /** Chunks added since the last checkpoint. */
+  private dirty = false;
+  private checkpointing: Promise<void> = Promise.resolve();
 
   constructor(
     readonly header: ObjectHeader,
@@ -38,6 +49,50 @@ export class PartialObject {
     private readonly onWritten: (bytes: number) => void,
   ) {
     this.bitmap = new Uint8Array(Math.ceil(header.chunkCount / 8));
+  }
+
+  get checkpointPath(): string {
+    return this.tempPath.replace(/\.part$/, '.meta');
+  }
+
+  /** Reloads an object an earlier run left: its temp file is kept, not truncated. */
+  static async restore(tempPath: string, onWritten: (bytes: number) => void): Promise<PartialObject> {
+    const saved = JSON.parse(await readFile(tempPath.replace(/\.part$/, '.meta'), 'utf8')) as Checkpoint;
+    await stat(tempPath); // a checkpoint without its data is worthless
+    const partial = new PartialObject(decodeObjectHeader(Buffer.from(saved.header, 'base64')), tempPath, onWritten);
+    const bitmap = Buffer.from(saved.bitmap, 'base64');
+    if (bitmap.length !== partial.bitmap.length) throw new Error('checkpoint does not match its header');
+    partial.bitmap.set(bitmap);
+    for (let chunk = 0; chunk < partial.header.chunkCount; chunk++) if (partial.has(chunk)) partial.received++;
+    partial.lastActivity = saved.lastActivity;
+    partial.created = true;
+    return partial;
+  }
+
+  /**
+   * Records which chunks are on disk. The bitmap is copied before waiting for the writes,
+   * so a chunk still in memory is never recorded as written.
+   */
+  checkpoint(): Promise<void> {
+    if (!this.dirty || this.writeError || this.complete) return this.checkpointing;
+    this.dirty = false;
+    this.flush();
+    const bitmap = Buffer.from(this.bitmap).toString('base64');
+    const writes = this.writes;
+    return this.serialize(async () => {
+      await writes;
+      if (this.writeError || this.complete) return;
+      const saved: Checkpoint = { header: encodeObjectHeader(this.header).toString('base64'), bitmap, lastActivity: this.lastActivity };
+      const temp = `${this.checkpointPath}.tmp`;
+      await writeFile(temp, JSON.stringify(saved));
+      await rename(temp, this.checkpointPath);
+    });
+  }
+
+  /** Checkpoint writes and removals run one after the other, so a late write cannot resurrect a removed one. */
+  private serialize(op: () => Promise<void>): Promise<void> {
+    this.checkpointing = this.checkpointing.then(op).catch(() => undefined);
+    return this.checkpointing;
   }
 
   has(chunk: number): boolean {
@@ -62,6 +117,7 @@ export class PartialObject {
   add(chunk: number, payload: Buffer): void {
     this.bitmap[chunk >> 3]! |= 1 << (chunk & 7);
     this.received++;
+    this.dirty = true;
     this.pendingBytes += payload.length;
     this.lastActivity = Date.now();
     const run = this.run;
@@ -128,6 +184,13 @@ export class PartialObject {
     await this.writes.catch(() => undefined);
     await this.closeFile().catch(() => undefined);
     await rm(this.tempPath, { force: true });
+    await this.forgetCheckpoint();
+  }
+
+  /** The temp file became a mirror file (or went away): its checkpoint means nothing now. */
+  forgetCheckpoint(): Promise<void> {
+    this.dirty = false;
+    return this.serialize(() => rm(this.checkpointPath, { force: true }));
   }
 
   /** The first open truncates whatever an earlier run left under this name; later ones keep the data. */

@@ -1,14 +1,16 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import {
   FrameType, ProtocolError, decodeDatagram, decodeHeartbeat, decodeManifest, decodeObjectHeader,
-  type Frame, type ObjectHeader,
+  type Frame, type Heartbeat, type ObjectHeader,
 } from '@diodesync/protocol';
 import { newCounters, type ReceiverCounters } from './counters.js';
 import type { DestTree } from './dest-tree.js';
 import { log } from './log.js';
+import { OrphanBuffer } from './orphan-buffer.js';
 import { PartialObject } from './partial-object.js';
+import { SequenceTracker } from './sequence-tracker.js';
 import { unsafePathReason } from './paths.js';
 import type { SyncTracker } from './sync-tracker.js';
 
@@ -18,13 +20,20 @@ export interface ReceiverConfig {
   maxBufferedBytes: number;
   /** Objects assembled at once; beyond this, new object headers are dropped. */
   maxPartials: number;
+  /** A partial object that gets no chunk for this long is removed and reported. */
+  partialTtlMs: number;
   /** Called each time the mirror matches the latest manifest. */
   onSynced?: () => void;
   /** Called after each manifest has been compared with the mirror. */
   onManifest?: () => void;
+  /** Called for each valid heartbeat (the link watchdog listens). */
+  onHeartbeat?: (sessionId: number, heartbeat: Heartbeat) => void;
 }
 
 const IDLE_CLOSE_MS = 5_000;
+const ORPHAN_MAX_AGE_MS = 5_000;
+/** Maintenance runs every 200 ms; checkpoints every second. */
+const CHECKPOINT_EVERY_TICKS = 5;
 
 /**
  * The receiving pipeline after the transport: validates each frame, routes chunks to the
@@ -36,11 +45,16 @@ export class Receiver {
   private readonly wireIds = new Map<string, string>();
   private readonly partials = new Map<string, PartialObject>();
   private readonly completed = new Set<string>();
-  private readonly sessions = new Map<number, { host: string; lastHeartbeat: number }>();
+  readonly sequences = new SequenceTracker();
   private bufferedBytes = 0;
   private readonly partialDir: string;
   private readonly maintenance: NodeJS.Timeout;
   private readonly finishing = new Set<Promise<void>>();
+  private ticks = 0;
+  private relieving = false;
+  private readonly orphans: OrphanBuffer;
+  /** Partial objects given up after --partial-ttl, for the report. */
+  readonly expired: { path: string; at: string; chunks: number; of: number }[] = [];
 
   constructor(
     private readonly config: ReceiverConfig,
@@ -48,15 +62,38 @@ export class Receiver {
     readonly sync: SyncTracker,
   ) {
     this.partialDir = path.join(config.stateDir, 'partial');
+    this.orphans = new OrphanBuffer(Math.min(8 * 1024 * 1024, config.maxBufferedBytes / 4), ORPHAN_MAX_AGE_MS);
     this.maintenance = setInterval(() => this.maintain(), 200);
     this.maintenance.unref();
   }
 
+  /** Picks up the partial objects an earlier run checkpointed; anything unreadable there is removed. */
   async init(): Promise<void> {
-    // Partial files of an earlier run carry no chunk map yet: start them over.
-    await rm(this.partialDir, { recursive: true, force: true });
     await mkdir(this.partialDir, { recursive: true });
+    const names = await readdir(this.partialDir);
+    for (const name of names.filter((n) => n.endsWith('.part'))) {
+      const id = name.slice(0, -'.part'.length);
+      const tempPath = path.join(this.partialDir, name);
+      try {
+        const partial = await PartialObject.restore(tempPath, this.written);
+        this.partials.set(id, partial);
+        this.counters.partialsRestored++;
+      } catch {
+        await rm(tempPath, { force: true });
+      }
+    }
+    // Checkpoints without a temp file, and half-written checkpoints.
+    for (const name of names) {
+      if (!name.endsWith('.part') && !this.partials.has(name.replace(/\.meta(\.tmp)?$/, ''))) {
+        await rm(path.join(this.partialDir, name), { force: true });
+      }
+    }
+    if (this.partials.size > 0) log('partials-restored', { objects: this.partials.size });
   }
+
+  private readonly written = (bytes: number): void => {
+    this.bufferedBytes -= bytes;
+  };
 
   /** One datagram = one superframe. */
   handleDatagram(datagram: Buffer): void {
@@ -68,6 +105,7 @@ export class Receiver {
   }
 
   handleFrame(frame: Frame): void {
+    this.sequences.observe(frame.header.sessionId, frame.header.sequence);
     switch (frame.header.type) {
       case FrameType.ObjectHeader:
         return this.onObjectHeader(frame);
@@ -103,28 +141,26 @@ export class Receiver {
     const id = contentId(header);
     if (this.completed.has(id) || (header.kind === 'file' && this.sync.holds(header))) {
       this.completed.add(id);
-      this.wireIds.set(wireId, id);
-      return;
-    }
-    if (!this.partials.has(id)) {
+    } else if (!this.partials.has(id)) {
       if (this.partials.size >= this.config.maxPartials) {
         this.counters.tooManyPartials++;
         return;
       }
-      const partial = new PartialObject(header, path.join(this.partialDir, `${id}.part`), (bytes) => {
-        this.bufferedBytes -= bytes;
-      });
+      const partial = new PartialObject(header, path.join(this.partialDir, `${id}.part`), this.written);
       this.partials.set(id, partial);
       if (header.chunkCount === 0) this.finish(id, partial);
       else if (header.kind === 'file') void this.skipIfInPlace(id, partial);
     }
     this.wireIds.set(wireId, id);
+    for (const early of this.orphans.take(wireId)) this.onData(early);
   }
 
-  private onData({ header: h, payload }: Frame): void {
-    const id = this.wireIds.get(`${h.sessionId}:${h.objectId}`);
+  private onData(frame: Frame): void {
+    const { header: h, payload } = frame;
+    const wireId = `${h.sessionId}:${h.objectId}`;
+    const id = this.wireIds.get(wireId);
     if (id === undefined) {
-      this.counters.orphanData++;
+      if (!this.orphans.hold(wireId, frame)) this.counters.orphanData++;
       return;
     }
     const partial = this.partials.get(id);
@@ -148,6 +184,17 @@ export class Receiver {
     this.bufferedBytes += payload.length;
     partial.add(chunk, payload);
     if (partial.complete) this.finish(id, partial);
+    else if (this.bufferedBytes > this.config.maxBufferedBytes / 2) this.relievePressure();
+  }
+
+  /** Memory is filling: start the writes of every object now rather than at the next tick. */
+  private relievePressure(): void {
+    if (this.relieving) return;
+    this.relieving = true;
+    setImmediate(() => {
+      this.relieving = false;
+      for (const partial of this.partials.values()) partial.flush();
+    });
   }
 
   /** A mirror that already holds this version (a receiver restart, a second run) needs none of its data. */
@@ -162,10 +209,7 @@ export class Receiver {
     try {
       const hb = decodeHeartbeat(payload);
       this.counters.heartbeats++;
-      if (!this.sessions.has(h.sessionId)) {
-        log('sender-session', { session: h.sessionId.toString(16), host: hb.host, started: new Date(hb.startedAt).toISOString() });
-      }
-      this.sessions.set(h.sessionId, { host: hb.host, lastHeartbeat: Date.now() });
+      this.config.onHeartbeat?.(h.sessionId, hb);
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err;
       this.counters.badMessage++;
@@ -200,6 +244,7 @@ export class Receiver {
         await this.drop(id, partial);
       } else {
         await this.dest.place(partial.tempPath, header.path, header.mtimeMs, header.mode);
+        await partial.forgetCheckpoint();
         this.partials.delete(id);
         this.completed.add(id);
         this.counters.filesCompleted++;
@@ -225,15 +270,35 @@ export class Receiver {
   /** Pushes buffered runs to disk and closes descriptors of objects that went quiet. */
   private maintain(): void {
     const now = Date.now();
-    for (const partial of this.partials.values()) {
+    this.counters.orphanData += this.orphans.expire(now);
+    const checkpoint = ++this.ticks % CHECKPOINT_EVERY_TICKS === 0;
+    for (const [id, partial] of this.partials) {
       if (partial.complete) continue;
-      if (now - partial.lastActivity > IDLE_CLOSE_MS) void partial.closeIdle();
+      if (now - partial.lastActivity > this.config.partialTtlMs) {
+        this.counters.partialsExpired++;
+        this.expired.push({ path: partial.header.path, at: new Date(now).toISOString(), chunks: partial.received, of: partial.header.chunkCount });
+        log('partial-expired', { path: partial.header.path, chunks: partial.received, of: partial.header.chunkCount });
+        void this.drop(id, partial);
+      } else if (now - partial.lastActivity > IDLE_CLOSE_MS) void partial.checkpoint().then(() => partial.closeIdle());
+      else if (checkpoint) void partial.checkpoint();
       else partial.flush();
     }
   }
 
+  /** Objects still being assembled, for status and the report. */
+  partialSummary(): { path: string; chunks: number; of: number; idleSeconds: number }[] {
+    const now = Date.now();
+    return [...this.partials.values()]
+      .filter((p) => p.header.kind === 'file')
+      .map((p) => ({ path: p.header.path, chunks: p.received, of: p.header.chunkCount, idleSeconds: Math.round((now - p.lastActivity) / 1000) }));
+  }
+
   get partialCount(): number {
     return this.partials.size;
+  }
+
+  get buffered(): number {
+    return this.bufferedBytes;
   }
 
   /** Waits for objects being verified and placed. */
@@ -241,10 +306,14 @@ export class Receiver {
     while (this.finishing.size > 0) await Promise.all([...this.finishing]);
   }
 
+  /** Stops, leaving every partial object checkpointed for the next run. */
   async close(): Promise<void> {
     clearInterval(this.maintenance);
     await this.settle();
-    for (const partial of this.partials.values()) await partial.closeIdle().catch(() => undefined);
+    for (const partial of this.partials.values()) {
+      await partial.checkpoint();
+      await partial.closeIdle().catch(() => undefined);
+    }
   }
 }
 

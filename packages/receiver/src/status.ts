@@ -1,0 +1,76 @@
+import { readFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import type { ReceiverCounters } from './counters.js';
+import { writeJsonAtomic } from './json-file.js';
+import type { LinkState } from './link-watchdog.js';
+
+export const STATUS_FILE = 'status.json';
+
+/** What `diode-receive status` and the metrics endpoint show; written to <state>/status.json. */
+export interface ReceiverStatus {
+  updatedAt: string;
+  pid: number;
+  running: boolean;
+  listen: string;
+  dest: string;
+  counters: ReceiverCounters;
+  framesLost: number;
+  partialFiles: number;
+  bufferedBytes: number;
+  synced: boolean;
+  missing: number;
+  link: LinkState;
+  lastHeartbeat: string | null;
+}
+
+export async function writeStatus(stateDir: string, status: ReceiverStatus): Promise<void> {
+  await writeJsonAtomic(path.join(stateDir, STATUS_FILE), status);
+}
+
+export async function readStatus(stateDir: string): Promise<ReceiverStatus> {
+  return JSON.parse(await readFile(path.join(stateDir, STATUS_FILE), 'utf8')) as ReceiverStatus;
+}
+
+/** Human-readable status, one fact per line. */
+export function formatStatus(s: ReceiverStatus): string {
+  const c = s.counters;
+  const drops = Object.entries(c.framing).filter(([, n]) => n > 0).map(([r, n]) => `${r} ${n}`).join(', ') || 'none';
+  return [
+    `receiver     ${s.running ? `running (pid ${s.pid})` : 'stopped'}, updated ${s.updatedAt}`,
+    `listen       ${s.listen}`,
+    `mirror       ${s.dest}: ${s.synced ? 'in sync' : `${s.missing} file(s) missing or outdated`}`,
+    `link         ${s.link}, last heartbeat ${s.lastHeartbeat ?? 'never'}`,
+    `frames       ${c.framesReceived} received (${c.bytesReceived} bytes), ~${s.framesLost} lost on the link`,
+    `bad frames   ${drops}; ${c.bytesSkipped} bytes skipped re-aligning`,
+    `refused      bad message ${c.badMessage}, bad path ${c.badPath}, bad chunk ${c.badChunk}, orphan data ${c.orphanData}`,
+    `queues       overflow ${c.queueOverflow}, too many objects ${c.tooManyPartials}, ${s.bufferedBytes} bytes buffered`,
+    `files        ${c.filesCompleted} complete, ${s.partialFiles} partial, ${c.verifyFailed} failed verification, ${c.writeErrors} write errors, ${c.partialsExpired} expired`,
+  ].join('\n');
+}
+
+/** Prometheus text exposition of the same figures. */
+export function formatMetrics(s: ReceiverStatus): string {
+  const c = s.counters;
+  const lines: string[] = [];
+  const metric = (name: string, type: 'counter' | 'gauge', help: string, value: number, labels = '') => {
+    if (!lines.some((l) => l.startsWith(`# HELP diodesync_${name} `))) {
+      lines.push(`# HELP diodesync_${name} ${help}`, `# TYPE diodesync_${name} ${type}`);
+    }
+    lines.push(`diodesync_${name}${labels} ${value}`);
+  };
+  metric('frames_received_total', 'counter', 'Frames read from the transport.', c.framesReceived);
+  metric('bytes_received_total', 'counter', 'Bytes read from the transport.', c.bytesReceived);
+  metric('frames_lost_total', 'counter', 'Frames missing from the sender sequence.', s.framesLost);
+  for (const [reason, n] of Object.entries(c.framing)) metric('frames_dropped_total', 'counter', 'Frames dropped, by reason.', n, `{reason="${reason}"}`);
+  for (const [reason, n] of [['bad-message', c.badMessage], ['bad-path', c.badPath], ['bad-chunk', c.badChunk], ['orphan', c.orphanData], ['queue-overflow', c.queueOverflow], ['too-many-objects', c.tooManyPartials], ['duplicate', c.duplicateChunks]] as const) {
+    metric('frames_dropped_total', 'counter', 'Frames dropped, by reason.', n, `{reason="${reason}"}`);
+  }
+  metric('bytes_skipped_total', 'counter', 'Bytes skipped while re-aligning a stream.', c.bytesSkipped);
+  metric('files_completed_total', 'counter', 'Files verified and placed.', c.filesCompleted);
+  metric('files_verify_failed_total', 'counter', 'Files whose SHA-256 did not match.', c.verifyFailed);
+  metric('files_partial', 'gauge', 'Files being assembled.', s.partialFiles);
+  metric('buffered_bytes', 'gauge', 'Bytes accepted but not yet on disk.', s.bufferedBytes);
+  metric('missing_files', 'gauge', 'Files of the latest manifest not yet in the mirror.', s.missing);
+  metric('link_up', 'gauge', '1 while heartbeats arrive.', s.link === 'up' ? 1 : 0);
+  return lines.join('\n') + '\n';
+}
