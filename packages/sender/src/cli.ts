@@ -71,7 +71,8 @@ async function main(): Promise<void> {
     .help()
     .version(false)
     .fail((msg, err) => {
-      throw new UsageError(msg ?? err?.message ?? 'invalid arguments');
+      // yargs spreads some messages (invalid choices) over several lines: one line for the operator.
+      throw new UsageError((msg ?? err?.message ?? 'invalid arguments').replace(/\s*\n\s*/g, ' '));
     })
     .parseAsync();
   if (!parsed) return; // --help
