@@ -23,8 +23,8 @@ test('a file version keeps its sends and hash across reopen; a changed file is a
   let current = ledger.sync([file('a'), file('b')], 2);
   const a = current.get('a')!;
   ledger.recordHash(a.id, Buffer.alloc(32, 7));
-  assert.deepEqual(ledger.recordSend(a.id, 2, 1000), { sends: 1, totalSends: 1 });
-  assert.deepEqual(ledger.recordSend(a.id, 2, 2000), { sends: 2, totalSends: 2 });
+  assert.deepEqual(ledger.recordSend(a.id, 2, null, 1000), { sends: 1, totalSends: 1 });
+  assert.deepEqual(ledger.recordSend(a.id, 2, null, 2000), { sends: 2, totalSends: 2 });
   ledger.close();
 
   ledger = Ledger.open(at, { create: true });

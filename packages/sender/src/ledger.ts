@@ -129,7 +129,19 @@ const statusAfterSends = (sends: number, redundancy: number): VersionStatus =>
   sends >= redundancy ? 'sent' : sends > 0 ? 'partial' : 'pending';
 
 export class Ledger {
+  /** Prepared once: preparing per file send made the sender spend most of its time in GC. */
+  private readonly statements = new Map<string, Database.Statement>();
+
   private constructor(private readonly db: Database.Database, readonly file: string) {}
+
+  private sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
+  }
 
   /**
    * Opens a ledger. A missing file is created only if `create` (the sender); an existing file
@@ -165,14 +177,14 @@ export class Ledger {
 
   /** The source tree this ledger describes; set by the first sender. */
   get source(): string | null {
-    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get('source') as { value: string } | undefined;
+    const row = this.sql('SELECT value FROM meta WHERE key = ?').get('source') as { value: string } | undefined;
     return row?.value ?? null;
   }
 
   /** Binds the ledger to a source tree, or refuses one that belongs to another. */
   claimSource(source: string): void {
     const current = this.source;
-    if (current === null) this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('source', source);
+    if (current === null) this.sql('INSERT INTO meta (key, value) VALUES (?, ?)').run('source', source);
     else if (current !== source) {
       throw new LedgerError(`ledger ${this.file} records the source ${current}, not ${source}: give each source tree its own --ledger (or --state)`);
     }
@@ -181,19 +193,19 @@ export class Ledger {
   /** Records a sender start; without resume every version is due again (R more passes). */
   beginSession(settings: Record<string, unknown>, resume: boolean): number {
     return this.db.transaction(() => {
-      if (!resume) this.db.prepare("UPDATE versions SET sends = 0, status = 'pending' WHERE status <> 'superseded'").run();
-      const info = this.db.prepare('INSERT INTO sessions (started_at, settings) VALUES (?, ?)').run(Date.now(), JSON.stringify({ ...settings, resume }));
+      if (!resume) this.sql("UPDATE versions SET sends = 0, status = 'pending' WHERE status <> 'superseded'").run();
+      const info = this.sql('INSERT INTO sessions (started_at, settings) VALUES (?, ?)').run(Date.now(), JSON.stringify({ ...settings, resume }));
       return Number(info.lastInsertRowid);
     }).immediate();
   }
 
   endSession(id: number): void {
-    this.db.prepare('UPDATE sessions SET ended_at = ? WHERE id = ?').run(Date.now(), id);
+    this.sql('UPDATE sessions SET ended_at = ? WHERE id = ?').run(Date.now(), id);
   }
 
   /** Current (not superseded) versions by path. */
   current(): Map<string, LedgerVersion> {
-    const rows = this.db.prepare("SELECT * FROM versions WHERE status <> 'superseded'").all() as Row[];
+    const rows = this.sql("SELECT * FROM versions WHERE status <> 'superseded'").all() as Row[];
     return new Map(rows.map((r) => [r.path, toVersion(r)]));
   }
 
@@ -205,12 +217,12 @@ export class Ledger {
   sync(files: readonly SourceFile[], redundancy: number, now = Date.now()): Map<string, LedgerVersion> {
     return this.db.transaction(() => {
       const current = this.current();
-      const supersede = this.db.prepare("UPDATE versions SET status = 'superseded' WHERE id = ?");
-      const revive = this.db.prepare('UPDATE versions SET status = ? WHERE id = ?');
-      const insert = this.db.prepare(
+      const supersede = this.sql("UPDATE versions SET status = 'superseded' WHERE id = ?");
+      const revive = this.sql('UPDATE versions SET status = ? WHERE id = ?');
+      const insert = this.sql(
         "INSERT INTO versions (path, size, mtime_ms, ino, mode, first_seen, status) VALUES (?, ?, ?, ?, ?, ?, 'pending') RETURNING *",
       );
-      const markGone = this.db.prepare("UPDATE versions SET status = 'gone' WHERE id = ?");
+      const markGone = this.sql("UPDATE versions SET status = 'gone' WHERE id = ?");
       const result = new Map<string, LedgerVersion>();
       for (const f of files) {
         let v = current.get(f.relPath);
@@ -231,43 +243,43 @@ export class Ledger {
   }
 
   recordHash(id: number, sha256: Buffer | null): void {
-    this.db.prepare('UPDATE versions SET sha256 = ? WHERE id = ?').run(sha256, id);
+    this.sql('UPDATE versions SET sha256 = ? WHERE id = ?').run(sha256, id);
   }
 
   markFailed(id: number): void {
-    this.db.prepare("UPDATE versions SET status = 'failed' WHERE id = ?").run(id);
+    this.sql("UPDATE versions SET status = 'failed' WHERE id = ?").run(id);
   }
 
   /**
-   * One completed send of a version, in one statement. `sends + 1` rather than a value from
+   * One completed send of a version (and its hash), in one statement. `sends + 1` rather than a value from
    * memory: a reset made meanwhile by another process is not overwritten.
    */
-  recordSend(id: number, redundancy: number, at = Date.now()): { sends: number; totalSends: number } {
-    const row = this.db.prepare(
-      `UPDATE versions SET sends = sends + 1, total_sends = total_sends + 1,
+  recordSend(id: number, redundancy: number, sha256: Buffer | null = null, at = Date.now()): { sends: number; totalSends: number } {
+    const row = this.sql(
+      `UPDATE versions SET sends = sends + 1, total_sends = total_sends + 1, sha256 = coalesce(@sha256, sha256),
          first_sent_at = coalesce(first_sent_at, @at), last_sent_at = @at,
          status = CASE WHEN status IN ('superseded', 'gone') THEN status WHEN sends + 1 >= @r THEN 'sent' ELSE 'partial' END
        WHERE id = @id RETURNING sends, total_sends`,
-    ).get({ id, at, r: redundancy }) as { sends: number; total_sends: number } | undefined;
+    ).get({ id, at, r: redundancy, sha256 }) as { sends: number; total_sends: number } | undefined;
     return { sends: row?.sends ?? 0, totalSends: row?.total_sends ?? 0 };
   }
 
   /** Versions, oldest path first; by default the current ones. */
   list(status?: VersionStatus): LedgerVersion[] {
     const rows = status
-      ? this.db.prepare('SELECT * FROM versions WHERE status = ? ORDER BY path, id').all(status)
-      : this.db.prepare("SELECT * FROM versions WHERE status <> 'superseded' ORDER BY path").all();
+      ? this.sql('SELECT * FROM versions WHERE status = ? ORDER BY path, id').all(status)
+      : this.sql("SELECT * FROM versions WHERE status <> 'superseded' ORDER BY path").all();
     return (rows as Row[]).map(toVersion);
   }
 
   stats(): LedgerStats {
     const byStatus: LedgerStats['byStatus'] = {};
-    const groups = this.db.prepare('SELECT status, count(*) AS n, coalesce(sum(size), 0) AS bytes FROM versions GROUP BY status').all() as { status: string; n: number; bytes: number }[];
+    const groups = this.sql('SELECT status, count(*) AS n, coalesce(sum(size), 0) AS bytes FROM versions GROUP BY status').all() as { status: string; n: number; bytes: number }[];
     for (const g of groups) byStatus[g.status] = { versions: g.n, bytes: g.bytes };
-    const sessions = this.db.prepare('SELECT count(*) AS n FROM sessions').get() as { n: number };
-    const last = this.db.prepare('SELECT started_at, ended_at FROM sessions ORDER BY id DESC LIMIT 1').get() as { started_at: number; ended_at: number | null } | undefined;
-    const resets = this.db.prepare('SELECT count(*) AS n FROM resets').get() as { n: number };
-    const lastReset = this.db.prepare('SELECT at, files, criteria FROM resets ORDER BY id DESC LIMIT 1').get() as { at: number; files: number; criteria: string } | undefined;
+    const sessions = this.sql('SELECT count(*) AS n FROM sessions').get() as { n: number };
+    const last = this.sql('SELECT started_at, ended_at FROM sessions ORDER BY id DESC LIMIT 1').get() as { started_at: number; ended_at: number | null } | undefined;
+    const resets = this.sql('SELECT count(*) AS n FROM resets').get() as { n: number };
+    const lastReset = this.sql('SELECT at, files, criteria FROM resets ORDER BY id DESC LIMIT 1').get() as { at: number; files: number; criteria: string } | undefined;
     return {
       file: this.file,
       schemaVersion: this.db.pragma('user_version', { simple: true }) as number,
@@ -288,16 +300,16 @@ export class Ledger {
     return this.db.transaction(() => {
       const chosen = this.list().filter((v) => v.status !== 'gone' && select(v));
       if (dryRun) return chosen;
-      const reset = this.db.prepare("UPDATE versions SET sends = 0, status = 'reset' WHERE id = ?");
+      const reset = this.sql("UPDATE versions SET sends = 0, status = 'reset' WHERE id = ?");
       for (const v of chosen) reset.run(v.id);
-      this.db.prepare('INSERT INTO resets (at, criteria, files) VALUES (?, ?, ?)').run(Date.now(), JSON.stringify(criteria), chosen.length);
+      this.sql('INSERT INTO resets (at, criteria, files) VALUES (?, ?, ?)').run(Date.now(), JSON.stringify(criteria), chosen.length);
       return chosen;
     }).immediate();
   }
 
   /** The reset log, oldest first. */
   resets(): { at: number; criteria: unknown; files: number }[] {
-    const rows = this.db.prepare('SELECT at, criteria, files FROM resets ORDER BY id').all() as { at: number; criteria: string; files: number }[];
+    const rows = this.sql('SELECT at, criteria, files FROM resets ORDER BY id').all() as { at: number; criteria: string; files: number }[];
     return rows.map((r) => ({ at: r.at, criteria: JSON.parse(r.criteria), files: r.files }));
   }
 }

@@ -12,6 +12,9 @@ import { log } from './log.js';
 import { SendStopped, sendFile, sendObject } from './object-sender.js';
 import { scanTree, type SourceFile } from './scan.js';
 
+/** Files at least this big have their hash recorded as soon as it is known. */
+const HASH_RECORD_BYTES = 16 * 1024 * 1024;
+
 export interface SenderConfig {
   source: string;
   /** Every file version is sent this many times. */
@@ -179,7 +182,7 @@ export class Sender {
       return false;
     }
     const pass = v.sendsDone + 1;
-    const { sends } = this.ledger.recordSend(v.id, this.config.redundancy);
+    const { sends } = this.ledger.recordSend(v.id, this.config.redundancy, v.sha256 ?? null);
     v.sendsDone = sends;
     v.everSent = true;
     v.lastSentAt = Date.now();
@@ -194,10 +197,12 @@ export class Sender {
     const { file } = v;
     try {
       if (!v.sha256) {
-        const { sha256, size } = await hashFile(file.absPath);
+        const { sha256, size } = await hashFile(file.absPath, file.size);
         if (size !== file.size) return 'changed';
         v.sha256 = sha256;
-        this.ledger.recordHash(v.id, sha256);
+        // A big file's hash is worth a write of its own: a kill during its long send will not cost
+        // a re-hash. A small one's goes with its send record (one transaction per file).
+        if (file.size >= HASH_RECORD_BYTES) this.ledger.recordHash(v.id, sha256);
       }
       const outcome = await sendFile(this.emitter, v.objectId, this.objectHeader(v, v.sha256), file.absPath, v.sendsDone + 1, this.signal);
       return outcome === 'sent' ? 'sent' : 'changed';
