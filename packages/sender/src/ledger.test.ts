@@ -50,8 +50,9 @@ test('without resume every current version is due again; history stays', { timeo
   const at = path.join(tempDir(t), 'ledger.sqlite');
   const ledger = Ledger.open(at, { create: true });
   t.after(() => ledger.close());
-  const a = ledger.sync([file('a')], 1).get('a')!;
+  const a = ledger.sync([file('a'), file('gone')], 1).get('a')!;
   ledger.recordSend(a.id, 1);
+  ledger.sync([file('a')], 1);
   ledger.beginSession({}, true);
   assert.equal(ledger.current().get('a')!.sends, 1);
   ledger.beginSession({}, false);
@@ -59,6 +60,7 @@ test('without resume every current version is due again; history stays', { timeo
   assert.equal(after.sends, 0);
   assert.equal(after.totalSends, 1);
   assert.equal(after.status, 'pending');
+  assert.equal(ledger.current().get('gone')!.status, 'gone', 'a path no longer in the tree stays gone');
 });
 
 test('a reset sets the chosen versions due, logs itself, and a send in flight does not undo it', { timeout: 10_000 }, (t) => {
