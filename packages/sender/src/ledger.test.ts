@@ -144,13 +144,16 @@ test('a damaged ledger is refused with how to rebuild it, never replaced', { tim
       assert.throws(() => Ledger.open(p, { create }), (err: unknown) => {
         assert.ok(err instanceof LedgerError, `${name}: ${String(err)}`);
         assert.match(err.message, message, name);
-        if (name !== 'newer') assert.match(err.message, /move it aside .* start diode-send without -c/, name);
+        if (name !== 'newer') assert.match(err.message, /move it aside with its -wal and -shm files .* start diode-send without -c/, name);
         return true;
       });
     }
     assert.ok(readBytes(p).equals(before), `${name}: left as it was`);
   }
   assert.throws(() => Ledger.open(path.join(dir, 'absent.sqlite'), { create: false }), /no ledger at/);
+  // A ledger moved aside without its write-ahead log: the log must not be replayed into a new one.
+  writeFileSync(path.join(dir, 'moved.sqlite-wal'), 'x');
+  assert.throws(() => Ledger.open(path.join(dir, 'moved.sqlite'), { create: true }), /found .*moved\.sqlite-wal but no ledger/);
 });
 
 function readBytes(p: string): Buffer {

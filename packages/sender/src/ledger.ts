@@ -97,8 +97,8 @@ export class LedgerError extends Error {
 
 export function damagedLedger(file: string, reason: string): LedgerError {
   return new LedgerError(
-    `ledger ${file} is unusable (${reason}). To rebuild it, move it aside ` +
-      `(mv ${file} ${file}.damaged) and start diode-send without -c: a new ledger is created and every file is sent again`,
+    `ledger ${file} is unusable (${reason}). To rebuild it, move it aside with its -wal and -shm files ` +
+      `(for f in ${file}*; do mv "$f" "$f.damaged"; done) and start diode-send without -c: a new ledger is created and every file is sent again`,
   );
 }
 
@@ -311,6 +311,10 @@ export class Ledger {
 
 /** Builds the schema in a temp file, then renames it in: an existing ledger file is always complete. */
 function createLedger(file: string): void {
+  // SQLite would replay a write-ahead log left by a ledger moved away into the new one.
+  for (const leftover of [`${file}-wal`, `${file}-shm`]) {
+    if (existsSync(leftover)) throw new LedgerError(`found ${leftover} but no ledger ${file}: move ${file}-wal and ${file}-shm aside as well, or put the ledger back`);
+  }
   mkdirSync(path.dirname(file), { recursive: true });
   const temp = `${file}.${process.pid}.creating`;
   rmSync(temp, { force: true });
