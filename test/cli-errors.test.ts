@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as dgram from 'node:dgram';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { RECEIVE_CLI, SEND_CLI, start } from './lib/cli.js';
 import { tempDir } from './lib/tree.js';
@@ -32,6 +32,26 @@ test('sender: bad input gives one line and exit 1', { timeout: 60_000 }, async (
   await expectUsageError(SEND_CLI, [dir, '--to', 'udp://127.0.0.1:1', '--config', path.join(dir, 'missing.json')], /config|missing/i);
 });
 
+test('sender ledger subcommand: bad input gives one line and exit 1, and never creates a ledger', { timeout: 60_000 }, async (t) => {
+  const dir = await tempDir(t);
+  const state = ['--state', dir];
+  await expectUsageError(SEND_CLI, ['ledger', 'list', ...state], /no ledger at .*ledger\.sqlite/);
+  await expectUsageError(SEND_CLI, ['ledger', 'frob', ...state], /Invalid values|choices/i);
+  const { code, stderr } = await start(SEND_CLI, [dir, '--to', 'udp://127.0.0.1:9', '--once', ...state]).exited;
+  assert.equal(code, 0, stderr);
+  await expectUsageError(SEND_CLI, ['ledger', 'list', '--status', 'bogus', ...state], /--status must be one of/);
+  await expectUsageError(SEND_CLI, ['ledger', 'stats', '--since', '2026-01-01', ...state], /reset criteria are for 'ledger reset'/);
+  await expectUsageError(SEND_CLI, ['ledger', 'reset', ...state], /say what to reset/);
+  await expectUsageError(SEND_CLI, ['ledger', 'reset', '--since', 'last tuesday', ...state], /--since: 'last tuesday' is not an ISO 8601 date-time/);
+  await expectUsageError(SEND_CLI, ['ledger', 'reset', '--until', '2026-02-30 10:00', ...state], /--until: .* not a valid date-time/);
+  await expectUsageError(SEND_CLI, ['ledger', 'reset', '--regex', '(', ...state], /--regex/);
+  await expectUsageError(SEND_CLI, ['ledger', 'reset', '--from-report', path.join(dir, 'nope.json'), ...state], /--from-report: cannot read/);
+  await expectUsageError(SEND_CLI, ['ledger', 'reset', '--all', '--onse', ...state], /Unknown argument/);
+  const other = path.join(dir, 'other');
+  await mkdir(other);
+  await expectUsageError(SEND_CLI, [other, '--to', 'udp://127.0.0.1:9', '--once', ...state], /records the source .* its own --ledger/);
+});
+
 test('receiver: bad input and a port in use give one line and exit 1', { timeout: 60_000 }, async (t) => {
   const dir = await tempDir(t);
   const file = path.join(dir, 'file.txt');
@@ -58,7 +78,10 @@ test('options come from a --config JSON file whose keys are the long option name
 test('--help lists every option with its default', { timeout: 30_000 }, async () => {
   const send = await start(SEND_CLI, ['--help']).exited;
   assert.equal(send.code, 0);
-  for (const option of ['--to', '--once', '--rate', '--redundancy', '--mtu', '--config']) assert.ok(send.stdout.includes(option), option);
+  for (const option of ['--to', '--once', '--rate', '--redundancy', '--mtu', '--config', '--resume', '--state', '--ledger', 'ledger <action>']) assert.ok(send.stdout.includes(option), option);
+  const ledgerHelp = await start(SEND_CLI, ['ledger', '--help']).exited;
+  assert.equal(ledgerHelp.code, 0);
+  for (const option of ['--since', '--until', '--path', '--regex', '--from-report', '--dry-run', '--status', '--json']) assert.ok(ledgerHelp.stdout.includes(option), option);
   assert.match(send.stdout, /default: "100m"/);
   const receive = await start(RECEIVE_CLI, ['--help']).exited;
   assert.equal(receive.code, 0);

@@ -1,12 +1,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const SEND_CLI = fileURLToPath(new URL('../../../packages/sender/dist/cli.js', import.meta.url));
 export const RECEIVE_CLI = fileURLToPath(new URL('../../../packages/receiver/dist/cli.js', import.meta.url));
 
 const running = new Set<ChildProcess>();
+const stateHomes = new Set<string>();
 process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
+  for (const dir of stateHomes) rmSync(dir, { recursive: true, force: true });
 });
 
 export interface Exited {
@@ -25,11 +30,21 @@ export interface Running {
   kill(signal?: NodeJS.Signals): void;
 }
 
-/** Runs a built CLI as a child process; it is killed at the latest when the test process exits. */
+/**
+ * Runs a built CLI as a child process; it is killed at the latest when the test process exits.
+ * Each child gets its own XDG_STATE_HOME, so a sender's default ledger never lands in the
+ * user's home nor is shared between tests; tests that resume pass --state or --ledger.
+ */
 export function start(cli: string, args: string[], env: NodeJS.ProcessEnv = {}): Running {
+  const stateHome = mkdtempSync(path.join(tmpdir(), 'diodesync-state-'));
   const child = spawn(process.execPath, [cli, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, DIODESYNC_LOG: 'json', ...env },
+    env: { ...process.env, DIODESYNC_LOG: 'json', XDG_STATE_HOME: stateHome, ...env },
+  });
+  stateHomes.add(stateHome);
+  child.on('close', () => {
+    stateHomes.delete(stateHome);
+    rmSync(stateHome, { recursive: true, force: true });
   });
   running.add(child);
   let stderr = '';

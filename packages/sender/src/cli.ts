@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-import { statSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
-import yargs from 'yargs';
+import yargs, { type ArgumentsCamelCase, type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import {
   UsageError, parseOrUsage, stdioDashAsValue,
@@ -9,6 +9,10 @@ import {
   formatBitRate, parseBitRate, parseEndpoint,
 } from '@diodesync/protocol';
 import { FrameEmitter } from './frame-emitter.js';
+import { Ledger, LedgerError, STATUSES, damagedLedger, isSqliteError } from './ledger.js';
+import { LEDGER_ACTIONS, runLedgerCommand, type LedgerAction } from './ledger-cli.js';
+import { CriteriaError } from './reset-criteria.js';
+import { defaultStateDir, ledgerPath } from './state.js';
 import { log } from './log.js';
 import { TokenBucket } from './rate-limiter.js';
 import { Sender } from './sender.js';
@@ -22,33 +26,69 @@ function fail(message: string, code = 1): never {
   process.exit(code);
 }
 
+const sendOptions = <T>(y: Argv<T>) => y
+  .positional('source-dir', { type: 'string', describe: 'directory to mirror', demandOption: true })
+  .option('to', { type: 'string', demandOption: true, describe: 'destination: udp://HOST:PORT (unicast, multicast or broadcast), tcp://HOST:PORT (diode appliance), or - for stdout' })
+  .option('ttl', { type: 'number', default: 1, describe: 'multicast TTL (hops)' })
+  .option('multicast-interface', { type: 'string', describe: 'local address of the interface multicast leaves by' })
+  .option('broadcast', { type: 'boolean', default: false, describe: 'allow sending to a broadcast address' })
+  .option('once', { type: 'boolean', default: false, describe: 'send the tree (all R passes) and exit' })
+  .option('resume', { alias: 'c', type: 'boolean', default: false, describe: 'skip file versions the ledger records as sent R times; finish the others' })
+  .option('rate', { type: 'string', default: '100m', describe: 'bits per second on the wire (k, m, g suffixes)' })
+  .option('l', { type: 'number', describe: 'rate in kbit/s (BlindFTP/AROWBftp style); overrides --rate' })
+  .option('redundancy', { alias: 'R', type: 'number', default: 2, describe: 'times every file version is sent' })
+  .option('mtu', { type: 'number', default: 1500, describe: 'link MTU in bytes (9000 jumbo, up to 65535 on loopback)' })
+  .option('pass-interval', { type: 'number', default: 0, describe: 'seconds between two sends of the same version' })
+  .option('heartbeat', { type: 'number', default: 5, describe: 'seconds between heartbeats' })
+  .option('rescan', { type: 'number', default: 10, describe: 'watch mode: seconds between rescans of the tree (and of the ledger)' })
+  .option('manifest-interval', { type: 'number', default: 300, describe: 'watch mode: seconds between manifests when nothing changes' });
+
+const ledgerOptions = <T>(y: Argv<T>) => y
+  .positional('action', { type: 'string', choices: LEDGER_ACTIONS, demandOption: true })
+  .option('status', { type: 'string', describe: `list: only versions with this status (${STATUSES.join(', ')})` })
+  .option('json', { type: 'boolean', describe: 'list, stats: JSON on stdout' })
+  .option('since', { type: 'string', describe: 'reset: versions sent at or after this date-time (ISO 8601, local time unless a zone is given)' })
+  .option('until', { type: 'string', describe: 'reset: versions sent at or before this date-time' })
+  .option('path', { type: 'string', describe: "reset: versions whose path matches this glob ('**' crosses directories)" })
+  .option('regex', { type: 'string', describe: 'reset: versions whose path matches this regular expression' })
+  .option('from-report', { type: 'string', describe: "reset: the files missing or outdated in a receiver's report.json" })
+  .option('all', { type: 'boolean', describe: 'reset: every version' })
+  .option('dry-run', { type: 'boolean', describe: 'reset: print what would be reset, change nothing' });
+
+/** What a command's handler receives, with the global --state and --ledger. */
+type ArgsOf<F> = F extends (y: Argv<object>) => Argv<infer T> ? ArgumentsCamelCase<T> & { state?: string; ledger?: string } : never;
+
 async function main(): Promise<void> {
-  const argv = await yargs(stdioDashAsValue(hideBin(process.argv), '--to'))
+  let parsed: { kind: 'send'; argv: ArgsOf<typeof sendOptions> } | { kind: 'ledger'; argv: ArgsOf<typeof ledgerOptions> } | undefined;
+  await yargs(stdioDashAsValue(hideBin(process.argv), '--to'))
     .scriptName(PROGRAM)
-    .usage('$0 <source-dir> --to URL [options]\n\nSend a directory tree across a one-way link.')
-    .command('$0 <source-dir>', 'send the tree, then keep watching it (or exit after --once)', (y) =>
-      y.positional('source-dir', { type: 'string', describe: 'directory to mirror', demandOption: true }))
-    .option('to', { type: 'string', demandOption: true, describe: 'destination: udp://HOST:PORT (unicast, multicast or broadcast), tcp://HOST:PORT (diode appliance), or - for stdout' })
-    .option('ttl', { type: 'number', default: 1, describe: 'multicast TTL (hops)' })
-    .option('multicast-interface', { type: 'string', describe: 'local address of the interface multicast leaves by' })
-    .option('broadcast', { type: 'boolean', default: false, describe: 'allow sending to a broadcast address' })
-    .option('once', { type: 'boolean', default: false, describe: 'send the tree (all R passes) and exit' })
-    .option('rate', { type: 'string', default: '100m', describe: 'bits per second on the wire (k, m, g suffixes)' })
-    .option('l', { type: 'number', describe: 'rate in kbit/s (BlindFTP/AROWBftp style); overrides --rate' })
-    .option('redundancy', { alias: 'R', type: 'number', default: 2, describe: 'times every file version is sent' })
-    .option('mtu', { type: 'number', default: 1500, describe: 'link MTU in bytes (9000 jumbo, up to 65535 on loopback)' })
-    .option('pass-interval', { type: 'number', default: 0, describe: 'seconds between two sends of the same version' })
-    .option('heartbeat', { type: 'number', default: 5, describe: 'seconds between heartbeats' })
-    .option('rescan', { type: 'number', default: 10, describe: 'watch mode: seconds between rescans of the tree' })
+    .usage('$0 <source-dir> --to URL [options]\n$0 ledger list|stats|reset [options]\n\nSend a directory tree across a one-way link.')
+    .option('state', { type: 'string', describe: `sender state directory (default: ${defaultStateDir()})` })
+    .option('ledger', { type: 'string', describe: 'SQLite ledger file (default: <state>/ledger.sqlite)' })
+    .command('$0 <source-dir>', 'send the tree, then keep watching it (or exit after --once)', sendOptions, (argv) => void (parsed = { kind: 'send', argv }))
+    .command('ledger <action>', 'read or correct the ledger (list, stats, reset); works while a sender runs', ledgerOptions, (argv) => void (parsed = { kind: 'ledger', argv }))
     .config('config', 'JSON file whose keys are long option names')
     .strict()
+    .wrap(Math.min(110, process.stdout.columns || 100))
     .help()
     .version(false)
     .fail((msg, err) => {
-      throw new UsageError(msg ?? err?.message ?? 'invalid arguments');
+      // yargs spreads some messages (invalid choices) over several lines: one line for the operator.
+      throw new UsageError((msg ?? err?.message ?? 'invalid arguments').replace(/\s*\n\s*/g, ' '));
     })
     .parseAsync();
-
+  if (!parsed) return; // --help
+  const ledgerFile = ledgerPath(parsed.argv);
+  ledgerFileForErrors = ledgerFile;
+  if (parsed.kind === 'ledger') {
+    const a = parsed.argv;
+    runLedgerCommand({
+      action: a.action as LedgerAction, ledger: ledgerFile, status: a.status, json: a.json, since: a.since, until: a.until,
+      path: a.path, regex: a.regex, fromReport: a.fromReport, all: a.all, dryRun: a.dryRun,
+    });
+    return;
+  }
+  const argv = parsed.argv;
   const source = String(argv['source-dir']);
   let isDir = false;
   try {
@@ -67,14 +107,26 @@ async function main(): Promise<void> {
     throw new UsageError(`--mtu must be between 576 and ${MAX_DATAGRAM + IP_UDP_OVERHEAD}`);
   }
   const chunkSize = Math.min(MAX_PAYLOAD, mtu - IP_UDP_OVERHEAD - HEADER_SIZE);
-  for (const name of ['pass-interval', 'heartbeat', 'rescan'] as const) {
+  for (const name of ['pass-interval', 'heartbeat', 'rescan', 'manifest-interval'] as const) {
     if (!(argv[name] >= 0) || (name !== 'pass-interval' && argv[name] === 0)) throw new UsageError(`--${name} must be a positive number of seconds`);
   }
 
+  // Open the ledger before the socket: an unusable ledger stops us before anything is sent.
+  const ledger = Ledger.open(ledgerFile, { create: true });
+  const settings = { source: realpathSync(source), to: argv.to, rate, redundancy, mtu, once: argv.once };
+  let sessionRow: number;
+  try {
+    ledger.claimSource(settings.source);
+    sessionRow = ledger.beginSession(settings, argv.resume);
+  } catch (err) {
+    ledger.close();
+    throw err;
+  }
   if (!Number.isInteger(argv.ttl) || argv.ttl < 0 || argv.ttl > 255) throw new UsageError('--ttl must be 0-255');
   // --once is a job with an end: a link that stays down for about a minute fails it (exit 2).
   const tcpAttempts = argv.once ? 8 : Infinity;
   const sink = await openSink(endpoint, { ttl: argv.ttl, multicastInterface: argv['multicast-interface'], broadcast: argv.broadcast }, tcpAttempts).catch((err: NodeJS.ErrnoException) => {
+    ledger.close();
     throw new UsageError(`cannot open ${argv.to}: ${err.code ?? err.message}`);
   });
   const sessionId = randomInt(1, 0xffff_ffff);
@@ -87,17 +139,26 @@ async function main(): Promise<void> {
     });
   }
   const sender = new Sender(
-    { source, redundancy, chunkSize, passIntervalMs: argv['pass-interval'] * 1000, heartbeatMs: argv.heartbeat * 1000, rescanMs: argv.rescan * 1000 },
+    {
+      source, redundancy, chunkSize, passIntervalMs: argv['pass-interval'] * 1000, heartbeatMs: argv.heartbeat * 1000,
+      rescanMs: argv.rescan * 1000, manifestIntervalMs: argv['manifest-interval'] * 1000,
+    },
     emitter,
+    ledger,
     stop.signal,
   );
-  log('start', { to: sink.description, session: sessionId.toString(16), rate: formatBitRate(rate), redundancy, chunkSize, mode: argv.once ? 'once' : 'watch' });
+  log('start', {
+    to: sink.description, session: sessionId.toString(16), rate: formatBitRate(rate), redundancy, chunkSize,
+    mode: argv.once ? 'once' : 'watch', ledger: ledgerFile, resume: argv.resume,
+  });
   const started = performance.now();
   let unsent = 0;
   try {
     if (argv.once) unsent = await sender.runOnce();
     else await sender.watch();
+    ledger.endSession(sessionRow);
   } finally {
+    ledger.close();
     await sink.close();
   }
   const seconds = (performance.now() - started) / 1000;
@@ -110,9 +171,13 @@ async function main(): Promise<void> {
   if (unsent > 0 && !stop.signal.aborted) fail(`${unsent} file(s) could not be read and were not sent`, 2);
 }
 
+let ledgerFileForErrors = '';
+
 main().catch((err: unknown) => {
-  if (err instanceof UsageError) fail(err.message);
+  if (err instanceof UsageError || err instanceof CriteriaError || err instanceof LedgerError) fail(err.message);
   if (err instanceof TransportError) fail(err.message, 2);
+  // The ledger broke while we ran (disk full, corrupted underneath us): say so, and how to rebuild it.
+  if (isSqliteError(err)) fail(damagedLedger(ledgerFileForErrors || 'file', err.message).message);
   const e = err as NodeJS.ErrnoException;
   if (process.env.DIODESYNC_DEBUG) process.stderr.write(`${e.stack}\n`);
   fail(e.code ? `${e.message}` : String(e.message ?? e));

@@ -7,10 +7,14 @@ import {
 } from '@diodesync/protocol';
 import { hashFile } from './file-hash.js';
 import type { FrameEmitter } from './frame-emitter.js';
+import type { Ledger, LedgerVersion } from './ledger.js';
 import { log } from './log.js';
 import { SendStopped, sendFile, sendObject } from './object-sender.js';
 import { scanTree, type SourceFile } from './scan.js';
 import { TransportError } from './transport.js';
+
+/** Files at least this big have their hash recorded as soon as it is known. */
+const HASH_RECORD_BYTES = 16 * 1024 * 1024;
 
 export interface SenderConfig {
   source: string;
@@ -22,17 +26,22 @@ export interface SenderConfig {
   heartbeatMs: number;
   /** Watch mode: time between rescans of the tree. */
   rescanMs: number;
+  /** Watch mode: a manifest at least this often, so a restarted or repaired receiver learns the tree again. */
+  manifestIntervalMs: number;
 }
 
-/** One content version of one path, and how often it has gone out. */
+/** One content version of one path, and how often it has gone out (as the ledger says). */
 interface Version {
   file: SourceFile;
+  /** Ledger row of this version. */
+  id: number;
   sha256: Buffer | undefined;
   objectId: number;
+  /** Sends that count towards R. */
   sendsDone: number;
+  /** Sent at least once, ever: the receiver may hold it, so it belongs in the manifest. */
+  everSent: boolean;
   lastSentAt: number;
-  /** Could not be read (permissions, I/O error): retried only once the file changes. */
-  failed: boolean;
 }
 
 export interface SenderStats {
@@ -48,9 +57,14 @@ export interface SenderStats {
  */
 export class Sender {
   readonly stats: SenderStats = { filesSent: 0, fileBytesSent: 0, changedDuringSend: 0, failed: 0 };
-  private readonly versions = new Map<string, Version>();
+  private versions = new Map<string, Version>();
+  /** Object ids are per session; a version keeps its id while it is current. */
+  private objectIds = new Map<number, number>();
+  /** Could not be read (permissions, I/O error): retried only once the file changes, or at the next start. */
+  private readonly failed = new Set<number>();
   private dirs: string[] = [];
   private nextObjectId = 1;
+  private lastManifestAt = 0;
   private cycle = 0;
   private readonly startedAt = Date.now();
   private heartbeatTimer: NodeJS.Timeout | undefined;
@@ -58,6 +72,7 @@ export class Sender {
   constructor(
     private readonly config: SenderConfig,
     private readonly emitter: FrameEmitter,
+    private readonly ledger: Ledger,
     private readonly signal: AbortSignal,
   ) {}
 
@@ -79,7 +94,7 @@ export class Sender {
     } finally {
       this.stopHeartbeat();
     }
-    return [...this.versions.values()].filter((v) => v.failed).length;
+    return [...this.versions.values()].filter((v) => this.failed.has(v.id)).length;
   }
 
   /** Keeps the mirror going: rescans, sends what changed and what is due for another pass. */
@@ -89,7 +104,8 @@ export class Sender {
       while (!this.signal.aborted) {
         await this.refresh();
         const sent = await this.sendDue();
-        if (sent > 0 && !this.signal.aborted) await this.sendManifest();
+        const manifestDue = Date.now() - this.lastManifestAt >= this.config.manifestIntervalMs;
+        if ((sent > 0 || manifestDue) && !this.signal.aborted) await this.sendManifest();
         const next = Math.min(this.nextDueAt() ?? Infinity, Date.now() + this.config.rescanMs);
         await this.sleepUntil(next);
       }
@@ -99,33 +115,42 @@ export class Sender {
     }
   }
 
-  /** Rescans the tree: new or changed files become new versions, vanished ones are forgotten. */
+  /**
+   * Rescans the tree and brings the ledger in line. The ledger is the truth for sends done,
+   * so a reset made by `diode-send ledger reset` meanwhile takes effect here.
+   */
   private async refresh(): Promise<void> {
     const snapshot = await scanTree(this.config.source);
-    const seen = new Set<string>();
+    const current = this.ledger.sync(snapshot.files, this.config.redundancy);
+    const versions = new Map<string, Version>();
+    const objectIds = new Map<number, number>();
     for (const file of snapshot.files) {
-      seen.add(file.relPath);
-      const known = this.versions.get(file.relPath);
-      if (known && sameFile(known.file, file)) continue;
-      this.versions.set(file.relPath, this.newVersion(file));
+      const row = current.get(file.relPath)!;
+      const objectId = this.objectIds.get(row.id) ?? this.nextObjectId++;
+      objectIds.set(row.id, objectId);
+      versions.set(file.relPath, this.version(file, row, objectId));
     }
-    for (const relPath of this.versions.keys()) if (!seen.has(relPath)) this.versions.delete(relPath);
+    this.versions = versions;
+    this.objectIds = objectIds;
     this.dirs = snapshot.dirs;
   }
 
-  private newVersion(file: SourceFile): Version {
-    return { file, sha256: undefined, objectId: this.nextObjectId++, sendsDone: 0, lastSentAt: 0, failed: false };
+  private version(file: SourceFile, row: LedgerVersion, objectId: number): Version {
+    return {
+      file, id: row.id, sha256: row.sha256 ?? undefined, objectId, sendsDone: row.sends,
+      everSent: row.totalSends > 0, lastSentAt: row.lastSentAt ?? 0,
+    };
   }
 
   private isDue(v: Version, now: number): boolean {
-    if (v.failed || v.sendsDone >= this.config.redundancy) return false;
+    if (this.failed.has(v.id) || v.sendsDone >= this.config.redundancy) return false;
     return v.sendsDone === 0 || now - v.lastSentAt >= this.config.passIntervalMs;
   }
 
   private nextDueAt(): number | undefined {
     let next: number | undefined;
     for (const v of this.versions.values()) {
-      if (v.failed || v.sendsDone >= this.config.redundancy) continue;
+      if (this.failed.has(v.id) || v.sendsDone >= this.config.redundancy) continue;
       const at = v.sendsDone === 0 ? 0 : v.lastSentAt + this.config.passIntervalMs;
       next = next === undefined ? at : Math.min(next, at);
     }
@@ -146,38 +171,58 @@ export class Sender {
     return sent;
   }
 
+  /** Sends one version once; the ledger records it in one transaction once the last frame is out. */
   private async sendVersion(v: Version): Promise<boolean> {
+    const outcome = await this.transmit(v);
+    if (outcome === 'stopped') return false;
+    if (outcome === 'changed') return this.changed(v);
+    if (outcome === 'failed') {
+      this.failed.add(v.id);
+      this.ledger.markFailed(v.id);
+      this.stats.failed++;
+      return false;
+    }
+    const pass = v.sendsDone + 1;
+    const { sends } = this.ledger.recordSend(v.id, this.config.redundancy, v.sha256 ?? null);
+    v.sendsDone = sends;
+    v.everSent = true;
+    v.lastSentAt = Date.now();
+    this.stats.filesSent++;
+    this.stats.fileBytesSent += v.file.size;
+    log('file-sent', { path: v.file.relPath, pass, sends, bytes: v.file.size });
+    return true;
+  }
+
+  /** Reads, hashes (unless the ledger knows the hash) and frames the file; no ledger writes but the hash. */
+  private async transmit(v: Version): Promise<'sent' | 'changed' | 'failed' | 'stopped'> {
     const { file } = v;
     try {
       if (!v.sha256) {
-        const { sha256, size } = await hashFile(file.absPath);
-        if (size !== file.size) return this.changed(v);
+        const { sha256, size } = await hashFile(file.absPath, file.size);
+        if (size !== file.size) return 'changed';
         v.sha256 = sha256;
+        // A big file's hash is worth a write of its own: a kill during its long send will not cost
+        // a re-hash. A small one's goes with its send record (one transaction per file).
+        if (file.size >= HASH_RECORD_BYTES) this.ledger.recordHash(v.id, sha256);
       }
-      const pass = v.sendsDone + 1;
-      const outcome = await sendFile(this.emitter, v.objectId, this.objectHeader(v, v.sha256), file.absPath, pass, this.signal);
-      if (outcome !== 'sent') return this.changed(v);
-      v.sendsDone = pass;
-      v.lastSentAt = Date.now();
-      this.stats.filesSent++;
-      this.stats.fileBytesSent += file.size;
-      return true;
+      const outcome = await sendFile(this.emitter, v.objectId, this.objectHeader(v, v.sha256), file.absPath, v.sendsDone + 1, this.signal);
+      return outcome === 'sent' ? 'sent' : 'changed';
     } catch (err) {
-      if (err instanceof SendStopped) return false;
+      if (err instanceof SendStopped) return 'stopped';
       if (err instanceof TransportError) throw err;
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return this.changed(v);
-      v.failed = true;
-      this.stats.failed++;
+      if (code === 'ENOENT') return 'changed';
+      if (code?.startsWith('SQLITE_')) throw err; // the ledger, not the file: stop, do not mark the file failed
       log('file-unreadable', { path: file.relPath, error: code ?? (err as Error).message });
-      return false;
+      return 'failed';
     }
   }
 
-  /** The file moved under us: forget this version; the next rescan picks up what is there now. */
+  /** The file moved under us: its recorded hash may be stale; the next rescan picks up what is there now. */
   private changed(v: Version): false {
     this.stats.changedDuringSend++;
     log('file-changed', { path: v.file.relPath });
+    this.ledger.recordHash(v.id, null);
     this.versions.delete(v.file.relPath);
     return false;
   }
@@ -193,7 +238,7 @@ export class Sender {
   private async sendManifest(): Promise<void> {
     this.cycle++;
     const files = [...this.versions.values()]
-      .filter((v): v is Version & { sha256: Buffer } => v.sha256 !== undefined && v.sendsDone > 0)
+      .filter((v): v is Version & { sha256: Buffer } => v.sha256 !== undefined && v.everSent)
       .map((v) => ({ path: v.file.relPath, size: v.file.size, mtimeMs: v.file.mtimeMs, sha256: v.sha256 }));
     const body = encodeManifest({ createdAt: Date.now(), pass: this.cycle, passes: this.config.redundancy, files, dirs: this.dirs });
     const { chunkSize } = this.config;
@@ -202,6 +247,7 @@ export class Sender {
       sha256: createHash('sha256').update(body).digest(), chunkSize, chunkCount: chunkCountFor(body.length, chunkSize), version: 0,
     };
     await sendObject(this.emitter, this.nextObjectId++, header, [body], this.cycle);
+    this.lastManifestAt = Date.now();
     log('manifest-sent', { cycle: this.cycle, files: files.length, dirs: this.dirs.length, bytes: body.length });
   }
 
@@ -233,8 +279,4 @@ export class Sender {
     const ms = at - Date.now();
     if (ms > 0) await sleep(ms, undefined, { signal: this.signal }).catch(() => undefined);
   }
-}
-
-function sameFile(a: SourceFile, b: SourceFile): boolean {
-  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino && a.mode === b.mode;
 }
