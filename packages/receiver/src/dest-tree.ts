@@ -13,10 +13,26 @@ export class UnsafeDestination extends Error {
  * a time and a symlink met on the way is refused, so nothing is ever written outside the root.
  */
 export class DestTree {
+  /** Directories checked (or made) recently: thousands of files in one directory need one check. */
+  private readonly checkedDirs = new Set<string>();
+
   constructor(readonly root: string) {}
+
+  /** Forgets the checked directories, so the next placement looks at the disk again. */
+  recheck(): void {
+    this.checkedDirs.clear();
+  }
 
   /** Creates the directories of `rel` (a checked relative path) under the root. */
   async ensureDir(rel: string): Promise<string> {
+    if (this.checkedDirs.has(rel)) return path.join(this.root, ...rel.split('/').filter(Boolean));
+    const dir = await this.walkDir(rel);
+    if (this.checkedDirs.size > 10_000) this.checkedDirs.clear();
+    this.checkedDirs.add(rel);
+    return dir;
+  }
+
+  private async walkDir(rel: string): Promise<string> {
     let current = this.root;
     for (const segment of rel === '' ? [] : rel.split('/')) {
       current = path.join(current, segment);

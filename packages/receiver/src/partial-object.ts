@@ -42,6 +42,8 @@ export class PartialObject {
   /** Chunks added since the last checkpoint. */
   private dirty = false;
   private checkpointing: Promise<void> = Promise.resolve();
+  /** A checkpoint file may exist (small objects finish before their first one). */
+  private checkpointed = false;
 
   constructor(
     readonly header: ObjectHeader,
@@ -66,6 +68,7 @@ export class PartialObject {
     for (let chunk = 0; chunk < partial.header.chunkCount; chunk++) if (partial.has(chunk)) partial.received++;
     partial.lastActivity = saved.lastActivity;
     partial.created = true;
+    partial.checkpointed = true;
     return partial;
   }
 
@@ -84,6 +87,7 @@ export class PartialObject {
       if (this.writeError || this.complete) return;
       const saved: Checkpoint = { header: encodeObjectHeader(this.header).toString('base64'), bitmap, lastActivity: this.lastActivity };
       const temp = `${this.checkpointPath}.tmp`;
+      this.checkpointed = true;
       await writeFile(temp, JSON.stringify(saved));
       await rename(temp, this.checkpointPath);
     });
@@ -190,6 +194,7 @@ export class PartialObject {
   /** The temp file became a mirror file (or went away): its checkpoint means nothing now. */
   forgetCheckpoint(): Promise<void> {
     this.dirty = false;
+    if (!this.checkpointed) return this.checkpointing;
     return this.serialize(() => rm(this.checkpointPath, { force: true }));
   }
 

@@ -32,6 +32,8 @@ export interface ReceiverConfig {
 
 const IDLE_CLOSE_MS = 5_000;
 const ORPHAN_MAX_AGE_MS = 5_000;
+/** Complete objects waiting for verification and placement; beyond this, new objects wait for a later pass. */
+const MAX_FINISHING = 4096;
 /** Maintenance runs every 200 ms; checkpoints every second. */
 const CHECKPOINT_EVERY_TICKS = 5;
 
@@ -45,6 +47,8 @@ export class Receiver {
   private readonly wireIds = new Map<string, string>();
   private readonly partials = new Map<string, PartialObject>();
   private readonly completed = new Set<string>();
+  /** Path -> content id of completed files, so a file lost from the mirror can be taken again. */
+  private readonly completedPaths = new Map<string, string>();
   readonly sequences = new SequenceTracker();
   private bufferedBytes = 0;
   private readonly partialDir: string;
@@ -140,9 +144,10 @@ export class Receiver {
     }
     const id = contentId(header);
     if (this.completed.has(id) || (header.kind === 'file' && this.sync.holds(header))) {
-      this.completed.add(id);
+      this.markCompleted(id, header);
     } else if (!this.partials.has(id)) {
-      if (this.partials.size >= this.config.maxPartials) {
+      // Objects being verified and placed no longer assemble: only the others count against --workers.
+      if (this.partials.size - this.finishing.size >= this.config.maxPartials || this.finishing.size >= MAX_FINISHING) {
         this.counters.tooManyPartials++;
         return;
       }
@@ -187,6 +192,19 @@ export class Receiver {
     else if (this.bufferedBytes > this.config.maxBufferedBytes / 2) this.relievePressure();
   }
 
+  private markCompleted(id: string, header: ObjectHeader): void {
+    this.completed.add(id);
+    if (header.kind === 'file') this.completedPaths.set(header.path, id);
+  }
+
+  /** The mirror lost this file (an operator removed it): accept its data again. */
+  forgetCompleted(path: string): void {
+    const id = this.completedPaths.get(path);
+    if (id === undefined) return;
+    this.completedPaths.delete(path);
+    this.completed.delete(id);
+  }
+
   /** Memory is filling: start the writes of every object now rather than at the next tick. */
   private relievePressure(): void {
     if (this.relieving) return;
@@ -201,7 +219,7 @@ export class Receiver {
   private async skipIfInPlace(id: string, partial: PartialObject): Promise<void> {
     const inPlace = await this.sync.isInPlace(partial.header).catch(() => false);
     if (!inPlace || this.partials.get(id) !== partial || partial.complete) return;
-    this.completed.add(id);
+    this.markCompleted(id, partial.header);
     await this.drop(id, partial);
   }
 
@@ -240,13 +258,13 @@ export class Receiver {
         this.config.onManifest?.();
       } else if (await this.sync.isInPlace(header)) {
         // Already there, byte for byte: leave the mirror's file (and its inode) alone.
-        this.completed.add(id);
+        this.markCompleted(id, header);
         await this.drop(id, partial);
       } else {
         await this.dest.place(partial.tempPath, header.path, header.mtimeMs, header.mode);
         await partial.forgetCheckpoint();
         this.partials.delete(id);
-        this.completed.add(id);
+        this.markCompleted(id, header);
         this.counters.filesCompleted++;
         this.sync.placed(header.path, header.size, header.mtimeMs, header.sha256);
       }

@@ -42,6 +42,8 @@ export class SyncTracker {
   private pending = new Map<string, ManifestFile>();
   private readonly verified = new Map<string, VerifiedFile>();
   private applying: Promise<void> = Promise.resolve();
+  /** Told when a file this process had verified is found gone or changed in the mirror. */
+  onLost: (path: string) => void = () => undefined;
 
   constructor(private readonly dest: DestTree) {}
 
@@ -65,13 +67,17 @@ export class SyncTracker {
   }
 
   private async apply(manifest: Manifest): Promise<void> {
+    this.dest.recheck();
     for (const dir of manifest.dirs) {
       if (unsafePathReason(dir) === undefined) await this.dest.ensureDir(dir).catch(() => undefined);
     }
     const pending = new Map<string, ManifestFile>();
     for (const file of manifest.files) {
       if (unsafePathReason(file.path) !== undefined) continue;
-      if (!(await this.isInPlace(file))) pending.set(file.path, file);
+      if (await this.isInPlace(file)) continue;
+      pending.set(file.path, file);
+      // Someone removed or changed it under us: what we verified earlier no longer holds.
+      if (this.verified.delete(file.path)) this.onLost(file.path);
     }
     // Files placed while we were looking are ticked off here: placed() saw the old pending set.
     for (const file of pending.values()) if (this.matchesVerified(file)) pending.delete(file.path);
