@@ -61,9 +61,9 @@ export type ChangeOp = 'delete' | 'rename';
 export interface Change {
   op: ChangeOp;
   path: string;
-  /** rename only: the new path. */
+  /** rename only: the new path ('' for a delete). */
   to: string;
-  /** rename only: hash of the content that moved, so a receiver only renames the right file. */
+  /** Hash of the content deleted or moved: a receiver touches only a file that still has it. */
   sha256: Buffer;
 }
 
@@ -171,8 +171,6 @@ export function decodeHeartbeat(payload: Uint8Array): Heartbeat {
   };
 }
 
-const NO_HASH = Buffer.alloc(32);
-
 export function encodeChange(c: Change): Buffer {
   return packr.pack({ op: c.op, path: c.path, to: c.to, sha256: c.sha256 });
 }
@@ -184,6 +182,6 @@ export function decodeChange(payload: Uint8Array): Change {
     op: m.op,
     path: str(m.path, 'path'),
     to: m.op === 'rename' ? str(m.to, 'rename target') : '',
-    sha256: m.op === 'rename' ? hash(m.sha256, 'sha256') : NO_HASH,
+    sha256: hash(m.sha256, 'sha256'),
   };
 }

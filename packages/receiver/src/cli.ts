@@ -9,6 +9,7 @@ import { hideBin } from 'yargs/helpers';
 import {
   UsageError, parseByteSize, parseEndpoint, parseOrUsage, stdioDashAsValue, type Frame,
 } from '@diodesync/protocol';
+import { ChangeApplier } from './change-applier.js';
 import { DestTree } from './dest-tree.js';
 import { LinkWatchdog } from './link-watchdog.js';
 import { log } from './log.js';
@@ -64,6 +65,8 @@ async function main(): Promise<void> {
       .option('workers', { type: 'number', default: 256, describe: 'objects assembled at once; headers of further objects wait for the next pass' })
       .option('partial-ttl', { type: 'number', default: 24, describe: 'hours a partial file may wait for its missing chunks before it is removed and reported' })
       .option('on-alert', { type: 'string', describe: 'shell command run on link-down, link-up and sender-restart (DIODESYNC_EVENT says which)' })
+      .option('apply-deletes', { type: 'boolean', default: false, describe: "apply the sender's deletes and renames (deleted files go to <state>/quarantine)" })
+      .option('quarantine-days', { type: 'number', default: 7, describe: 'days a deleted file is kept in quarantine' })
       .option('metrics', { type: 'string', describe: 'serve Prometheus metrics on HOST:PORT' }))
     .config('config', 'JSON file whose keys are long option names')
     .strict()
@@ -91,7 +94,12 @@ async function main(): Promise<void> {
   const stateDir = ensureDirectory(path.resolve(argv.state === undefined ? defaultStateDir(dest) : String(argv.state)), 'state directory');
   if (isInside(dest, stateDir)) throw new UsageError('--state must not be inside the destination directory');
 
+  const quarantineDays = Number(argv['quarantine-days']);
+  if (!(quarantineDays >= 0)) throw new UsageError('--quarantine-days must be a number >= 0');
   const tree = new DestTree(dest);
+  const changes = new ChangeApplier(tree, path.join(stateDir, 'quarantine'), Boolean(argv['apply-deletes']), quarantineDays);
+  void changes.expireQuarantine();
+  setInterval(() => void changes.expireQuarantine(), 3_600_000).unref();
   const sync = new SyncTracker(tree);
   const watchdog = new LinkWatchdog((event, detail) => log(event, detail), argv['on-alert'] === undefined ? undefined : String(argv['on-alert']));
   let exiting = false;
@@ -108,6 +116,7 @@ async function main(): Promise<void> {
       onSynced: () => argv['exit-when-synced'] && exitOnce(0, 'synced'),
       onManifest: () => void saveReport().catch(() => undefined),
       onHeartbeat: (sessionId, hb) => watchdog.heartbeat(sessionId, hb.intervalMs, hb.host),
+      changes,
     },
     tree,
     sync,

@@ -22,6 +22,8 @@ export interface ReceiverCounters {
   writeErrors: number;
   manifests: number;
   partialsRestored: number;
+  /** Delete and rename announcements, by what became of them. */
+  changes: Record<'deleted' | 'renamed' | 'copied' | 'ignored' | 'refused' | 'absent' | 'differs' | 'failed', number>;
   partialsExpired: number;
   heartbeats: number;
 }
@@ -31,6 +33,7 @@ export function newCounters(): ReceiverCounters {
     framesReceived: 0, bytesReceived: 0, bytesSkipped: 0,
     framing: { short: 0, magic: 0, 'header-crc': 0, version: 0, type: 0, length: 0, 'payload-crc': 0 },
     badMessage: 0, badPath: 0, badChunk: 0, orphanData: 0, duplicateChunks: 0, queueOverflow: 0,
-    tooManyPartials: 0, unsupported: 0, filesCompleted: 0, verifyFailed: 0, writeErrors: 0, manifests: 0, partialsRestored: 0, partialsExpired: 0, heartbeats: 0,
+    tooManyPartials: 0, unsupported: 0, filesCompleted: 0, verifyFailed: 0, writeErrors: 0, manifests: 0, partialsRestored: 0, partialsExpired: 0,
+    changes: { deleted: 0, renamed: 0, copied: 0, ignored: 0, refused: 0, absent: 0, differs: 0, failed: 0 }, heartbeats: 0,
   };
 }

@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import {
-  FrameType, ProtocolError, decodeDatagram, decodeHeartbeat, decodeManifest, decodeObjectHeader,
-  type Frame, type Heartbeat, type ObjectHeader,
+  FrameType, ProtocolError, decodeChange, decodeDatagram, decodeHeartbeat, decodeManifest, decodeObjectHeader,
+  type Change, type Frame, type Heartbeat, type ObjectHeader,
 } from '@diodesync/protocol';
+import type { ChangeApplier } from './change-applier.js';
 import { newCounters, type ReceiverCounters } from './counters.js';
 import type { DestTree } from './dest-tree.js';
 import { log } from './log.js';
@@ -26,6 +27,8 @@ export interface ReceiverConfig {
   onSynced?: () => void;
   /** Called after each manifest has been compared with the mirror. */
   onManifest?: () => void;
+  /** Applies delete and rename announcements. */
+  changes: ChangeApplier;
   /** Called for each valid heartbeat (the link watchdog listens). */
   onHeartbeat?: (sessionId: number, heartbeat: Heartbeat) => void;
 }
@@ -55,6 +58,7 @@ export class Receiver {
   private readonly maintenance: NodeJS.Timeout;
   private readonly finishing = new Set<Promise<void>>();
   private ticks = 0;
+  private changes: Promise<void> = Promise.resolve();
   private relieving = false;
   private readonly orphans: OrphanBuffer;
   /** Partial objects given up after --partial-ttl, for the report. */
@@ -117,6 +121,8 @@ export class Receiver {
         return this.onData(frame);
       case FrameType.Heartbeat:
         return this.onHeartbeat(frame);
+      case FrameType.Change:
+        return this.onChange(frame);
       default:
         this.counters.unsupported++;
     }
@@ -232,6 +238,30 @@ export class Receiver {
       if (!(err instanceof ProtocolError)) throw err;
       this.counters.badMessage++;
     }
+  }
+
+  /** Deletes and renames run in arrival order, after the placements already under way. */
+  private onChange({ payload }: Frame): void {
+    let change: Change;
+    try {
+      change = decodeChange(payload);
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      this.counters.badMessage++;
+      return;
+    }
+    this.changes = this.changes.then(async () => {
+      await this.settle();
+      const outcome = await this.config.changes.apply(change).catch((err: Error) => {
+        log('change-failed', { op: change.op, path: change.path, error: err.message });
+        return 'failed' as const;
+      });
+      if (outcome === 'repeat') return;
+      this.counters.changes[outcome]++;
+      log(`change-${outcome}`, { op: change.op, path: change.path, to: change.to || undefined });
+      if (outcome === 'deleted' || outcome === 'renamed') this.forgetCompleted(change.path);
+      if (outcome === 'renamed' || outcome === 'copied') this.sync.placedByChange(change.to);
+    });
   }
 
   private finish(id: string, partial: PartialObject): void {

@@ -97,6 +97,12 @@ export class SyncTracker {
     if (wanted && this.matchesVerified(wanted)) this.pending.delete(path);
   }
 
+  /** A rename or copy put a file in place: tick it off if it is what the manifest wants. */
+  placedByChange(path: string): void {
+    const wanted = this.pending.get(path);
+    if (wanted) void this.isInPlace(wanted).then((ok) => ok && this.pending.delete(path));
+  }
+
   /** True if the mirror already holds exactly this version: its data need not be assembled. */
   holds(header: ObjectHeader): boolean {
     return this.matchesVerified(header);

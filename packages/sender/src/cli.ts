@@ -13,11 +13,12 @@ import { Ledger, LedgerError, STATUSES, damagedLedger, isSqliteError } from './l
 import { LEDGER_ACTIONS, runLedgerCommand, type LedgerAction } from './ledger-cli.js';
 import { CriteriaError } from './reset-criteria.js';
 import { defaultStateDir, ledgerPath } from './state.js';
-import { log } from './log.js';
+import { log, showProgress } from './log.js';
 import { TokenBucket } from './rate-limiter.js';
 import { Sender } from './sender.js';
 import { openSink } from './sinks.js';
 import { TransportError } from './transport.js';
+import { treeFilter } from './tree-filter.js';
 
 const PROGRAM = 'diode-send';
 
@@ -41,6 +42,11 @@ const sendOptions = <T>(y: Argv<T>) => y
   .option('pass-interval', { type: 'number', default: 0, describe: 'seconds between two sends of the same version' })
   .option('heartbeat', { type: 'number', default: 5, describe: 'seconds between heartbeats' })
   .option('rescan', { type: 'number', default: 10, describe: 'watch mode: seconds between rescans of the tree (and of the ledger)' })
+  .option('settle', { type: 'number', default: 2000, describe: 'ms a file must keep its size and mtime before it is sent' })
+  .option('poll', { type: 'number', describe: 'watch mode: poll every MS instead of file-system events (SMB/NFS shares)' })
+  .option('include', { type: 'string', array: true, describe: 'glob of paths to mirror (repeatable; default: all)' })
+  .option('exclude', { type: 'string', array: true, describe: 'glob of paths not to mirror (repeatable)' })
+  .option('delete', { type: 'boolean', default: false, describe: 'announce deletions (R times) and renames to the receiver' })
   .option('manifest-interval', { type: 'number', default: 300, describe: 'watch mode: seconds between manifests when nothing changes' });
 
 const ledgerOptions = <T>(y: Argv<T>) => y
@@ -107,6 +113,8 @@ async function main(): Promise<void> {
     throw new UsageError(`--mtu must be between 576 and ${MAX_DATAGRAM + IP_UDP_OVERHEAD}`);
   }
   const chunkSize = Math.min(MAX_PAYLOAD, mtu - IP_UDP_OVERHEAD - HEADER_SIZE);
+  if (!(argv.settle >= 0)) throw new UsageError('--settle must be a number of milliseconds >= 0');
+  if (argv.poll !== undefined && !(argv.poll >= 10)) throw new UsageError('--poll must be at least 10 ms');
   for (const name of ['pass-interval', 'heartbeat', 'rescan', 'manifest-interval'] as const) {
     if (!(argv[name] >= 0) || (name !== 'pass-interval' && argv[name] === 0)) throw new UsageError(`--${name} must be a positive number of seconds`);
   }
@@ -142,6 +150,8 @@ async function main(): Promise<void> {
     {
       source, redundancy, chunkSize, passIntervalMs: argv['pass-interval'] * 1000, heartbeatMs: argv.heartbeat * 1000,
       rescanMs: argv.rescan * 1000, manifestIntervalMs: argv['manifest-interval'] * 1000,
+      settleMs: argv.settle, filter: treeFilter(argv.include ?? [], argv.exclude ?? []), announceChanges: argv.delete,
+      pollMs: argv.poll,
     },
     emitter,
     ledger,
@@ -153,11 +163,15 @@ async function main(): Promise<void> {
   });
   const started = performance.now();
   let unsent = 0;
+  const progress = setInterval(() => showProgress(sender.stats, emitter.bytesSent, (performance.now() - started) / 1000), 500);
+  progress.unref();
   try {
     if (argv.once) unsent = await sender.runOnce();
     else await sender.watch();
     ledger.endSession(sessionRow);
   } finally {
+    clearInterval(progress);
+    showProgress(undefined);
     ledger.close();
     await sink.close();
   }

@@ -259,6 +259,21 @@ export class Ledger {
     return { sends: row?.sends ?? 0, totalSends: row?.total_sends ?? 0 };
   }
 
+  /**
+   * A renamed file: the new path's version takes over the hash and send history of the old one,
+   * since the receiver gets a rename instead of the content.
+   */
+  adoptSends(id: number, fromId: number, redundancy: number): void {
+    // Read from the row itself, not from memory: sends recorded since the last rescan count too.
+    this.sql(
+      `UPDATE versions SET (sha256, sends, total_sends, first_sent_at, last_sent_at) =
+         (SELECT sha256, sends, total_sends, first_sent_at, last_sent_at FROM versions WHERE id = @fromId)
+       WHERE id = @id`,
+    ).run({ id, fromId });
+    this.sql(`UPDATE versions SET status = CASE WHEN sends >= @r THEN 'sent' WHEN sends > 0 THEN 'partial' ELSE 'pending' END WHERE id = @id`)
+      .run({ id, r: redundancy });
+  }
+
   /** Versions, oldest path first; by default the current ones. */
   list(status?: VersionStatus): LedgerVersion[] {
     const rows = status

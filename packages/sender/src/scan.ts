@@ -1,5 +1,6 @@
 import { opendir, lstat } from 'node:fs/promises';
 import * as path from 'node:path';
+import { treeFilter, type TreeFilter } from './tree-filter.js';
 
 export interface SourceFile {
   /** Relative path with '/' separators, as it goes on the wire. */
@@ -18,23 +19,16 @@ export interface TreeSnapshot {
   skipped: { relPath: string; reason: string }[];
 }
 
-/** Names that editors and copy tools use while a file is still being written. */
-const TEMPORARY = [/\.tmp$/i, /\.part$/i, /^~\$/];
-
-export function isTemporaryName(name: string): boolean {
-  return TEMPORARY.some((re) => re.test(name));
-}
-
 /** Walks the tree depth-first; paths come out sorted so passes are reproducible. */
-export async function scanTree(root: string): Promise<TreeSnapshot> {
+export async function scanTree(root: string, filter: TreeFilter = treeFilter()): Promise<TreeSnapshot> {
   const snapshot: TreeSnapshot = { files: [], dirs: [], skipped: [] };
-  await walk(root, '', snapshot);
+  await walk(root, '', snapshot, filter);
   snapshot.files.sort((a, b) => (a.relPath < b.relPath ? -1 : a.relPath > b.relPath ? 1 : 0));
   snapshot.dirs.sort();
   return snapshot;
 }
 
-async function walk(root: string, rel: string, out: TreeSnapshot): Promise<void> {
+async function walk(root: string, rel: string, out: TreeSnapshot, filter: TreeFilter): Promise<void> {
   let dir;
   try {
     dir = await opendir(path.join(root, rel));
@@ -48,7 +42,7 @@ async function walk(root: string, rel: string, out: TreeSnapshot): Promise<void>
     const relPath = rel === '' ? entry.name : `${rel}/${entry.name}`;
     if (entry.isDirectory()) subdirs.push(relPath);
     else if (entry.isFile()) {
-      if (isTemporaryName(entry.name)) continue;
+      if (!filter(relPath)) continue;
       const absPath = path.join(root, relPath);
       try {
         const st = await lstat(absPath);
@@ -60,6 +54,6 @@ async function walk(root: string, rel: string, out: TreeSnapshot): Promise<void>
   }
   for (const sub of subdirs) {
     out.dirs.push(sub);
-    await walk(root, sub, out);
+    await walk(root, sub, out, filter);
   }
 }

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  FrameType, chunkCountFor, encodeHeartbeat, encodeManifest,
-  type Heartbeat, type ObjectHeader,
+  FrameType, chunkCountFor, encodeChange, encodeHeartbeat, encodeManifest,
+  type Change, type Heartbeat, type ObjectHeader,
 } from '@diodesync/protocol';
 import { hashFile } from './file-hash.js';
 import type { FrameEmitter } from './frame-emitter.js';
@@ -12,6 +12,8 @@ import { log } from './log.js';
 import { SendStopped, sendFile, sendObject } from './object-sender.js';
 import { scanTree, type SourceFile } from './scan.js';
 import { TransportError } from './transport.js';
+import type { TreeFilter } from './tree-filter.js';
+import { TreeWatcher } from './tree-watcher.js';
 
 /** Files at least this big have their hash recorded as soon as it is known. */
 const HASH_RECORD_BYTES = 16 * 1024 * 1024;
@@ -28,6 +30,21 @@ export interface SenderConfig {
   rescanMs: number;
   /** Watch mode: a manifest at least this often, so a restarted or repaired receiver learns the tree again. */
   manifestIntervalMs: number;
+  /** A file is sent once its size and mtime have not changed for this long. */
+  settleMs: number;
+  /** Which paths are mirrored (--include, --exclude, temporary names). */
+  filter: TreeFilter;
+  /** --delete: announce files gone from the tree (R times), and renames instead of resends. */
+  announceChanges: boolean;
+  /** Watch mode: poll the tree this often instead of relying on file-system events. */
+  pollMs?: number;
+}
+
+/** A delete or rename announced R times, like a file version. */
+interface PendingChange {
+  change: Change;
+  sends: number;
+  lastSentAt: number;
 }
 
 /** One content version of one path, and how often it has gone out (as the ledger says). */
@@ -49,6 +66,10 @@ export interface SenderStats {
   fileBytesSent: number;
   changedDuringSend: number;
   failed: number;
+  /** What the current cycle still has to send (progress and ETA). */
+  queuedFiles: number;
+  queuedBytes: number;
+  changesAnnounced: number;
 }
 
 /**
@@ -56,7 +77,7 @@ export interface SenderStats {
  * redundancy passes after), and a manifest after each cycle.
  */
 export class Sender {
-  readonly stats: SenderStats = { filesSent: 0, fileBytesSent: 0, changedDuringSend: 0, failed: 0 };
+  readonly stats: SenderStats = { filesSent: 0, fileBytesSent: 0, changedDuringSend: 0, failed: 0, queuedFiles: 0, queuedBytes: 0, changesAnnounced: 0 };
   private versions = new Map<string, Version>();
   /** Object ids are per session; a version keeps its id while it is current. */
   private objectIds = new Map<number, number>();
@@ -68,6 +89,12 @@ export class Sender {
   private cycle = 0;
   private readonly startedAt = Date.now();
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  /** Earliest time a file still being written will have settled. */
+  private settlingUntil: number | undefined;
+  private lastScan = new Map<string, SourceFile>();
+  private changes: PendingChange[] = [];
+  /** Ends the current wait early: the tree changed. */
+  private wake: (() => void) | undefined;
 
   constructor(
     private readonly config: SenderConfig,
@@ -100,6 +127,7 @@ export class Sender {
   /** Keeps the mirror going: rescans, sends what changed and what is due for another pass. */
   async watch(): Promise<void> {
     this.startHeartbeat();
+    const watcher = new TreeWatcher(this.config.source, this.config.pollMs, () => this.wake?.());
     try {
       while (!this.signal.aborted) {
         await this.refresh();
@@ -107,11 +135,12 @@ export class Sender {
         const manifestDue = Date.now() - this.lastManifestAt >= this.config.manifestIntervalMs;
         if ((sent > 0 || manifestDue) && !this.signal.aborted) await this.sendManifest();
         const next = Math.min(this.nextDueAt() ?? Infinity, Date.now() + this.config.rescanMs);
-        await this.sleepUntil(next);
+        await this.sleepUntil(next, true);
       }
       await this.emitter.flush();
     } finally {
       this.stopHeartbeat();
+      await watcher.close();
     }
   }
 
@@ -120,19 +149,74 @@ export class Sender {
    * so a reset made by `diode-send ledger reset` meanwhile takes effect here.
    */
   private async refresh(): Promise<void> {
-    const snapshot = await scanTree(this.config.source);
-    const current = this.ledger.sync(snapshot.files, this.config.redundancy);
+    const snapshot = await scanTree(this.config.source, this.config.filter);
+    const files = this.settled(snapshot.files, Date.now());
+    const current = this.ledger.sync(files, this.config.redundancy);
     const versions = new Map<string, Version>();
     const objectIds = new Map<number, number>();
-    for (const file of snapshot.files) {
+    for (const file of files) {
       const row = current.get(file.relPath)!;
       const objectId = this.objectIds.get(row.id) ?? this.nextObjectId++;
       objectIds.set(row.id, objectId);
       versions.set(file.relPath, this.version(file, row, objectId));
     }
+    if (this.config.announceChanges) this.detectChanges(this.versions, versions);
     this.versions = versions;
     this.objectIds = objectIds;
     this.dirs = snapshot.dirs;
+  }
+
+  /**
+   * The files that may be sent: quiet for --settle (size and mtime), or with a future mtime
+   * (a skewed clock) but unchanged since the last scan. A file still being written keeps
+   * the version it had, if any, until it settles.
+   */
+  private settled(files: SourceFile[], now: number): SourceFile[] {
+    const { settleMs } = this.config;
+    const previous = this.lastScan;
+    this.lastScan = new Map(files.map((f) => [f.relPath, f]));
+    this.settlingUntil = undefined;
+    const out: SourceFile[] = [];
+    for (const f of files) {
+      const before = previous.get(f.relPath);
+      const unchanged = before !== undefined && before.size === f.size && before.mtimeMs === f.mtimeMs;
+      if (now - f.mtimeMs >= settleMs || (f.mtimeMs > now && unchanged)) {
+        out.push(f);
+        continue;
+      }
+      const known = this.versions.get(f.relPath);
+      if (known) out.push(known.file);
+      const at = f.mtimeMs > now ? now + settleMs : f.mtimeMs + settleMs;
+      this.settlingUntil = Math.min(this.settlingUntil ?? Infinity, at);
+    }
+    return out;
+  }
+
+  /**
+   * Paths that left the tree since the last scan become delete announcements; one whose file
+   * reappears under a new path (same inode, size and mtime) becomes a rename, and the new path
+   * inherits its send history instead of being sent again.
+   */
+  private detectChanges(before: Map<string, Version>, after: Map<string, Version>): void {
+    const fresh = new Map<number, Version>();
+    for (const v of after.values()) if (!v.everSent && !before.has(v.file.relPath)) fresh.set(v.file.ino, v);
+    for (const [path, old] of before) {
+      if (after.has(path) || !old.everSent || !old.sha256) continue;
+      const moved = fresh.get(old.file.ino);
+      if (moved && moved.file.size === old.file.size && moved.file.mtimeMs === old.file.mtimeMs) {
+        this.ledger.adoptSends(moved.id, old.id, this.config.redundancy);
+        Object.assign(moved, { sha256: old.sha256, sendsDone: old.sendsDone, everSent: true, lastSentAt: old.lastSentAt });
+        fresh.delete(old.file.ino);
+        this.announce({ op: 'rename', path, to: moved.file.relPath, sha256: old.sha256 });
+      } else {
+        this.announce({ op: 'delete', path, to: '', sha256: old.sha256 });
+      }
+    }
+  }
+
+  private announce(change: Change): void {
+    this.changes.push({ change, sends: 0, lastSentAt: 0 });
+    log(change.op === 'rename' ? 'rename-detected' : 'delete-detected', { path: change.path, to: change.to || undefined });
   }
 
   private version(file: SourceFile, row: LedgerVersion, objectId: number): Version {
@@ -148,12 +232,15 @@ export class Sender {
   }
 
   private nextDueAt(): number | undefined {
-    let next: number | undefined;
-    for (const v of this.versions.values()) {
-      if (this.failed.has(v.id) || v.sendsDone >= this.config.redundancy) continue;
-      const at = v.sendsDone === 0 ? 0 : v.lastSentAt + this.config.passIntervalMs;
+    let next = this.settlingUntil;
+    const consider = (sends: number, lastSentAt: number) => {
+      const at = sends === 0 ? 0 : lastSentAt + this.config.passIntervalMs;
       next = next === undefined ? at : Math.min(next, at);
+    };
+    for (const v of this.versions.values()) {
+      if (!this.failed.has(v.id) && v.sendsDone < this.config.redundancy) consider(v.sendsDone, v.lastSentAt);
     }
+    for (const c of this.changes) consider(c.sends, c.lastSentAt);
     return next;
   }
 
@@ -163,11 +250,31 @@ export class Sender {
     const due = [...this.versions.values()]
       .filter((v) => this.isDue(v, now))
       .sort((a, b) => Number(a.sendsDone > 0) - Number(b.sendsDone > 0));
+    this.stats.queuedFiles = due.length;
+    this.stats.queuedBytes = due.reduce((sum, v) => sum + v.file.size, 0);
     let sent = 0;
     for (const v of due) {
       if (this.signal.aborted) break;
       if (await this.sendVersion(v)) sent++;
+      this.stats.queuedFiles--;
+      this.stats.queuedBytes -= v.file.size;
     }
+    return sent + (await this.sendChanges(now));
+  }
+
+  /** Each pending delete or rename goes once per cycle (spaced like passes) until it went R times. */
+  private async sendChanges(now: number): Promise<number> {
+    let sent = 0;
+    for (const c of this.changes) {
+      if (this.signal.aborted) break;
+      if (c.sends > 0 && now - c.lastSentAt < this.config.passIntervalMs) continue;
+      await this.emitter.emit({ type: FrameType.Change, pass: c.sends + 1 }, encodeChange(c.change));
+      c.sends++;
+      c.lastSentAt = Date.now();
+      this.stats.changesAnnounced++;
+      sent++;
+    }
+    this.changes = this.changes.filter((c) => c.sends < this.config.redundancy);
     return sent;
   }
 
@@ -275,8 +382,16 @@ export class Sender {
     clearInterval(this.heartbeatTimer);
   }
 
-  private async sleepUntil(at: number): Promise<void> {
+  /** Waits until `at`, a stop, or (if `wakeOnChange`) a change in the tree. */
+  private async sleepUntil(at: number, wakeOnChange = false): Promise<void> {
     const ms = at - Date.now();
-    if (ms > 0) await sleep(ms, undefined, { signal: this.signal }).catch(() => undefined);
+    if (ms <= 0) return;
+    const early = new AbortController();
+    const stop = () => early.abort();
+    this.signal.addEventListener('abort', stop, { once: true });
+    if (wakeOnChange) this.wake = stop;
+    await sleep(ms, undefined, { signal: early.signal }).catch(() => undefined);
+    this.signal.removeEventListener('abort', stop);
+    this.wake = undefined;
   }
 }

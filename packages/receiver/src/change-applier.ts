@@ -1,0 +1,101 @@
+import { copyFile, lstat, mkdir, readdir, rename, rm, rmdir, utimes } from 'node:fs/promises';
+import * as path from 'node:path';
+import type { Change } from '@diodesync/protocol';
+import type { DestTree } from './dest-tree.js';
+import { destPath, unsafePathReason } from './paths.js';
+
+export type ChangeOutcome = 'deleted' | 'renamed' | 'copied' | 'ignored' | 'repeat' | 'refused' | 'absent' | 'differs';
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Applies the sender's delete and rename announcements. Nothing is removed outright: a
+ * deleted file moves to <state>/quarantine/<time>/<path> and stays there --quarantine-days.
+ * A file is touched only if it still holds the content the sender announced, and only
+ * inside the mirror. Without --apply-deletes a delete is ignored and a rename becomes a
+ * copy, so nothing leaves the mirror.
+ */
+export class ChangeApplier {
+  /** Announcements come R times: each is applied once. */
+  private readonly seen = new Set<string>();
+
+  constructor(
+    private readonly dest: DestTree,
+    private readonly quarantineRoot: string,
+    private readonly applyDeletes: boolean,
+    private readonly quarantineDays: number,
+  ) {}
+
+  async apply(change: Change): Promise<ChangeOutcome> {
+    const key = `${change.op}\0${change.path}\0${change.to}\0${change.sha256.toString('hex')}`;
+    if (this.seen.has(key)) return 'repeat';
+    if (this.seen.size > 100_000) this.seen.clear();
+    this.seen.add(key);
+    if (unsafePathReason(change.path) || (change.op === 'rename' && unsafePathReason(change.to))) return 'refused';
+    if (change.op === 'delete' && !this.applyDeletes) return 'ignored';
+    const st = await this.dest.inspect(change.path);
+    if (!st?.isFile) return 'absent';
+    if (!(await this.dest.hash(change.path)).equals(change.sha256)) return 'differs';
+    const from = destPath(this.dest.root, change.path);
+    if (change.op === 'delete') {
+      await this.quarantine(change.path);
+      return 'deleted';
+    }
+    const slash = change.to.lastIndexOf('/');
+    const dir = await this.dest.ensureDir(slash < 0 ? '' : change.to.slice(0, slash));
+    const target = path.join(dir, change.to.slice(slash + 1));
+    if (this.applyDeletes) {
+      await rename(from, target);
+      await this.removeEmptyParents(change.path);
+      return 'renamed';
+    }
+    const temp = path.join(dir, `.${path.basename(target)}.diodesync-tmp`);
+    await copyFile(from, temp);
+    await utimes(temp, st.mtimeMs / 1000, st.mtimeMs / 1000);
+    await rename(temp, target);
+    return 'copied';
+  }
+
+  private async quarantine(rel: string): Promise<void> {
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const target = path.join(this.quarantineRoot, stamp, ...rel.split('/'));
+    await mkdir(path.dirname(target), { recursive: true });
+    const from = destPath(this.dest.root, rel);
+    try {
+      await rename(from, target);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+      await copyFile(from, target);
+      await rm(from);
+    }
+    await this.removeEmptyParents(rel);
+  }
+
+  /** Removes the directories a file leaves empty, up to (never including) the mirror root. */
+  private async removeEmptyParents(rel: string): Promise<void> {
+    const segments = rel.split('/').slice(0, -1);
+    while (segments.length > 0) {
+      try {
+        await rmdir(path.join(this.dest.root, ...segments));
+      } catch {
+        return; // not empty (or gone): stop climbing
+      }
+      segments.pop();
+    }
+    this.dest.recheck();
+  }
+
+  /** Removes quarantine folders older than --quarantine-days. */
+  async expireQuarantine(now = Date.now()): Promise<number> {
+    let removed = 0;
+    for (const name of await readdir(this.quarantineRoot).catch(() => [] as string[])) {
+      const dir = path.join(this.quarantineRoot, name);
+      const st = await lstat(dir).catch(() => undefined);
+      if (st?.isDirectory() && now - st.mtimeMs > this.quarantineDays * DAY_MS) {
+        await rm(dir, { recursive: true, force: true });
+        removed++;
+      }
+    }
+    return removed;
+  }
+}
