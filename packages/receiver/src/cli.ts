@@ -108,7 +108,8 @@ async function main(): Promise<void> {
     log('exit', {
       reason, synced: report.synced, missing: report.missing.length, outdated: report.outdated.length,
       files: c.filesCompleted, frames: c.framesReceived, badFrames: dropped, verifyFailed: c.verifyFailed,
-      queueOverflow: c.queueOverflow, report: reportPath,
+      queueOverflow: c.queueOverflow, fecRepairedChunks: c.fecRepairedChunks, fecBlocksRepaired: c.fecBlocksRepaired,
+      fecRepairFailed: c.fecRepairFailed, report: reportPath,
     });
     process.exit(code);
   }

@@ -20,6 +20,13 @@ export interface ReceiverCounters {
   writeErrors: number;
   manifests: number;
   heartbeats: number;
+  /** Parity frames for blocks whose data had all arrived: not needed, dropped at once. */
+  fecParityUnneeded: number;
+  /** Data chunks rebuilt from parity, and the blocks they belonged to. */
+  fecRepairedChunks: number;
+  fecBlocksRepaired: number;
+  /** Rebuilds that failed (read error, codec error); the block waits for the next pass. */
+  fecRepairFailed: number;
 }
 
 export function newCounters(): ReceiverCounters {
@@ -28,5 +35,6 @@ export function newCounters(): ReceiverCounters {
     framing: { short: 0, magic: 0, 'header-crc': 0, version: 0, type: 0, length: 0, 'payload-crc': 0 },
     badMessage: 0, badPath: 0, badChunk: 0, orphanData: 0, duplicateChunks: 0, queueOverflow: 0,
     tooManyPartials: 0, unsupported: 0, filesCompleted: 0, verifyFailed: 0, writeErrors: 0, manifests: 0, heartbeats: 0,
+    fecParityUnneeded: 0, fecRepairedChunks: 0, fecBlocksRepaired: 0, fecRepairFailed: 0,
   };
 }

@@ -1,8 +1,9 @@
 import { createHash, type Hash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, rm, type FileHandle } from 'node:fs/promises';
-import type { ObjectHeader } from '@diodesync/protocol';
+import { fecBlockRange, type FecLayout, type ObjectHeader } from '@diodesync/protocol';
 import { hashFileRange } from './hash-file.js';
+import { ParityStore } from './parity-store.js';
 
 /** Contiguous chunks waiting to go to disk in one positional write. */
 interface Run {
@@ -31,6 +32,11 @@ export class PartialObject {
   private hashedChunks = 0;
   /** Bytes accepted but not yet written: the receiver's memory bound counts these. */
   pendingBytes = 0;
+  readonly fec: FecLayout;
+  /** Parity shards of blocks that still lack data. */
+  readonly parity = new ParityStore();
+  /** Blocks being rebuilt right now. */
+  readonly repairing = new Set<number>();
 
   constructor(
     readonly header: ObjectHeader,
@@ -38,6 +44,42 @@ export class PartialObject {
     private readonly onWritten: (bytes: number) => void,
   ) {
     this.bitmap = new Uint8Array(Math.ceil(header.chunkCount / 8));
+    this.fec = { k: header.fecK, m: header.fecM };
+  }
+
+  /** Data chunks of FEC block `block`: where they start, how many, how many have arrived. */
+  blockState(block: number): { first: number; count: number; present: number } {
+    const { first, count } = fecBlockRange(this.fec, this.header.chunkCount, block);
+    let present = 0;
+    for (let c = first; c < first + count; c++) if (this.has(c)) present++;
+    return { first, count, present };
+  }
+
+  /**
+   * Reads back the chunks of `first..first+count-1` that have arrived (undefined for the others),
+   * after every write queued so far, in the same queue so a close cannot slip in between.
+   */
+  readChunks(first: number, count: number): Promise<(Buffer | undefined)[]> {
+    this.flush();
+    const read = this.writes.then(async () => {
+      if (this.writeError) throw this.writeError;
+      const chunks: (Buffer | undefined)[] = [];
+      for (let c = first; c < first + count; c++) {
+        if (!this.has(c)) {
+          chunks.push(undefined);
+          continue;
+        }
+        const length = this.chunkLength(c);
+        const buf = Buffer.alloc(length);
+        const fh = await this.file();
+        const { bytesRead } = await fh.read(buf, 0, length, c * this.header.chunkSize);
+        if (bytesRead !== length) throw new Error(`short read of chunk ${c}`);
+        chunks.push(buf);
+      }
+      return chunks;
+    });
+    this.writes = read.then(() => undefined, () => undefined);
+    return read;
   }
 
   has(chunk: number): boolean {

@@ -3,6 +3,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import {
   FrameType, ProtocolError, decodeDatagram, decodeHeartbeat, decodeManifest, decodeObjectHeader,
+  fecBlockCount, fecParityCount, fecRebuild, fecShardSize,
   type Frame, type ObjectHeader,
 } from '@diodesync/protocol';
 import { newCounters, type ReceiverCounters } from './counters.js';
@@ -73,6 +74,8 @@ export class Receiver {
         return this.onObjectHeader(frame);
       case FrameType.Data:
         return this.onData(frame);
+      case FrameType.Parity:
+        return this.onParity(frame);
       case FrameType.Heartbeat:
         return this.onHeartbeat(frame);
       default:
@@ -141,13 +144,105 @@ export class Receiver {
       this.counters.duplicateChunks++;
       return;
     }
+    if (!this.accept(id, partial, chunk, payload)) return;
+    // Data after parity (reordering, or a later pass): the block may now be complete or repairable.
+    if (partial.fec.k > 0) this.checkBlock(id, partial, Math.floor(chunk / partial.fec.k));
+  }
+
+  /** Takes a new chunk into its object if memory allows; finishes the object when it is complete. */
+  private accept(id: string, partial: PartialObject, chunk: number, payload: Buffer): boolean {
+    if (this.bufferedBytes + payload.length > this.config.maxBufferedBytes) {
+      this.counters.queueOverflow++;
+      return false;
+    }
+    this.bufferedBytes += payload.length;
+    partial.add(chunk, payload);
+    if (partial.complete) this.finish(id, partial);
+    return true;
+  }
+
+  /** Parity: chunk index = block index, FEC index = k' + j (see superframe.ts). */
+  private onParity({ header: h, payload }: Frame): void {
+    const id = this.wireIds.get(`${h.sessionId}:${h.objectId}`);
+    if (id === undefined) {
+      this.counters.orphanData++;
+      return;
+    }
+    const partial = this.partials.get(id);
+    if (!partial || partial.complete) {
+      this.counters.fecParityUnneeded++;
+      return;
+    }
+    const { fec } = partial;
+    const block = h.chunkIndex;
+    // Layout from another session's header (the same content sent with other FEC settings): unusable here.
+    if (fec.k === 0 || h.fecK !== fec.k || h.fecM !== fec.m || block >= fecBlockCount(fec, partial.header.chunkCount)) {
+      this.counters.badChunk++;
+      return;
+    }
+    const state = partial.blockState(block);
+    const shard = h.fecIndex - state.count;
+    if (shard < 0 || shard >= fecParityCount(fec, state.count) || payload.length !== fecShardSize(partial.chunkLength(state.first))) {
+      this.counters.badChunk++;
+      return;
+    }
+    if (state.present === state.count) {
+      this.counters.fecParityUnneeded++;
+      return;
+    }
+    if (partial.parity.has(block, h.fecIndex)) {
+      this.counters.duplicateChunks++;
+      return;
+    }
     if (this.bufferedBytes + payload.length > this.config.maxBufferedBytes) {
       this.counters.queueOverflow++;
       return;
     }
     this.bufferedBytes += payload.length;
-    partial.add(chunk, payload);
-    if (partial.complete) this.finish(id, partial);
+    partial.parity.add(block, h.fecIndex, payload);
+    this.checkBlock(id, partial, block);
+  }
+
+  /** Drops the parity of a block whose data is complete, or rebuilds it once K of its shards are here. */
+  private checkBlock(id: string, partial: PartialObject, block: number): void {
+    const held = partial.parity.count(block);
+    if (held === 0 || partial.repairing.has(block)) return;
+    const state = partial.blockState(block);
+    if (state.present === state.count) this.bufferedBytes -= partial.parity.release(block);
+    else if (state.present + held >= state.count) void this.repair(id, partial, block);
+  }
+
+  /** Reads the block's chunks back from the temp file, rebuilds the missing ones, feeds them in as if they had arrived. */
+  private async repair(id: string, partial: PartialObject, block: number): Promise<void> {
+    partial.repairing.add(block);
+    try {
+      const { first, count } = partial.blockState(block);
+      const shards = partial.parity.get(block)!;
+      const parity = Array.from({ length: fecParityCount(partial.fec, count) }, (_, j) => shards.get(count + j));
+      const data = await partial.readChunks(first, count);
+      const rebuilt = await fecRebuild(data, parity, fecShardSize(partial.chunkLength(first)));
+      if (this.partials.get(id) !== partial || partial.complete) return;
+      let repaired = 0;
+      for (const [i, shard] of rebuilt) {
+        const chunk = first + i;
+        if (partial.has(chunk)) continue; // arrived while we rebuilt
+        // A copy: the codec's buffer holds the whole block, which should not stay pinned until written.
+        if (!this.accept(id, partial, chunk, Buffer.from(shard.subarray(0, partial.chunkLength(chunk))))) {
+          this.bufferedBytes -= partial.parity.release(block); // no memory now: the next pass brings it again
+          break;
+        }
+        repaired++;
+      }
+      this.counters.fecRepairedChunks += repaired;
+      if (repaired > 0) this.counters.fecBlocksRepaired++;
+    } catch (err) {
+      this.counters.fecRepairFailed++;
+      this.bufferedBytes -= partial.parity.release(block);
+      log('fec-repair-failed', { path: partial.header.path || '(manifest)', block, error: (err as Error).message });
+    } finally {
+      partial.repairing.delete(block);
+      if (this.partials.get(id) === partial) this.checkBlock(id, partial, block);
+    }
   }
 
   /** A mirror that already holds this version (a receiver restart, a second run) needs none of its data. */
@@ -173,6 +268,7 @@ export class Receiver {
   }
 
   private finish(id: string, partial: PartialObject): void {
+    this.bufferedBytes -= partial.parity.clear();
     const done = this.verifyAndPlace(id, partial).finally(() => this.finishing.delete(done));
     this.finishing.add(done);
   }
@@ -219,6 +315,7 @@ export class Receiver {
   /** Forgets an object so that the next pass starts it afresh. */
   private async drop(id: string, partial: PartialObject): Promise<void> {
     this.partials.delete(id);
+    this.bufferedBytes -= partial.parity.clear();
     await partial.discard();
   }
 
@@ -227,8 +324,11 @@ export class Receiver {
     const now = Date.now();
     for (const partial of this.partials.values()) {
       if (partial.complete) continue;
-      if (now - partial.lastActivity > IDLE_CLOSE_MS) void partial.closeIdle();
-      else partial.flush();
+      if (now - partial.lastActivity > IDLE_CLOSE_MS) {
+        // Its pass is over: parity it still holds cannot be completed before the next pass resends it.
+        this.bufferedBytes -= partial.parity.clear();
+        void partial.closeIdle();
+      } else partial.flush();
     }
   }
 

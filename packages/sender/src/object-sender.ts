@@ -1,9 +1,10 @@
 import { createHash, type Hash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { FrameType, encodeObjectHeader, type ObjectHeader } from '@diodesync/protocol';
+import { codedGroups, interleaved } from './coded-groups.js';
 import type { FrameEmitter } from './frame-emitter.js';
 
-/** A copy of the object header every this many chunks: a lost header costs at most this much of a pass. */
+/** A copy of the object header every this many frames: a lost header costs at most this much of a pass. */
 export const HEADER_EVERY = 256;
 const READ_BLOCK_BYTES = 1024 * 1024;
 
@@ -11,33 +12,44 @@ export class SendStopped extends Error {
   override name = 'SendStopped';
 }
 
-/** Sends header, then every chunk of `blocks` (concatenated object bytes), in order. */
+/**
+ * Sends header, then every chunk of `blocks` (concatenated object bytes) with the parity of the
+ * FEC layout the header names, `depth` blocks interleaved.
+ */
 export async function sendObject(
   emitter: FrameEmitter,
   objectId: number,
   header: ObjectHeader,
   blocks: AsyncIterable<Buffer> | Iterable<Buffer>,
   pass: number,
+  depth: number,
   signal?: AbortSignal,
 ): Promise<void> {
   const headerPayload = encodeObjectHeader(header);
   const headerFields = { type: FrameType.ObjectHeader, objectId, pass } as const;
-  await emitter.emit(headerFields, headerPayload);
-  const { chunkSize } = header;
-  let chunkIndex = 0;
-  for await (const block of blocks) {
-    for (let offset = 0; offset < block.length; offset += chunkSize) {
+  const sendHeader = () => emitter.emit(headerFields, headerPayload);
+  await sendHeader();
+  const fecK = header.fecK;
+  const fecM = header.fecM;
+  let sent = 0;
+  let secondCopySent = false;
+  for await (const group of codedGroups(blocks, header.chunkSize, { k: fecK, m: fecM }, depth)) {
+    for (const { frame, column } of interleaved(group)) {
       if (signal?.aborted) throw new SendStopped();
-      if (chunkIndex > 0 && chunkIndex % HEADER_EVERY === 0) {
-        const wait = emitter.emit(headerFields, headerPayload);
+      // A second copy after the first column, so a burst of up to `depth` frames cannot take both:
+      // the frames that arrive before it are orphaned, but that is one frame per block, which FEC repairs.
+      const secondCopy = column === 1 && !secondCopySent;
+      if (secondCopy) secondCopySent = true;
+      if (secondCopy || (sent > 0 && sent % HEADER_EVERY === 0)) {
+        const wait = sendHeader();
         if (wait) await wait;
       }
       const wait = emitter.emit(
-        { type: FrameType.Data, objectId, chunkIndex, pass },
-        block.subarray(offset, offset + chunkSize),
+        { type: frame.type, objectId, chunkIndex: frame.chunkIndex, fecK, fecM, fecIndex: frame.fecIndex, pass },
+        frame.payload,
       );
       if (wait) await wait;
-      chunkIndex++;
+      sent++;
     }
   }
 }
@@ -55,6 +67,7 @@ export async function sendFile(
   header: ObjectHeader,
   absPath: string,
   pass: number,
+  depth: number,
   signal?: AbortSignal,
 ): Promise<FileSendOutcome> {
   let fh: FileHandle;
@@ -69,7 +82,7 @@ export async function sendFile(
     if (before.size !== header.size || before.mtimeMs !== header.mtimeMs) return 'changed';
     const hash = createHash('sha256');
     const reading = { complete: true };
-    await sendObject(emitter, objectId, header, readBlocks(fh, header, hash, reading), pass, signal);
+    await sendObject(emitter, objectId, header, readBlocks(fh, header, hash, reading), pass, depth, signal);
     const after = await fh.stat();
     const same = reading.complete && after.size === header.size && after.mtimeMs === header.mtimeMs;
     return same && hash.digest().equals(header.sha256) ? 'sent' : 'changed';

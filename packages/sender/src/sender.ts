@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   FrameType, chunkCountFor, encodeHeartbeat, encodeManifest,
-  type Heartbeat, type ObjectHeader,
+  type FecLayout, type Heartbeat, type ObjectHeader,
 } from '@diodesync/protocol';
 import { hashFile } from './file-hash.js';
 import type { FrameEmitter } from './frame-emitter.js';
@@ -16,6 +16,10 @@ export interface SenderConfig {
   /** Every file version is sent this many times. */
   redundancy: number;
   chunkSize: number;
+  /** FEC layout of every object sent (k = 0: none). */
+  fec: FecLayout;
+  /** FEC blocks interleaved on the wire: a burst of up to this many lost frames costs each block one. */
+  interleave: number;
   /** Minimum time between two sends of the same version, so one outage cannot eat every copy. */
   passIntervalMs: number;
   heartbeatMs: number;
@@ -154,7 +158,7 @@ export class Sender {
         v.sha256 = sha256;
       }
       const pass = v.sendsDone + 1;
-      const outcome = await sendFile(this.emitter, v.objectId, this.objectHeader(v, v.sha256), file.absPath, pass, this.signal);
+      const outcome = await sendFile(this.emitter, v.objectId, this.objectHeader(v, v.sha256), file.absPath, pass, this.config.interleave, this.signal);
       if (outcome !== 'sent') return this.changed(v);
       v.sendsDone = pass;
       v.lastSentAt = Date.now();
@@ -185,6 +189,7 @@ export class Sender {
     return {
       kind: 'file', path: v.file.relPath, size: v.file.size, mtimeMs: v.file.mtimeMs, mode: v.file.mode,
       sha256, chunkSize, chunkCount: chunkCountFor(v.file.size, chunkSize), version: v.objectId,
+      fecK: this.config.fec.k, fecM: this.config.fec.m,
     };
   }
 
@@ -198,8 +203,9 @@ export class Sender {
     const header: ObjectHeader = {
       kind: 'manifest', path: '', size: body.length, mtimeMs: Date.now(), mode: 0,
       sha256: createHash('sha256').update(body).digest(), chunkSize, chunkCount: chunkCountFor(body.length, chunkSize), version: 0,
+      fecK: this.config.fec.k, fecM: this.config.fec.m,
     };
-    await sendObject(this.emitter, this.nextObjectId++, header, [body], this.cycle);
+    await sendObject(this.emitter, this.nextObjectId++, header, [body], this.cycle, this.config.interleave);
     log('manifest-sent', { cycle: this.cycle, files: files.length, dirs: this.dirs.length, bytes: body.length });
   }
 
