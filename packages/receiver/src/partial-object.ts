@@ -56,27 +56,24 @@ export class PartialObject {
   }
 
   /**
-   * Reads back the chunks of `first..first+count-1` that have arrived (undefined for the others),
-   * after every write queued so far, in the same queue so a close cannot slip in between.
+   * Reads back the chunks of `first..first+count-1` that have arrived (undefined for the others).
+   * Which chunks is decided now, and the reads join the write queue after their writes, so a
+   * chunk that arrives meanwhile (its write queued behind us) is never read before it is on disk.
    */
   readChunks(first: number, count: number): Promise<(Buffer | undefined)[]> {
     this.flush();
+    const present = Array.from({ length: count }, (_, i) => this.has(first + i));
     const read = this.writes.then(async () => {
       if (this.writeError) throw this.writeError;
-      const chunks: (Buffer | undefined)[] = [];
-      for (let c = first; c < first + count; c++) {
-        if (!this.has(c)) {
-          chunks.push(undefined);
-          continue;
-        }
-        const length = this.chunkLength(c);
-        const buf = Buffer.alloc(length);
-        const fh = await this.file();
-        const { bytesRead } = await fh.read(buf, 0, length, c * this.header.chunkSize);
-        if (bytesRead !== length) throw new Error(`short read of chunk ${c}`);
-        chunks.push(buf);
-      }
-      return chunks;
+      const fh = await this.file();
+      return Promise.all(present.map(async (here, i) => {
+        if (!here) return undefined;
+        const chunk = first + i;
+        const buf = Buffer.alloc(this.chunkLength(chunk));
+        const { bytesRead } = await fh.read(buf, 0, buf.length, chunk * this.header.chunkSize);
+        if (bytesRead !== buf.length) throw new Error(`short read of chunk ${chunk}`);
+        return buf;
+      }));
     });
     this.writes = read.then(() => undefined, () => undefined);
     return read;
