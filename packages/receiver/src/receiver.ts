@@ -336,6 +336,11 @@ export class Receiver {
     return this.partials.size;
   }
 
+  /** Chunks not yet on disk plus parity held: what --max-buffer bounds. */
+  get heldBytes(): number {
+    return this.bufferedBytes;
+  }
+
   /** Waits for objects being verified and placed. */
   async settle(): Promise<void> {
     while (this.finishing.size > 0) await Promise.all([...this.finishing]);
