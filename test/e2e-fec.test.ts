@@ -53,15 +53,15 @@ test('1% random loss, --fec 20+4, R=1: every file byte-identical', { timeout: 60
   assert.ok(Number(o.exit.fecRepairedChunks) > 0, 'FEC repaired what was lost');
 });
 
-test('bursts of 20 lost frames, --interleave 20, R=1: every file arrives', { timeout: 60_000 }, async (t) => {
-  // Interleaving works within an object: these files span many interleave groups. The manifest, a
-  // one-block object at the very end of the stream, has no neighbours to interleave with, so a
-  // burst may take it (with R=1 it is sent once): the receiver then times out with every file placed.
-  const o = await transfer(t, { 'a.bin': 2_000_000, 'b/b.bin': 2_000_000, 'c.bin': 700_000 },
+test('bursts of 20 lost frames, --interleave 20, R=1: every file arrives, small ones too', { timeout: 60_000 }, async (t) => {
+  // Blocks of consecutive files share interleave groups, so small files are spread like large ones.
+  // Only the tail of the stream (the last group, where the manifest goes) has fewer than 20 blocks to
+  // spread over: a burst there may take the manifest, sent once with R=1; the receiver then times
+  // out with every file placed, which is what this test is about.
+  const o = await transfer(t, { ...SMALL_FILES, 'a.bin': 2_000_000, 'b/b.bin': 2_000_000, 'c.bin': 700_000 },
     ['--burst', '20/1000'], ['--fec', '20+4', '--interleave', '20', '-R', '1'], 5);
   assert.ok(Number(o.relay.lostBurst) >= 60, `the relay lost bursts: ${JSON.stringify(o.relay)}`);
   assert.ok(o.code === 0 || o.code === 2, JSON.stringify(o.exit));
-  assert.equal(o.exit.files, 3, JSON.stringify(o.exit));
   assert.deepEqual(await treeDifferences(o.src, o.dest), []);
   assert.ok(Number(o.exit.fecRepairedChunks) >= 50);
 });

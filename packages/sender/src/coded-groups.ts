@@ -11,60 +11,49 @@ export interface CodedFrame {
 }
 
 /**
- * Cuts the object's bytes into chunks, groups them in FEC blocks and yields them `depth` blocks
- * at a time, each block as its data frames followed by its parity frames. The caller sends a group
- * column by column (interleaving), so a burst of up to `depth` lost frames costs each block at most
- * one. Without FEC every chunk is a block of its own with no parity: plain order, nothing held back.
- * Memory: one group, depth * (K + M) chunks.
+ * Cuts an object's bytes into chunks and yields them block by block: K data frames followed by
+ * their parity frames (a short last block gets proportionally fewer). Without FEC every chunk is
+ * a block of its own with no parity. Memory: one block.
  */
-export async function* codedGroups(
+export async function* codedBlocks(
   blocks: AsyncIterable<Buffer> | Iterable<Buffer>,
   chunkSize: number,
   layout: FecLayout,
-  depth: number,
-): AsyncGenerator<CodedFrame[][]> {
+): AsyncGenerator<CodedFrame[]> {
   const perBlock = layout.k || 1;
-  const groupSize = layout.k ? depth : 1;
-  let group: CodedFrame[][] = [];
   let data: Buffer[] = [];
   let nextChunk = 0;
   let blockIndex = 0;
 
-  const closeBlock = async (): Promise<void> => {
+  const close = async (): Promise<CodedFrame[]> => {
     const row: CodedFrame[] = data.map((payload, i) => ({ type: FrameType.Data, chunkIndex: nextChunk - data.length + i, fecIndex: i, payload }));
     const parityCount = fecParityCount(layout, data.length);
     if (parityCount > 0) {
       const parity = await fecEncode(data, parityCount, fecShardSize(data[0]!.length));
       parity.forEach((payload, j) => row.push({ type: FrameType.Parity, chunkIndex: blockIndex, fecIndex: data.length + j, payload }));
     }
-    group.push(row);
     blockIndex++;
     data = [];
+    return row;
   };
 
   for await (const block of blocks) {
     for (let offset = 0; offset < block.length; offset += chunkSize) {
       data.push(block.subarray(offset, offset + chunkSize));
       nextChunk++;
-      if (data.length < perBlock) continue;
-      await closeBlock();
-      if (group.length === groupSize) {
-        yield group;
-        group = [];
-      }
+      if (data.length === perBlock) yield await close();
     }
   }
-  if (data.length > 0) await closeBlock();
-  if (group.length > 0) yield group;
+  if (data.length > 0) yield await close();
 }
 
-/** The frames of a group in wire order: column by column across its blocks. */
-export function* interleaved(group: CodedFrame[][]): Generator<{ frame: CodedFrame; column: number }> {
-  const width = Math.max(...group.map((row) => row.length));
+/** The frames of a group of blocks in wire order: column by column across its blocks. */
+export function* interleaved<T>(group: readonly (readonly T[])[]): Generator<{ frame: T; row: number; column: number }> {
+  const width = Math.max(0, ...group.map((r) => r.length));
   for (let column = 0; column < width; column++) {
-    for (const row of group) {
-      const frame = row[column];
-      if (frame) yield { frame, column };
+    for (let row = 0; row < group.length; row++) {
+      const frame = group[row]![column];
+      if (frame) yield { frame, row, column };
     }
   }
 }

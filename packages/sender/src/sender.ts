@@ -8,7 +8,8 @@ import {
 import { hashFile } from './file-hash.js';
 import type { FrameEmitter } from './frame-emitter.js';
 import { log } from './log.js';
-import { SendStopped, sendFile, sendObject } from './object-sender.js';
+import { Interleaver, SendStopped } from './interleaver.js';
+import { sendFile, sendObject } from './object-sender.js';
 import { scanTree, type SourceFile } from './scan.js';
 
 export interface SenderConfig {
@@ -57,12 +58,16 @@ export class Sender {
   private cycle = 0;
   private readonly startedAt = Date.now();
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  private readonly interleaver: Interleaver;
 
   constructor(
     private readonly config: SenderConfig,
     private readonly emitter: FrameEmitter,
     private readonly signal: AbortSignal,
-  ) {}
+  ) {
+    // Without parity there is nothing to spread: frames go out in order.
+    this.interleaver = new Interleaver(emitter, config.fec.k > 0 ? config.interleave : 1, signal);
+  }
 
   /** Sends the tree until every version went out R times; returns the versions that could not be sent. */
   async runOnce(): Promise<number> {
@@ -73,6 +78,7 @@ export class Sender {
         await this.sendDue();
         if (this.signal.aborted) break;
         await this.sendManifest();
+        await this.flushInterleaver();
         const next = this.nextDueAt();
         if (next === undefined) break;
         await this.sleepUntil(next);
@@ -93,6 +99,7 @@ export class Sender {
         await this.refresh();
         const sent = await this.sendDue();
         if (sent > 0 && !this.signal.aborted) await this.sendManifest();
+        await this.flushInterleaver();
         const next = Math.min(this.nextDueAt() ?? Infinity, Date.now() + this.config.rescanMs);
         await this.sleepUntil(next);
       }
@@ -158,7 +165,7 @@ export class Sender {
         v.sha256 = sha256;
       }
       const pass = v.sendsDone + 1;
-      const outcome = await sendFile(this.emitter, v.objectId, this.objectHeader(v, v.sha256), file.absPath, pass, this.config.interleave, this.signal);
+      const outcome = await sendFile(this.interleaver, v.objectId, this.objectHeader(v, v.sha256), file.absPath, pass);
       if (outcome !== 'sent') return this.changed(v);
       v.sendsDone = pass;
       v.lastSentAt = Date.now();
@@ -205,8 +212,23 @@ export class Sender {
       sha256: createHash('sha256').update(body).digest(), chunkSize, chunkCount: chunkCountFor(body.length, chunkSize), version: 0,
       fecK: this.config.fec.k, fecM: this.config.fec.m,
     };
-    await sendObject(this.emitter, this.nextObjectId++, header, [body], this.cycle, this.config.interleave);
+    try {
+      await sendObject(this.interleaver, this.nextObjectId++, header, [body], this.cycle);
+    } catch (err) {
+      if (err instanceof SendStopped) return;
+      throw err;
+    }
     log('manifest-sent', { cycle: this.cycle, files: files.length, dirs: this.dirs.length, bytes: body.length });
+  }
+
+  /** Sends the blocks the interleaver still holds: nothing may wait in it while we sleep. */
+  private async flushInterleaver(): Promise<void> {
+    try {
+      await this.interleaver.flush();
+    } catch (err) {
+      if (!(err instanceof SendStopped)) throw err;
+      this.interleaver.discard();
+    }
   }
 
   heartbeat(): Heartbeat {
