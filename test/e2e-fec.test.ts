@@ -54,14 +54,12 @@ test('1% random loss, --fec 20+4, R=1: every file byte-identical', { timeout: 60
 });
 
 test('bursts of 20 lost frames, --interleave 20, R=1: every file arrives, small ones too', { timeout: 60_000 }, async (t) => {
-  // Blocks of consecutive files share interleave groups, so small files are spread like large ones.
-  // Only the tail of the stream (the last group, where the manifest goes) has fewer than 20 blocks to
-  // spread over: a burst there may take the manifest, sent once with R=1; the receiver then times
-  // out with every file placed, which is what this test is about.
+  // Blocks of consecutive files share interleave groups, and the short tail group of the pass
+  // (where the manifest goes) is padded, so every block and the manifest lose at most one frame.
   const o = await transfer(t, { ...SMALL_FILES, 'a.bin': 2_000_000, 'b/b.bin': 2_000_000, 'c.bin': 700_000 },
-    ['--burst', '20/1000'], ['--fec', '20+4', '--interleave', '20', '-R', '1'], 5);
+    ['--burst', '20/1000'], ['--fec', '20+4', '--interleave', '20', '-R', '1']);
   assert.ok(Number(o.relay.lostBurst) >= 60, `the relay lost bursts: ${JSON.stringify(o.relay)}`);
-  assert.ok(o.code === 0 || o.code === 2, JSON.stringify(o.exit));
+  assert.equal(o.code, 0, JSON.stringify(o.exit));
   assert.deepEqual(await treeDifferences(o.src, o.dest), []);
   assert.ok(Number(o.exit.fecRepairedChunks) >= 50);
 });

@@ -54,7 +54,25 @@ test('a burst of `depth` frames costs every block at most one frame, small objec
   }
 });
 
-test('every object in a full group has two header copies at least `depth` frames apart, the first before its data', async () => {
+test('the tail of a pass, fewer blocks than `depth`, is padded so the same bursts cost each block one frame', async () => {
+  const depth = 8;
+  const { sink, frames } = wire();
+  const interleaver = new Interleaver(new FrameEmitter(1, sink, new TokenBucket(1e12)), depth);
+  await sendObject(interleaver, 1, header(64 * 60, 64), [randomBytes(64 * 60)], 1); // 3 blocks
+  await sendObject(interleaver, 2, header(100, 64), [randomBytes(100)], 1); // the manifest, say: 2 + 1 frames
+  await interleaver.flush();
+  for (let start = 0; start + depth <= frames.length; start++) {
+    const hits = new Map<string, number>();
+    for (const f of frames.slice(start, start + depth)) {
+      if (f.type !== FrameType.ObjectHeader) hits.set(blockOf(f), (hits.get(blockOf(f)) ?? 0) + 1);
+    }
+    assert.ok(Math.max(0, ...hits.values()) <= 1, `burst at ${start}`);
+  }
+  const headers = frames.filter((f) => f.type === FrameType.ObjectHeader).length;
+  assert.ok(headers <= 2 + 23 * depth, `padding stays bounded: ${headers} header frames`);
+});
+
+test('every object has two header copies at least `depth` frames apart, the first before its data', async () => {
   const depth = 8;
   const { sink, frames } = wire();
   const interleaver = new Interleaver(new FrameEmitter(1, sink, new TokenBucket(1e12)), depth);
@@ -65,7 +83,7 @@ test('every object in a full group has two header copies at least `depth` frames
   for (let id = 1; id <= 16; id++) {
     const at = frames.flatMap((f, i) => (f.objectId === id && f.type === FrameType.ObjectHeader ? [i] : []));
     const data = frames.flatMap((f, i) => (f.objectId === id && f.type !== FrameType.ObjectHeader ? [i] : []));
-    assert.equal(at.length, 2, `object ${id}`);
+    assert.ok(at.length >= 2, `object ${id}`);
     assert.ok(at[1]! - at[0]! >= depth, `object ${id}: copies at ${at}`);
     if (size(id) > 0) assert.ok(at[0]! < data[0]!, `object ${id}: header first`);
   }

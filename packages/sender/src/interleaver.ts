@@ -55,30 +55,49 @@ export class Interleaver {
     if (this.group.length >= this.depth) await this.flush();
   }
 
-  /** Sends the blocks held, however few. */
+  /**
+   * Sends the blocks held, however few. A column of fewer than `depth` frames (a group of fewer
+   * blocks at the end of a pass, or of short blocks) is filled up with copies of the group's object
+   * headers (small, and useful), except the last column: so the tail of a pass, where the manifest
+   * goes, resists the same bursts as the rest.
+   */
   async flush(): Promise<void> {
     const group = this.group;
     this.group = [];
-    for (const { frame, row, column } of interleaved(group.map((g) => g.frames))) {
+    let column = 0;
+    let inColumn = 0;
+    let filler = 0;
+    for (const next of interleaved(group.map((g) => g.frames))) {
       if (this.signal?.aborted) throw new SendStopped();
-      const { stream } = group[row]!;
-      if (frame === HEADER_COPY) {
-        stream.secondCopySent = true;
-        await this.sendHeader(stream);
-        continue;
+      if (next.column !== column) {
+        for (; inColumn < this.depth; inColumn++) await this.sendHeader(group[filler++ % group.length]!.stream);
+        column = next.column;
+        inColumn = 0;
       }
-      // A second header copy after the first column, so a burst of up to `depth` frames cannot take
-      // both: what arrives before it is orphaned, but that is one frame per block, which FEC repairs.
-      const secondCopy = column === 1 && !stream.secondCopySent;
-      if (secondCopy) stream.secondCopySent = true;
-      if (secondCopy || (stream.sent > 0 && stream.sent % HEADER_EVERY === 0)) await this.sendHeader(stream);
-      const wait = this.emitter.emit(
-        { type: frame.type, objectId: stream.objectId, chunkIndex: frame.chunkIndex, fecK: stream.fecK, fecM: stream.fecM, fecIndex: frame.fecIndex, pass: stream.pass },
-        frame.payload,
-      );
-      if (wait) await wait;
-      stream.sent++;
+      // Header copies sent before a frame do not count: they do not separate that row's frames.
+      await this.send(group[next.row]!.stream, next.frame, next.column);
+      inColumn++;
     }
+  }
+
+  /** Sends one frame of a block, after the header copy due before it if any. */
+  private async send(stream: ObjectStream, frame: CodedFrame | typeof HEADER_COPY, column: number): Promise<void> {
+    if (frame === HEADER_COPY) {
+      stream.secondCopySent = true;
+      await this.sendHeader(stream);
+      return;
+    }
+    // A second header copy after the first column, so a burst of up to `depth` frames cannot take
+    // both: what arrives before it is orphaned, but that is one frame per block, which FEC repairs.
+    const secondCopy = column === 1 && !stream.secondCopySent;
+    if (secondCopy) stream.secondCopySent = true;
+    if (secondCopy || (stream.sent > 0 && stream.sent % HEADER_EVERY === 0)) await this.sendHeader(stream);
+    const wait = this.emitter.emit(
+      { type: frame.type, objectId: stream.objectId, chunkIndex: frame.chunkIndex, fecK: stream.fecK, fecM: stream.fecM, fecIndex: frame.fecIndex, pass: stream.pass },
+      frame.payload,
+    );
+    if (wait) await wait;
+    stream.sent++;
   }
 
   /** Forgets what is held (the sender is stopping). */
