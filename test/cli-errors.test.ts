@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as dgram from 'node:dgram';
 import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { RECEIVE_CLI, SEND_CLI, start } from './lib/cli.js';
+import { IMPAIR_CLI, RECEIVE_CLI, SEND_CLI, start } from './lib/cli.js';
 import { tempDir } from './lib/tree.js';
 
 async function expectUsageError(cli: string, args: string[], pattern: RegExp): Promise<void> {
@@ -28,6 +28,9 @@ test('sender: bad input gives one line and exit 1', { timeout: 60_000 }, async (
   await expectUsageError(SEND_CLI, [dir, '--to', 'udp://127.0.0.1:1', '--rate', 'fast'], /invalid rate/);
   await expectUsageError(SEND_CLI, [dir, '--to', 'udp://127.0.0.1:1', '-R', '0'], /redundancy/);
   await expectUsageError(SEND_CLI, [dir, '--to', 'udp://127.0.0.1:1', '--mtu', '100'], /mtu/);
+  await expectUsageError(SEND_CLI, [dir, '--to', 'udp://127.0.0.1:1', '--fec', '30+4'], /FEC.*K must be between 1 and 24/);
+  await expectUsageError(SEND_CLI, [dir, '--to', 'udp://127.0.0.1:1', '--fec', '20-4'], /invalid FEC/);
+  await expectUsageError(SEND_CLI, [dir, '--to', 'udp://127.0.0.1:1', '--interleave', '0'], /interleave/);
   await expectUsageError(SEND_CLI, [dir, '--to', 'udp://127.0.0.1:1', '--onse'], /Unknown argument/);
   await expectUsageError(SEND_CLI, [dir, '--to', 'udp://127.0.0.1:1', '--config', path.join(dir, 'missing.json')], /config|missing/i);
 });
@@ -65,6 +68,15 @@ test('receiver: bad input and a port in use give one line and exit 1', { timeout
   await expectUsageError(RECEIVE_CLI, [path.join(dir, 'out'), '--listen', `udp://127.0.0.1:${busy.address().port}`], /address already in use/);
 });
 
+test('diode-impair: bad input gives one line and exit 1', { timeout: 30_000 }, async () => {
+  const base = ['--listen', 'udp://127.0.0.1:0', '--to', 'udp://127.0.0.1:9'];
+  await expectUsageError(IMPAIR_CLI, [...base, '--loss', '2'], /probability/);
+  await expectUsageError(IMPAIR_CLI, [...base, '--burst', '20'], /N\/M/);
+  await expectUsageError(IMPAIR_CLI, [...base, '--ge', '0.1'], /P,R/);
+  await expectUsageError(IMPAIR_CLI, [...base, '--rate', 'fast'], /invalid rate/);
+  await expectUsageError(IMPAIR_CLI, ['--listen', 'udp://127.0.0.1:0'], /to/);
+});
+
 test('options come from a --config JSON file whose keys are the long option names', { timeout: 30_000 }, async (t) => {
   const dir = await tempDir(t);
   const config = path.join(dir, 'send.json');
@@ -78,7 +90,8 @@ test('options come from a --config JSON file whose keys are the long option name
 test('--help lists every option with its default', { timeout: 30_000 }, async () => {
   const send = await start(SEND_CLI, ['--help']).exited;
   assert.equal(send.code, 0);
-  for (const option of ['--to', '--once', '--rate', '--redundancy', '--mtu', '--config', '--resume', '--state', '--ledger', 'ledger <action>']) assert.ok(send.stdout.includes(option), option);
+  for (const option of ['--to', '--once', '--rate', '--redundancy', '--fec', '--interleave', '--mtu', '--config', '--resume', '--state', '--ledger', 'ledger <action>']) assert.ok(send.stdout.includes(option), option);
+  assert.match(send.stdout, /default: "20\+4"/);
   const ledgerHelp = await start(SEND_CLI, ['ledger', '--help']).exited;
   assert.equal(ledgerHelp.code, 0);
   for (const option of ['--since', '--until', '--path', '--regex', '--from-report', '--dry-run', '--status', '--json']) assert.ok(ledgerHelp.stdout.includes(option), option);

@@ -48,12 +48,13 @@ test('a file appended to during its send never arrives torn, and its final versi
   const root = await tempDir(t);
   const src = path.join(root, 'src');
   const dest = path.join(root, 'dest');
-  await makeTree(src, { 'growing.log': 300_000 });
+  // Bigger than what the sender reads ahead (the FEC interleaver holds ~450 KB), so the read is still going.
+  await makeTree(src, { 'growing.log': 2_000_000 });
   const original = await readFile(path.join(src, 'growing.log'));
   const receiver = await startReceiver(dest, []);
   t.after(() => receiver.kill('SIGKILL'));
   // No settling, and a slow link: the append lands while the file is on the wire.
-  const sender = start(SEND_CLI, [src, '--to', `udp://127.0.0.1:${receiver.port}`, '--settle', '0', '--rate', '2m', '-R', '1', '--rescan', '1']);
+  const sender = start(SEND_CLI, [src, '--to', `udp://127.0.0.1:${receiver.port}`, '--settle', '0', '--rate', '8m', '-R', '1', '--rescan', '1']);
   t.after(() => sender.kill('SIGKILL'));
   await sender.waitForEvent('start');
   await sleep(400);

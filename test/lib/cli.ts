@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 export const SEND_CLI = fileURLToPath(new URL('../../../packages/sender/dist/cli.js', import.meta.url));
 export const RECEIVE_CLI = fileURLToPath(new URL('../../../packages/receiver/dist/cli.js', import.meta.url));
+export const IMPAIR_CLI = fileURLToPath(new URL('../../../packages/receiver/dist/impair-cli.js', import.meta.url));
 
 const running = new Set<ChildProcess>();
 const stateHomes = new Set<string>();
@@ -94,6 +95,20 @@ export async function startReceiver(dest: string, args: string[] = []): Promise<
   const receiver = start(RECEIVE_CLI, [dest, '--listen', 'udp://127.0.0.1:0', ...args]);
   const listening = await receiver.waitForEvent('listening');
   return Object.assign(receiver, { port: Number(listening.port) });
+}
+
+/** Starts `diode-impair` between an ephemeral loopback port and `targetPort`; returns once it listens. */
+export async function startImpairRelay(targetPort: number, args: string[]): Promise<Running & { port: number }> {
+  const relay = start(IMPAIR_CLI, ['--listen', 'udp://127.0.0.1:0', '--to', `udp://127.0.0.1:${targetPort}`, '--stats', '0', ...args]);
+  const listening = await relay.waitForEvent('listening');
+  return Object.assign(relay, { port: Number(listening.port) });
+}
+
+/** Stops a relay and returns the counters of its exit line. */
+export async function stopImpairRelay(relay: Running): Promise<Record<string, number>> {
+  relay.kill('SIGTERM');
+  const { stderr } = await relay.exited;
+  return events(stderr).find((e) => e.event === 'exit') as Record<string, number>;
 }
 
 export function runSender(source: string, to: string, args: string[] = []): Promise<Exited> {

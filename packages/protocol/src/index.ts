@@ -6,5 +6,6 @@ export * from './deframer.js';
 export * from './messages.js';
 export * from './endpoint.js';
 export * from './units.js';
+export * from './fec.js';
 export * from './log.js';
 export * from './cli-args.js';

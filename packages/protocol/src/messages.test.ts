@@ -11,7 +11,7 @@ import {
 
 const header: ObjectHeader = {
   kind: 'file', path: 'dir/sous-dossier/été 2026.txt', size: 3000, mtimeMs: 1_700_000_000_123.456, mode: 0o644,
-  sha256: randomBytes(32), chunkSize: 1424, chunkCount: 3, version: 9,
+  sha256: randomBytes(32), chunkSize: 1424, chunkCount: 3, version: 9, fecK: 20, fecM: 4,
 };
 
 test('object header round-trips', () => {
@@ -51,6 +51,10 @@ test('hostile or malformed messages throw ProtocolError, never anything else', (
     packr.pack({ ...header, kind: 'exploit' }),
     packr.pack({ ...header, path: 'x'.repeat(5000) }),
     packr.pack({ ...header, mode: 0o100000 }),
+    packr.pack({ ...header, fecK: 25 }),
+    packr.pack({ ...header, fecM: 0 }),
+    packr.pack({ ...header, fecK: undefined }),
+    packr.pack({ ...header, chunkSize: 1001, chunkCount: 3 }),
   ];
   for (const payload of bad) assert.throws(() => decodeObjectHeader(payload), ProtocolError);
   assert.throws(() => decodeManifest(packr.pack({ files: [[1]], dirs: [] , createdAt: 1, pass: 1, passes: 1})), ProtocolError);

@@ -1,6 +1,7 @@
 import { Packr } from 'msgpackr';
 import { MAX_PAYLOAD } from './constants.js';
 import { ProtocolError } from './errors.js';
+import { fecLayoutProblem } from './fec.js';
 
 // Plain maps and arrays only: no records, no extensions, so a hostile payload decodes to data, never to behaviour.
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false, bundleStrings: false });
@@ -23,6 +24,9 @@ export interface ObjectHeader {
   chunkCount: number;
   /** Sender-side version id of this file content (ledger row), 0 when unknown. */
   version: number;
+  /** FEC layout (see fec.ts): K data chunks per block, M parity shards per block; 0 and 0 without FEC. */
+  fecK: number;
+  fecM: number;
 }
 
 export interface ManifestFile {
@@ -103,6 +107,7 @@ export function encodeObjectHeader(h: ObjectHeader): Buffer {
   return packr.pack({
     kind: h.kind, path: h.path, size: h.size, mtimeMs: h.mtimeMs, mode: h.mode,
     sha256: h.sha256, chunkSize: h.chunkSize, chunkCount: h.chunkCount, version: h.version,
+    fecK: h.fecK, fecM: h.fecM,
   });
 }
 
@@ -113,6 +118,10 @@ export function decodeObjectHeader(payload: Uint8Array): ObjectHeader {
   const chunkSize = int(m.chunkSize, 'chunk size', 1, MAX_PAYLOAD);
   const chunkCount = int(m.chunkCount, 'chunk count');
   if (chunkCount !== chunkCountFor(size, chunkSize)) throw new ProtocolError('chunk count does not match size');
+  const fec = { k: int(m.fecK, 'FEC K', 0, 255), m: int(m.fecM, 'FEC M', 0, 255) };
+  if (fecLayoutProblem(fec)) throw new ProtocolError('bad FEC layout');
+  // Full chunks are whole shards: a parity frame is never longer than a data frame.
+  if (fec.k > 0 && chunkSize % 8 !== 0) throw new ProtocolError('chunk size is not a multiple of 8 with FEC');
   return {
     kind: m.kind,
     path: str(m.path, 'path'),
@@ -123,6 +132,8 @@ export function decodeObjectHeader(payload: Uint8Array): ObjectHeader {
     chunkSize,
     chunkCount,
     version: int(m.version, 'version'),
+    fecK: fec.k,
+    fecM: fec.m,
   };
 }
 

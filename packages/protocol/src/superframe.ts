@@ -13,6 +13,12 @@ import { FrameType, HEADER_SIZE, MAGIC, MAX_PAYLOAD, PROTOCOL_VERSION, isFrameTy
  *  16  u32 sequence, high bits     38 u16 reserved, zero
  *  20  u32 sequence, low bits      40 u32 CRC-32 of the payload
  *                                  44 u32 CRC-32 of bytes 0..43
+ *
+ * FEC fields (see fec.ts): frames of an object sent with FEC carry its nominal layout in FEC K and
+ * FEC M (the same in every frame of the object, as in its header). A data frame's FEC index is its
+ * position in its block (chunk index mod K). A parity frame's chunk index is the block index and
+ * its FEC index is k' + j for parity shard j, where k' is the number of data chunks of that block.
+ * Without FEC all three are zero.
  */
 
 export interface FrameFields {

@@ -127,10 +127,11 @@ async function main(): Promise<void> {
   const status = (running: boolean): ReceiverStatus => ({
     updatedAt: new Date().toISOString(), pid: process.pid, running, listen, dest,
     counters: receiver.counters, framesLost: receiver.sequences.lost, partialFiles: receiver.partialCount,
-    bufferedBytes: receiver.buffered, synced: sync.synced, missing: sync.pendingCount, link: watchdog.state,
+    bufferedBytes: receiver.heldBytes, synced: sync.synced, missing: sync.pendingCount, link: watchdog.state,
     lastHeartbeat: watchdog.lastHeartbeat ? new Date(watchdog.lastHeartbeat).toISOString() : null,
   });
-  const saveReport = async () => writeReport(stateDir, { ...(await sync.report()), partial: receiver.partialSummary(), expired: receiver.expired });
+  const buildReport = async () => ({ ...(await sync.report()), partial: receiver.partialSummary(), expired: receiver.expired });
+  const saveReport = async () => writeReport(stateDir, await buildReport());
 
   let source: { port: number; close(): Promise<void> } | undefined;
   const onFrame = (frame: Frame) => receiver.handleFrame(frame);
@@ -173,13 +174,16 @@ async function main(): Promise<void> {
     await metrics?.close();
     await receiver.close();
     await writeStatus(stateDir, status(false));
-    const reportPath = await saveReport();
+    const report = await buildReport();
+    const reportPath = await writeReport(stateDir, report);
     const c = receiver.counters;
     const dropped = Object.values(c.framing).reduce((a, b) => a + b, 0);
     log('exit', {
-      reason, synced: sync.synced, missing: sync.pendingCount,
+      reason, synced: report.synced, missing: report.missing.length, outdated: report.outdated.length,
       files: c.filesCompleted, frames: c.framesReceived, framesLost: receiver.sequences.lost, badFrames: dropped,
-      verifyFailed: c.verifyFailed, queueOverflow: c.queueOverflow, partial: receiver.partialCount, report: reportPath,
+      verifyFailed: c.verifyFailed, queueOverflow: c.queueOverflow, partial: receiver.partialCount,
+      fecRepairedChunks: c.fecRepairedChunks, fecBlocksRepaired: c.fecBlocksRepaired, fecRepairFailed: c.fecRepairFailed,
+      report: reportPath,
     });
     process.exit(code);
   }

@@ -26,6 +26,13 @@ export interface ReceiverCounters {
   changes: Record<'deleted' | 'renamed' | 'copied' | 'ignored' | 'refused' | 'absent' | 'differs' | 'failed', number>;
   partialsExpired: number;
   heartbeats: number;
+  /** Parity frames for blocks whose data had all arrived: not needed, dropped at once. */
+  fecParityUnneeded: number;
+  /** Data chunks rebuilt from parity, and the blocks they belonged to. */
+  fecRepairedChunks: number;
+  fecBlocksRepaired: number;
+  /** Rebuilds that failed (read error, codec error); the block waits for the next pass. */
+  fecRepairFailed: number;
 }
 
 export function newCounters(): ReceiverCounters {
@@ -35,5 +42,6 @@ export function newCounters(): ReceiverCounters {
     badMessage: 0, badPath: 0, badChunk: 0, orphanData: 0, duplicateChunks: 0, queueOverflow: 0,
     tooManyPartials: 0, unsupported: 0, filesCompleted: 0, verifyFailed: 0, writeErrors: 0, manifests: 0, partialsRestored: 0, partialsExpired: 0,
     changes: { deleted: 0, renamed: 0, copied: 0, ignored: 0, refused: 0, absent: 0, differs: 0, failed: 0 }, heartbeats: 0,
+    fecParityUnneeded: 0, fecRepairedChunks: 0, fecBlocksRepaired: 0, fecRepairFailed: 0,
   };
 }

@@ -1,8 +1,9 @@
 import { createHash, type Hash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
-import { decodeObjectHeader, encodeObjectHeader, type ObjectHeader } from '@diodesync/protocol';
+import { decodeObjectHeader, encodeObjectHeader, fecBlockRange, type FecLayout, type ObjectHeader } from '@diodesync/protocol';
 import { hashFileRange } from './hash-file.js';
+import { ParityStore } from './parity-store.js';
 
 /** Contiguous chunks waiting to go to disk in one positional write. */
 interface Run {
@@ -44,6 +45,11 @@ export class PartialObject {
   private checkpointing: Promise<void> = Promise.resolve();
   /** A checkpoint file may exist (small objects finish before their first one). */
   private checkpointed = false;
+  readonly fec: FecLayout;
+  /** Parity shards of blocks that still lack data. */
+  readonly parity = new ParityStore();
+  /** Blocks being rebuilt right now. */
+  readonly repairing = new Set<number>();
 
   constructor(
     readonly header: ObjectHeader,
@@ -51,6 +57,39 @@ export class PartialObject {
     private readonly onWritten: (bytes: number) => void,
   ) {
     this.bitmap = new Uint8Array(Math.ceil(header.chunkCount / 8));
+    this.fec = { k: header.fecK, m: header.fecM };
+  }
+
+  /** Data chunks of FEC block `block`: where they start, how many, how many have arrived. */
+  blockState(block: number): { first: number; count: number; present: number } {
+    const { first, count } = fecBlockRange(this.fec, this.header.chunkCount, block);
+    let present = 0;
+    for (let c = first; c < first + count; c++) if (this.has(c)) present++;
+    return { first, count, present };
+  }
+
+  /**
+   * Reads back the chunks of `first..first+count-1` that have arrived (undefined for the others).
+   * Which chunks is decided now, and the reads join the write queue after their writes, so a
+   * chunk that arrives meanwhile (its write queued behind us) is never read before it is on disk.
+   */
+  readChunks(first: number, count: number): Promise<(Buffer | undefined)[]> {
+    this.flush();
+    const present = Array.from({ length: count }, (_, i) => this.has(first + i));
+    const read = this.writes.then(async () => {
+      if (this.writeError) throw this.writeError;
+      const fh = await this.file();
+      return Promise.all(present.map(async (here, i) => {
+        if (!here) return undefined;
+        const chunk = first + i;
+        const buf = Buffer.alloc(this.chunkLength(chunk));
+        const { bytesRead } = await fh.read(buf, 0, buf.length, chunk * this.header.chunkSize);
+        if (bytesRead !== buf.length) throw new Error(`short read of chunk ${chunk}`);
+        return buf;
+      }));
+    });
+    this.writes = read.then(() => undefined, () => undefined);
+    return read;
   }
 
   get checkpointPath(): string {

@@ -3,6 +3,7 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import {
   FrameType, ProtocolError, decodeChange, decodeDatagram, decodeHeartbeat, decodeManifest, decodeObjectHeader,
+  fecBlockCount, fecParityCount, fecRebuild, fecShardSize,
   type Change, type Frame, type Heartbeat, type ObjectHeader,
 } from '@diodesync/protocol';
 import type { ChangeApplier } from './change-applier.js';
@@ -21,19 +22,20 @@ export interface ReceiverConfig {
   maxBufferedBytes: number;
   /** Objects assembled at once; beyond this, new object headers are dropped. */
   maxPartials: number;
-  /** A partial object that gets no chunk for this long is removed and reported. */
-  partialTtlMs: number;
+  /** A partial object that gets no chunk for this long is removed and reported (default 24 h). */
+  partialTtlMs?: number;
   /** Called each time the mirror matches the latest manifest. */
   onSynced?: () => void;
   /** Called after each manifest has been compared with the mirror. */
   onManifest?: () => void;
-  /** Applies delete and rename announcements. */
-  changes: ChangeApplier;
+  /** Applies delete and rename announcements; without it they are counted as unsupported. */
+  changes?: ChangeApplier;
   /** Called for each valid heartbeat (the link watchdog listens). */
   onHeartbeat?: (sessionId: number, heartbeat: Heartbeat) => void;
 }
 
 const IDLE_CLOSE_MS = 5_000;
+const DAY_MS = 86_400_000;
 const ORPHAN_MAX_AGE_MS = 5_000;
 /** Complete objects waiting for verification and placement; beyond this, new objects wait for a later pass. */
 const MAX_FINISHING = 4096;
@@ -60,6 +62,8 @@ export class Receiver {
   private ticks = 0;
   private changes: Promise<void> = Promise.resolve();
   private relieving = false;
+  /** The share of bufferedBytes that is parity. */
+  private parityBytes = 0;
   private readonly orphans: OrphanBuffer;
   /** Partial objects given up after --partial-ttl, for the report. */
   readonly expired: { path: string; at: string; chunks: number; of: number }[] = [];
@@ -119,6 +123,8 @@ export class Receiver {
         return this.onObjectHeader(frame);
       case FrameType.Data:
         return this.onData(frame);
+      case FrameType.Parity:
+        return this.onParity(frame);
       case FrameType.Heartbeat:
         return this.onHeartbeat(frame);
       case FrameType.Change:
@@ -188,14 +194,71 @@ export class Receiver {
       this.counters.duplicateChunks++;
       return;
     }
+    if (!this.accept(id, partial, chunk, payload)) return;
+    // Data after parity (reordering, or a later pass): the block may now be complete or repairable.
+    if (partial.fec.k > 0) this.checkBlock(id, partial, Math.floor(chunk / partial.fec.k));
+  }
+
+  /** Takes a new chunk into its object if memory allows; finishes the object when it is complete. */
+  private accept(id: string, partial: PartialObject, chunk: number, payload: Buffer): boolean {
     if (this.bufferedBytes + payload.length > this.config.maxBufferedBytes) {
       this.counters.queueOverflow++;
-      return;
+      return false;
     }
     this.bufferedBytes += payload.length;
     partial.add(chunk, payload);
     if (partial.complete) this.finish(id, partial);
     else if (this.bufferedBytes > this.config.maxBufferedBytes / 2) this.relievePressure();
+    return true;
+  }
+
+  /** Parity: chunk index = block index, FEC index = k' + j (see superframe.ts). */
+  private onParity({ header: h, payload }: Frame): void {
+    const id = this.wireIds.get(`${h.sessionId}:${h.objectId}`);
+    if (id === undefined) {
+      this.counters.orphanData++;
+      return;
+    }
+    const partial = this.partials.get(id);
+    if (!partial || partial.complete) {
+      this.counters.fecParityUnneeded++;
+      return;
+    }
+    const { fec } = partial;
+    const block = h.chunkIndex;
+    // Layout from another session's header (the same content sent with other FEC settings): unusable here.
+    if (fec.k === 0 || h.fecK !== fec.k || h.fecM !== fec.m || block >= fecBlockCount(fec, partial.header.chunkCount)) {
+      this.counters.badChunk++;
+      return;
+    }
+    const state = partial.blockState(block);
+    const shard = h.fecIndex - state.count;
+    if (shard < 0 || shard >= fecParityCount(fec, state.count) || payload.length !== fecShardSize(partial.chunkLength(state.first))) {
+      this.counters.badChunk++;
+      return;
+    }
+    if (state.present === state.count) {
+      this.counters.fecParityUnneeded++;
+      return;
+    }
+    if (partial.parity.has(block, h.fecIndex)) {
+      this.counters.duplicateChunks++;
+      return;
+    }
+    // Parity may hold at most a quarter of the buffer: under pressure, data must still get in.
+    if (this.parityBytes + payload.length > this.config.maxBufferedBytes / 4 || this.bufferedBytes + payload.length > this.config.maxBufferedBytes) {
+      this.counters.queueOverflow++;
+      return;
+    }
+    this.bufferedBytes += payload.length;
+    this.parityBytes += payload.length;
+    partial.parity.add(block, h.fecIndex, payload);
+    this.checkBlock(id, partial, block);
+  }
+
+  private releaseParity(bytes: number): void {
+    this.bufferedBytes -= bytes;
+    this.parityBytes -= bytes;
   }
 
   private markCompleted(id: string, header: ObjectHeader): void {
@@ -221,6 +284,48 @@ export class Receiver {
     });
   }
 
+  /** Drops the parity of a block whose data is complete, or rebuilds it once K of its shards are here. */
+  private checkBlock(id: string, partial: PartialObject, block: number): void {
+    const held = partial.parity.count(block);
+    if (held === 0 || partial.repairing.has(block)) return;
+    const state = partial.blockState(block);
+    if (state.present === state.count) this.releaseParity(partial.parity.release(block));
+    else if (state.present + held >= state.count) void this.repair(id, partial, block);
+  }
+
+  /** Reads the block's chunks back from the temp file, rebuilds the missing ones, feeds them in as if they had arrived. */
+  private async repair(id: string, partial: PartialObject, block: number): Promise<void> {
+    partial.repairing.add(block);
+    try {
+      const { first, count } = partial.blockState(block);
+      const shards = partial.parity.get(block)!;
+      const parity = Array.from({ length: fecParityCount(partial.fec, count) }, (_, j) => shards.get(count + j));
+      const data = await partial.readChunks(first, count);
+      const rebuilt = await fecRebuild(data, parity, fecShardSize(partial.chunkLength(first)));
+      if (this.partials.get(id) !== partial || partial.complete) return;
+      let repaired = 0;
+      for (const [i, shard] of rebuilt) {
+        const chunk = first + i;
+        if (partial.has(chunk)) continue; // arrived while we rebuilt
+        // A copy: the codec's buffer holds the whole block, which should not stay pinned until written.
+        if (!this.accept(id, partial, chunk, Buffer.from(shard.subarray(0, partial.chunkLength(chunk))))) {
+          this.releaseParity(partial.parity.release(block)); // no memory now: the next pass brings it again
+          break;
+        }
+        repaired++;
+      }
+      this.counters.fecRepairedChunks += repaired;
+      if (repaired > 0) this.counters.fecBlocksRepaired++;
+    } catch (err) {
+      this.counters.fecRepairFailed++;
+      this.releaseParity(partial.parity.release(block));
+      log('fec-repair-failed', { path: partial.header.path || '(manifest)', block, error: (err as Error).message });
+    } finally {
+      partial.repairing.delete(block);
+      if (this.partials.get(id) === partial) this.checkBlock(id, partial, block);
+    }
+  }
+
   /** A mirror that already holds this version (a receiver restart, a second run) needs none of its data. */
   private async skipIfInPlace(id: string, partial: PartialObject): Promise<void> {
     const inPlace = await this.sync.isInPlace(partial.header).catch(() => false);
@@ -242,6 +347,11 @@ export class Receiver {
 
   /** Deletes and renames run in arrival order, after the placements already under way. */
   private onChange({ payload }: Frame): void {
+    const applier = this.config.changes;
+    if (!applier) {
+      this.counters.unsupported++;
+      return;
+    }
     let change: Change;
     try {
       change = decodeChange(payload);
@@ -252,7 +362,7 @@ export class Receiver {
     }
     this.changes = this.changes.then(async () => {
       await this.settle();
-      const outcome = await this.config.changes.apply(change).catch((err: Error) => {
+      const outcome = await applier.apply(change).catch((err: Error) => {
         log('change-failed', { op: change.op, path: change.path, error: err.message });
         return 'failed' as const;
       });
@@ -265,6 +375,7 @@ export class Receiver {
   }
 
   private finish(id: string, partial: PartialObject): void {
+    this.releaseParity(partial.parity.clear());
     const done = this.verifyAndPlace(id, partial).finally(() => this.finishing.delete(done));
     this.finishing.add(done);
   }
@@ -312,6 +423,7 @@ export class Receiver {
   /** Forgets an object so that the next pass starts it afresh. */
   private async drop(id: string, partial: PartialObject): Promise<void> {
     this.partials.delete(id);
+    this.releaseParity(partial.parity.clear());
     await partial.discard();
   }
 
@@ -322,13 +434,16 @@ export class Receiver {
     const checkpoint = ++this.ticks % CHECKPOINT_EVERY_TICKS === 0;
     for (const [id, partial] of this.partials) {
       if (partial.complete) continue;
-      if (now - partial.lastActivity > this.config.partialTtlMs) {
+      if (now - partial.lastActivity > (this.config.partialTtlMs ?? DAY_MS)) {
         this.counters.partialsExpired++;
         this.expired.push({ path: partial.header.path, at: new Date(now).toISOString(), chunks: partial.received, of: partial.header.chunkCount });
         log('partial-expired', { path: partial.header.path, chunks: partial.received, of: partial.header.chunkCount });
         void this.drop(id, partial);
-      } else if (now - partial.lastActivity > IDLE_CLOSE_MS) void partial.checkpoint().then(() => partial.closeIdle());
-      else if (checkpoint) void partial.checkpoint();
+      } else if (now - partial.lastActivity > IDLE_CLOSE_MS) {
+        // Its pass is over: parity it still holds cannot be completed before the next pass resends it.
+        this.releaseParity(partial.parity.clear());
+        void partial.checkpoint().then(() => partial.closeIdle());
+      } else if (checkpoint) void partial.checkpoint();
       else partial.flush();
     }
   }
@@ -345,7 +460,8 @@ export class Receiver {
     return this.partials.size;
   }
 
-  get buffered(): number {
+  /** Chunks not yet on disk plus parity held: what --max-buffer bounds. */
+  get heldBytes(): number {
     return this.bufferedBytes;
   }
 

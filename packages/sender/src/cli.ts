@@ -6,7 +6,7 @@ import { hideBin } from 'yargs/helpers';
 import {
   UsageError, parseOrUsage, stdioDashAsValue,
   HEADER_SIZE, IP_UDP_OVERHEAD, MAX_DATAGRAM, MAX_PAYLOAD,
-  formatBitRate, parseBitRate, parseEndpoint,
+  fecEnabled, formatBitRate, formatFec, parseBitRate, parseEndpoint, parseFec,
 } from '@diodesync/protocol';
 import { FrameEmitter } from './frame-emitter.js';
 import { Ledger, LedgerError, STATUSES, damagedLedger, isSqliteError } from './ledger.js';
@@ -38,6 +38,8 @@ const sendOptions = <T>(y: Argv<T>) => y
   .option('rate', { type: 'string', default: '100m', describe: 'bits per second on the wire (k, m, g suffixes)' })
   .option('l', { type: 'number', describe: 'rate in kbit/s (BlindFTP/AROWBftp style); overrides --rate' })
   .option('redundancy', { alias: 'R', type: 'number', default: 2, describe: 'times every file version is sent' })
+  .option('fec', { type: 'string', default: '20+4', describe: 'K+M: M parity frames per K data frames (0 = none)' })
+  .option('interleave', { type: 'number', default: 16, describe: 'FEC blocks interleaved on the wire: survives bursts of this many lost frames' })
   .option('mtu', { type: 'number', default: 1500, describe: 'link MTU in bytes (9000 jumbo, up to 65535 on loopback)' })
   .option('pass-interval', { type: 'number', default: 0, describe: 'seconds between two sends of the same version' })
   .option('heartbeat', { type: 'number', default: 5, describe: 'seconds between heartbeats' })
@@ -112,7 +114,12 @@ async function main(): Promise<void> {
   if (!Number.isInteger(mtu) || mtu < 576 || mtu - IP_UDP_OVERHEAD > MAX_DATAGRAM) {
     throw new UsageError(`--mtu must be between 576 and ${MAX_DATAGRAM + IP_UDP_OVERHEAD}`);
   }
-  const chunkSize = Math.min(MAX_PAYLOAD, mtu - IP_UDP_OVERHEAD - HEADER_SIZE);
+  const fec = parseOrUsage(() => parseFec(argv.fec));
+  const interleave = argv.interleave;
+  if (!Number.isInteger(interleave) || interleave < 1 || interleave > 256) throw new UsageError('--interleave must be a whole number from 1 to 256');
+  // With FEC a full chunk is a whole number of the codec's 8-byte words, so parity frames fit the MTU too.
+  const maxChunk = Math.min(MAX_PAYLOAD, mtu - IP_UDP_OVERHEAD - HEADER_SIZE);
+  const chunkSize = fecEnabled(fec) ? maxChunk - (maxChunk % 8) : maxChunk;
   if (!(argv.settle >= 0)) throw new UsageError('--settle must be a number of milliseconds >= 0');
   if (argv.poll !== undefined && !(argv.poll >= 10)) throw new UsageError('--poll must be at least 10 ms');
   for (const name of ['pass-interval', 'heartbeat', 'rescan', 'manifest-interval'] as const) {
@@ -148,7 +155,7 @@ async function main(): Promise<void> {
   }
   const sender = new Sender(
     {
-      source, redundancy, chunkSize, passIntervalMs: argv['pass-interval'] * 1000, heartbeatMs: argv.heartbeat * 1000,
+      source, redundancy, chunkSize, fec, interleave, passIntervalMs: argv['pass-interval'] * 1000, heartbeatMs: argv.heartbeat * 1000,
       rescanMs: argv.rescan * 1000, manifestIntervalMs: argv['manifest-interval'] * 1000,
       settleMs: argv.settle, filter: treeFilter(argv.include ?? [], argv.exclude ?? []), announceChanges: argv.delete,
       pollMs: argv.poll,
@@ -158,7 +165,7 @@ async function main(): Promise<void> {
     stop.signal,
   );
   log('start', {
-    to: sink.description, session: sessionId.toString(16), rate: formatBitRate(rate), redundancy, chunkSize,
+    to: sink.description, session: sessionId.toString(16), rate: formatBitRate(rate), redundancy, fec: formatFec(fec), interleave, chunkSize,
     mode: argv.once ? 'once' : 'watch', ledger: ledgerFile, resume: argv.resume,
   });
   const started = performance.now();

@@ -1,45 +1,27 @@
 import { createHash, type Hash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
-import { FrameType, encodeObjectHeader, type ObjectHeader } from '@diodesync/protocol';
-import type { FrameEmitter } from './frame-emitter.js';
+import { encodeObjectHeader, type ObjectHeader } from '@diodesync/protocol';
+import { codedBlocks } from './coded-groups.js';
+import type { Interleaver, ObjectStream } from './interleaver.js';
 
-/** A copy of the object header every this many chunks: a lost header costs at most this much of a pass. */
-export const HEADER_EVERY = 256;
 const READ_BLOCK_BYTES = 1024 * 1024;
 
-export class SendStopped extends Error {
-  override name = 'SendStopped';
-}
-
-/** Sends header, then every chunk of `blocks` (concatenated object bytes), in order. */
+/** Sends the header, then every block of `blocks` (concatenated object bytes) through the interleaver. */
 export async function sendObject(
-  emitter: FrameEmitter,
+  interleaver: Interleaver,
   objectId: number,
   header: ObjectHeader,
   blocks: AsyncIterable<Buffer> | Iterable<Buffer>,
   pass: number,
-  signal?: AbortSignal,
 ): Promise<void> {
-  const headerPayload = encodeObjectHeader(header);
-  const headerFields = { type: FrameType.ObjectHeader, objectId, pass } as const;
-  await emitter.emit(headerFields, headerPayload);
-  const { chunkSize } = header;
-  let chunkIndex = 0;
-  for await (const block of blocks) {
-    for (let offset = 0; offset < block.length; offset += chunkSize) {
-      if (signal?.aborted) throw new SendStopped();
-      if (chunkIndex > 0 && chunkIndex % HEADER_EVERY === 0) {
-        const wait = emitter.emit(headerFields, headerPayload);
-        if (wait) await wait;
-      }
-      const wait = emitter.emit(
-        { type: FrameType.Data, objectId, chunkIndex, pass },
-        block.subarray(offset, offset + chunkSize),
-      );
-      if (wait) await wait;
-      chunkIndex++;
-    }
+  const stream: ObjectStream = {
+    objectId, pass, fecK: header.fecK, fecM: header.fecM, header: encodeObjectHeader(header), sent: 0, secondCopySent: false,
+  };
+  await interleaver.open(stream);
+  for await (const block of codedBlocks(blocks, header.chunkSize, { k: header.fecK, m: header.fecM })) {
+    await interleaver.add(stream, block);
   }
+  if (header.chunkCount === 0 && header.fecK > 0) await interleaver.addEmpty(stream);
 }
 
 export type FileSendOutcome = 'sent' | 'changed' | 'vanished';
@@ -50,12 +32,11 @@ export type FileSendOutcome = 'sent' | 'changed' | 'vanished';
  * receiver, whose header carries the old hash, will reject what it got: never a torn file.
  */
 export async function sendFile(
-  emitter: FrameEmitter,
+  interleaver: Interleaver,
   objectId: number,
   header: ObjectHeader,
   absPath: string,
   pass: number,
-  signal?: AbortSignal,
 ): Promise<FileSendOutcome> {
   let fh: FileHandle;
   try {
@@ -69,7 +50,7 @@ export async function sendFile(
     if (before.size !== header.size || before.mtimeMs !== header.mtimeMs) return 'changed';
     const hash = createHash('sha256');
     const reading = { complete: true };
-    await sendObject(emitter, objectId, header, readBlocks(fh, header, hash, reading), pass, signal);
+    await sendObject(interleaver, objectId, header, readBlocks(fh, header, hash, reading), pass);
     const after = await fh.stat();
     const same = reading.complete && after.size === header.size && after.mtimeMs === header.mtimeMs;
     return same && hash.digest().equals(header.sha256) ? 'sent' : 'changed';

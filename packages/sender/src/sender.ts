@@ -3,13 +3,14 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   FrameType, chunkCountFor, encodeChange, encodeHeartbeat, encodeManifest,
-  type Change, type Heartbeat, type ObjectHeader,
+  type Change, type FecLayout, type Heartbeat, type ObjectHeader,
 } from '@diodesync/protocol';
 import { hashFile } from './file-hash.js';
 import type { FrameEmitter } from './frame-emitter.js';
 import type { Ledger, LedgerVersion } from './ledger.js';
 import { log } from './log.js';
-import { SendStopped, sendFile, sendObject } from './object-sender.js';
+import { Interleaver, SendStopped } from './interleaver.js';
+import { sendFile, sendObject } from './object-sender.js';
 import { scanTree, type SourceFile } from './scan.js';
 import { TransportError } from './transport.js';
 import type { TreeFilter } from './tree-filter.js';
@@ -23,6 +24,10 @@ export interface SenderConfig {
   /** Every file version is sent this many times. */
   redundancy: number;
   chunkSize: number;
+  /** FEC layout of every object sent (k = 0: none). */
+  fec: FecLayout;
+  /** FEC blocks interleaved on the wire: a burst of up to this many lost frames costs each block one. */
+  interleave: number;
   /** Minimum time between two sends of the same version, so one outage cannot eat every copy. */
   passIntervalMs: number;
   heartbeatMs: number;
@@ -95,13 +100,17 @@ export class Sender {
   private changes: PendingChange[] = [];
   /** Ends the current wait early: the tree changed. */
   private wake: (() => void) | undefined;
+  private readonly interleaver: Interleaver;
 
   constructor(
     private readonly config: SenderConfig,
     private readonly emitter: FrameEmitter,
     private readonly ledger: Ledger,
     private readonly signal: AbortSignal,
-  ) {}
+  ) {
+    // Without parity there is nothing to spread: frames go out in order.
+    this.interleaver = new Interleaver(emitter, config.fec.k > 0 ? config.interleave : 1, signal);
+  }
 
   /** Sends the tree until every version went out R times; returns the versions that could not be sent. */
   async runOnce(): Promise<number> {
@@ -112,6 +121,7 @@ export class Sender {
         await this.sendDue();
         if (this.signal.aborted) break;
         await this.sendManifest();
+        await this.flushInterleaver();
         const next = this.nextDueAt();
         if (next === undefined) break;
         await this.sleepUntil(next);
@@ -134,6 +144,7 @@ export class Sender {
         const sent = await this.sendDue();
         const manifestDue = Date.now() - this.lastManifestAt >= this.config.manifestIntervalMs;
         if ((sent > 0 || manifestDue) && !this.signal.aborted) await this.sendManifest();
+        await this.flushInterleaver();
         const next = Math.min(this.nextDueAt() ?? Infinity, Date.now() + this.config.rescanMs);
         await this.sleepUntil(next, true);
       }
@@ -259,6 +270,8 @@ export class Sender {
       this.stats.queuedFiles--;
       this.stats.queuedBytes -= v.file.size;
     }
+    // Every send recorded before the manifest is built: it lists what has left.
+    await this.flushInterleaver();
     return sent + (await this.sendChanges(now));
   }
 
@@ -289,14 +302,18 @@ export class Sender {
       this.stats.failed++;
       return false;
     }
-    const pass = v.sendsDone + 1;
-    const { sends } = this.ledger.recordSend(v.id, this.config.redundancy, v.sha256 ?? null);
-    v.sendsDone = sends;
-    v.everSent = true;
-    v.lastSentAt = Date.now();
-    this.stats.filesSent++;
-    this.stats.fileBytesSent += v.file.size;
-    log('file-sent', { path: v.file.relPath, pass, sends, bytes: v.file.size });
+    // Recorded once its last frames have left the interleaver, not when they were handed to it:
+    // a kill meanwhile must not leave the ledger claiming a send that never reached the wire.
+    this.interleaver.whenSent(() => {
+      const pass = v.sendsDone + 1;
+      const { sends } = this.ledger.recordSend(v.id, this.config.redundancy, v.sha256 ?? null);
+      v.sendsDone = sends;
+      v.everSent = true;
+      v.lastSentAt = Date.now();
+      this.stats.filesSent++;
+      this.stats.fileBytesSent += v.file.size;
+      log('file-sent', { path: v.file.relPath, pass, sends, bytes: v.file.size });
+    });
     return true;
   }
 
@@ -312,7 +329,7 @@ export class Sender {
         // a re-hash. A small one's goes with its send record (one transaction per file).
         if (file.size >= HASH_RECORD_BYTES) this.ledger.recordHash(v.id, sha256);
       }
-      const outcome = await sendFile(this.emitter, v.objectId, this.objectHeader(v, v.sha256), file.absPath, v.sendsDone + 1, this.signal);
+      const outcome = await sendFile(this.interleaver, v.objectId, this.objectHeader(v, v.sha256), file.absPath, v.sendsDone + 1);
       return outcome === 'sent' ? 'sent' : 'changed';
     } catch (err) {
       if (err instanceof SendStopped) return 'stopped';
@@ -339,6 +356,7 @@ export class Sender {
     return {
       kind: 'file', path: v.file.relPath, size: v.file.size, mtimeMs: v.file.mtimeMs, mode: v.file.mode,
       sha256, chunkSize, chunkCount: chunkCountFor(v.file.size, chunkSize), version: v.objectId,
+      fecK: this.config.fec.k, fecM: this.config.fec.m,
     };
   }
 
@@ -352,10 +370,26 @@ export class Sender {
     const header: ObjectHeader = {
       kind: 'manifest', path: '', size: body.length, mtimeMs: Date.now(), mode: 0,
       sha256: createHash('sha256').update(body).digest(), chunkSize, chunkCount: chunkCountFor(body.length, chunkSize), version: 0,
+      fecK: this.config.fec.k, fecM: this.config.fec.m,
     };
-    await sendObject(this.emitter, this.nextObjectId++, header, [body], this.cycle);
+    try {
+      await sendObject(this.interleaver, this.nextObjectId++, header, [body], this.cycle);
+    } catch (err) {
+      if (err instanceof SendStopped) return;
+      throw err;
+    }
     this.lastManifestAt = Date.now();
     log('manifest-sent', { cycle: this.cycle, files: files.length, dirs: this.dirs.length, bytes: body.length });
+  }
+
+  /** Sends the blocks the interleaver still holds: nothing may wait in it while we sleep. */
+  private async flushInterleaver(): Promise<void> {
+    try {
+      await this.interleaver.flush();
+    } catch (err) {
+      if (!(err instanceof SendStopped)) throw err;
+      this.interleaver.discard();
+    }
   }
 
   heartbeat(): Heartbeat {

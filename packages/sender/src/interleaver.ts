@@ -1,0 +1,124 @@
+import { FrameType } from '@diodesync/protocol';
+import { interleaved, type CodedFrame } from './coded-groups.js';
+import type { FrameEmitter } from './frame-emitter.js';
+
+/** A copy of the object header every this many of its frames: a lost header costs at most this much of a pass. */
+export const HEADER_EVERY = 256;
+
+export class SendStopped extends Error {
+  override name = 'SendStopped';
+}
+
+/** One object on its way out: what its frames carry, and how far it got. */
+export interface ObjectStream {
+  objectId: number;
+  pass: number;
+  fecK: number;
+  fecM: number;
+  /** Encoded object header, sent first and repeated. */
+  header: Buffer;
+  sent: number;
+  secondCopySent: boolean;
+}
+
+/**
+ * Holds up to `depth` FEC blocks, of one object or of several consecutive ones, and sends them
+ * column by column, so that a burst of up to `depth` lost frames costs each block at most one
+ * frame: small files share a group and are protected like large ones. Memory: depth * (K + M)
+ * chunks. Whoever adds blocks must `flush()` before waiting for anything (end of a pass, a sleep).
+ */
+/** Where an empty object's second header copy goes in a group: it has no column 1 to precede. */
+const HEADER_COPY = 'header-copy';
+
+export class Interleaver {
+  private group: { stream: ObjectStream; frames: (CodedFrame | typeof HEADER_COPY)[] }[] = [];
+  /** Run once the frames held when they were registered have been sent. */
+  private afterFlush: (() => void)[] = [];
+
+  constructor(
+    private readonly emitter: FrameEmitter,
+    readonly depth: number,
+    private readonly signal?: AbortSignal,
+  ) {}
+
+  /** Sends the object's header at once: it must precede the object's blocks, which may wait here. */
+  async open(stream: ObjectStream): Promise<void> {
+    await this.sendHeader(stream);
+  }
+
+  async add(stream: ObjectStream, block: CodedFrame[]): Promise<void> {
+    this.group.push({ stream, frames: block });
+    if (this.group.length >= this.depth) await this.flush();
+  }
+
+  /** An object without data (an empty file) still gets its second header copy, spread like a block. */
+  async addEmpty(stream: ObjectStream): Promise<void> {
+    this.group.push({ stream, frames: [HEADER_COPY] });
+    if (this.group.length >= this.depth) await this.flush();
+  }
+
+  /** Runs `done` once everything added so far has gone to the emitter (now, if nothing is held). */
+  whenSent(done: () => void): void {
+    if (this.group.length === 0) done();
+    else this.afterFlush.push(done);
+  }
+
+  /**
+   * Sends the blocks held, however few. A column of fewer than `depth` frames (a group of fewer
+   * blocks at the end of a pass, or of short blocks) is filled up with copies of the group's object
+   * headers (small, and useful), except the last column: so the tail of a pass, where the manifest
+   * goes, resists the same bursts as the rest.
+   */
+  async flush(): Promise<void> {
+    const group = this.group;
+    const done = this.afterFlush;
+    this.group = [];
+    this.afterFlush = [];
+    let column = 0;
+    let inColumn = 0;
+    let filler = 0;
+    for (const next of interleaved(group.map((g) => g.frames))) {
+      if (this.signal?.aborted) throw new SendStopped();
+      if (next.column !== column) {
+        for (; inColumn < this.depth; inColumn++) await this.sendHeader(group[filler++ % group.length]!.stream);
+        column = next.column;
+        inColumn = 0;
+      }
+      // Header copies sent before a frame do not count: they do not separate that row's frames.
+      await this.send(group[next.row]!.stream, next.frame, next.column);
+      inColumn++;
+    }
+    for (const callback of done) callback();
+  }
+
+  /** Sends one frame of a block, after the header copy due before it if any. */
+  private async send(stream: ObjectStream, frame: CodedFrame | typeof HEADER_COPY, column: number): Promise<void> {
+    if (frame === HEADER_COPY) {
+      stream.secondCopySent = true;
+      await this.sendHeader(stream);
+      return;
+    }
+    // A second header copy after the first column, so a burst of up to `depth` frames cannot take
+    // both: what arrives before it is orphaned, but that is one frame per block, which FEC repairs.
+    const secondCopy = column === 1 && !stream.secondCopySent;
+    if (secondCopy) stream.secondCopySent = true;
+    if (secondCopy || (stream.sent > 0 && stream.sent % HEADER_EVERY === 0)) await this.sendHeader(stream);
+    const wait = this.emitter.emit(
+      { type: frame.type, objectId: stream.objectId, chunkIndex: frame.chunkIndex, fecK: stream.fecK, fecM: stream.fecM, fecIndex: frame.fecIndex, pass: stream.pass },
+      frame.payload,
+    );
+    if (wait) await wait;
+    stream.sent++;
+  }
+
+  /** Forgets what is held (the sender is stopping). */
+  discard(): void {
+    this.group = [];
+    this.afterFlush = [];
+  }
+
+  private async sendHeader(stream: ObjectStream): Promise<void> {
+    const wait = this.emitter.emit({ type: FrameType.ObjectHeader, objectId: stream.objectId, pass: stream.pass }, stream.header);
+    if (wait) await wait;
+  }
+}
