@@ -103,11 +103,14 @@ test('--delete: a deleted file goes to quarantine on the receiver, a renamed fil
   t.after(() => receiver.kill('SIGKILL'));
   const sender = start(SEND_CLI, [src, '--to', `udp://127.0.0.1:${receiver.port}`, '--delete', '--settle', '0', '--rescan', '0.5', '-R', '2']);
   t.after(() => sender.kill('SIGKILL'));
-  await until(async () => (await treeDifferences(src, dest)).length === 0, 10_000, 'the initial mirror');
+  await until(async () => (await treeDifferences(src, dest)).length === 0, 20_000, 'the initial mirror');
 
   await rm(path.join(src, 'old'), { recursive: true });
   await rename(path.join(src, 'moving.bin'), path.join(src, 'moved.bin'));
-  await until(async () => (await treeDifferences(src, dest)).length === 0, 10_000, 'the delete and the rename');
+  await until(async () => (await treeDifferences(src, dest)).length === 0, 20_000, 'the delete and the rename').catch(async (err: Error) => {
+    const interesting = (log: string) => log.split('\n').filter((l) => !l.includes('heartbeat')).join('\n');
+    throw new Error(`${err.message}: ${(await treeDifferences(src, dest)).join(', ')}\nsender:\n${interesting(sender.stderr())}\nreceiver:\n${interesting(receiver.stderr())}`);
+  });
   assert.ok(!existsSync(path.join(dest, 'old')), 'the emptied directory is removed too');
   const quarantined = await readdir(path.join(state, 'quarantine'));
   assert.equal(quarantined.length, 1);

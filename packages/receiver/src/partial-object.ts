@@ -31,7 +31,9 @@ export class PartialObject {
   readonly bitmap: Uint8Array;
   received = 0;
   lastActivity = Date.now();
-  private run: Run | undefined;
+  /** Chunks accepted but not yet queued for writing, by index. */
+  private unwritten = new Map<number, Buffer>();
+  private unwrittenBytes = 0;
   private writes: Promise<void> = Promise.resolve();
   private fh: FileHandle | undefined;
   private created = false;
@@ -163,22 +165,35 @@ export class PartialObject {
     this.dirty = true;
     this.pendingBytes += payload.length;
     this.lastActivity = Date.now();
-    const run = this.run;
-    if (run && run.firstChunk + run.buffers.length === chunk && run.bytes < MAX_RUN_BYTES) {
-      run.buffers.push(payload);
-      run.bytes += payload.length;
-    } else {
-      this.flush();
-      this.run = { firstChunk: chunk, buffers: [payload], bytes: payload.length };
-    }
-    if (this.run!.bytes >= MAX_RUN_BYTES) this.flush();
+    this.unwritten.set(chunk, payload);
+    this.unwrittenBytes += payload.length;
+    if (this.unwrittenBytes >= MAX_RUN_BYTES) this.flush();
   }
 
-  /** Queues the current run for writing. */
+  /**
+   * Queues the chunks held for writing, sorted and grouped into contiguous runs: interleaved
+   * FEC blocks arrive out of order, but after a group they are contiguous on disk, so a few
+   * large positional writes replace thousands of small ones.
+   */
   flush(): void {
-    const run = this.run;
-    if (!run) return;
-    this.run = undefined;
+    if (this.unwritten.size === 0) return;
+    const chunks = [...this.unwritten.keys()].sort((x, y) => x - y);
+    const held = this.unwritten;
+    this.unwritten = new Map();
+    this.unwrittenBytes = 0;
+    for (let i = 0; i < chunks.length; ) {
+      const run: Run = { firstChunk: chunks[i]!, buffers: [], bytes: 0 };
+      do {
+        const buf = held.get(chunks[i]!)!;
+        run.buffers.push(buf);
+        run.bytes += buf.length;
+        i++;
+      } while (i < chunks.length && chunks[i] === chunks[i - 1]! + 1);
+      this.write(run);
+    }
+  }
+
+  private write(run: Run): void {
     if (run.firstChunk === this.hashedChunks) {
       for (const b of run.buffers) this.hash.update(b);
       this.hashedChunks += run.buffers.length;
@@ -212,17 +227,18 @@ export class PartialObject {
 
   /** Closes the descriptor of an idle object; it reopens on the next write. */
   async closeIdle(): Promise<void> {
-    if (!this.fh && !this.run) return;
+    if (!this.fh && this.unwritten.size === 0) return;
     this.flush();
     this.writes = this.writes.then(() => this.closeFile());
     await this.writes;
   }
 
   async discard(): Promise<void> {
-    if (this.run) {
-      this.pendingBytes -= this.run.bytes;
-      this.onWritten(this.run.bytes);
-      this.run = undefined;
+    if (this.unwrittenBytes > 0) {
+      this.pendingBytes -= this.unwrittenBytes;
+      this.onWritten(this.unwrittenBytes);
+      this.unwritten = new Map();
+      this.unwrittenBytes = 0;
     }
     await this.writes.catch(() => undefined);
     await this.closeFile().catch(() => undefined);
