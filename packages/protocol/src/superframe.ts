@@ -51,41 +51,60 @@ export type HeaderResult = { ok: true; header: FrameHeader } | { ok: false; reas
 export type FrameResult = { ok: true; frame: Frame } | { ok: false; reason: DropReason };
 
 const TWO_32 = 0x1_0000_0000;
+const MAGIC_U32 = MAGIC.readUInt32BE(0);
 
 /** Builds the 48-byte header for `payload`; send it followed by the payload. */
 export function encodeHeader(fields: FrameFields, payload: Uint8Array): Buffer {
+  return encodeHeaderAs(fields, fields.sessionId, fields.sequence, payload);
+}
+
+/** The same, with session and sequence apart: a sender stamps them on every frame without copying the fields. */
+export function encodeHeaderAs(f: Omit<FrameFields, 'sessionId' | 'sequence'>, sessionId: number, sequence: number, payload: Uint8Array): Buffer {
   const header = Buffer.allocUnsafe(HEADER_SIZE);
-  writeHeader(header, 0, fields, payload);
+  writeHeader(header, 0, f, sessionId, sequence, payload);
   return header;
 }
 
 /** Header and payload in one buffer, for transports that want a single write. */
 export function encodeFrame(fields: FrameFields, payload: Uint8Array): Buffer {
   const frame = Buffer.allocUnsafe(HEADER_SIZE + payload.length);
-  writeHeader(frame, 0, fields, payload);
+  writeHeader(frame, 0, fields, fields.sessionId, fields.sequence, payload);
   frame.set(payload, HEADER_SIZE);
   return frame;
 }
 
-function writeHeader(target: Buffer, at: number, f: FrameFields, payload: Uint8Array): void {
+// Byte stores instead of Buffer#writeUInt*BE: this runs for every frame, and the checked
+// writers cost more than the rest of the header together.
+function u16(t: Buffer, at: number, v: number): void {
+  t[at] = v >>> 8;
+  t[at + 1] = v;
+}
+function u32(t: Buffer, at: number, v: number): void {
+  t[at] = v >>> 24;
+  t[at + 1] = v >>> 16;
+  t[at + 2] = v >>> 8;
+  t[at + 3] = v;
+}
+
+function writeHeader(target: Buffer, at: number, f: Omit<FrameFields, 'sessionId' | 'sequence'>, sessionId: number, sequence: number, payload: Uint8Array): void {
   if (payload.length > MAX_PAYLOAD) throw new RangeError(`payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD}`);
-  MAGIC.copy(target, at);
+  u32(target, at, MAGIC_U32);
   target[at + 4] = PROTOCOL_VERSION;
   target[at + 5] = f.type;
-  target.writeUInt16BE(f.flags ?? 0, at + 6);
-  target.writeUInt32BE(payload.length, at + 8);
-  target.writeUInt32BE(f.sessionId >>> 0, at + 12);
-  target.writeUInt32BE(Math.floor(f.sequence / TWO_32), at + 16);
-  target.writeUInt32BE(f.sequence % TWO_32, at + 20);
-  target.writeUInt32BE(f.objectId ?? 0, at + 24);
-  target.writeUInt32BE(f.chunkIndex ?? 0, at + 28);
+  u16(target, at + 6, f.flags ?? 0);
+  u32(target, at + 8, payload.length);
+  u32(target, at + 12, sessionId);
+  u32(target, at + 16, Math.floor(sequence / TWO_32));
+  u32(target, at + 20, sequence % TWO_32);
+  u32(target, at + 24, f.objectId ?? 0);
+  u32(target, at + 28, f.chunkIndex ?? 0);
   target[at + 32] = f.fecK ?? 0;
   target[at + 33] = f.fecM ?? 0;
-  target.writeUInt16BE(f.fecIndex ?? 0, at + 34);
-  target.writeUInt16BE(f.pass ?? 0, at + 36);
-  target.writeUInt16BE(0, at + 38);
-  target.writeUInt32BE(crc32(payload), at + 40);
-  target.writeUInt32BE(crc32(target.subarray(at, at + 44)), at + 44);
+  u16(target, at + 34, f.fecIndex ?? 0);
+  u16(target, at + 36, f.pass ?? 0);
+  u16(target, at + 38, 0);
+  u32(target, at + 40, crc32(payload));
+  u32(target, at + 44, crc32(target.subarray(at, at + 44)));
 }
 
 /**
@@ -94,7 +113,7 @@ function writeHeader(target: Buffer, at: number, f: FrameFields, payload: Uint8A
  */
 export function readHeader(buf: Buffer, at = 0): HeaderResult {
   if (buf.length - at < HEADER_SIZE) return { ok: false, reason: 'short' };
-  if (buf.readUInt32BE(at) !== MAGIC.readUInt32BE(0)) return { ok: false, reason: 'magic' };
+  if (buf.readUInt32BE(at) !== MAGIC_U32) return { ok: false, reason: 'magic' };
   if (buf.readUInt32BE(at + 44) !== crc32(buf.subarray(at, at + 44))) return { ok: false, reason: 'header-crc' };
   if (buf[at + 4] !== PROTOCOL_VERSION) return { ok: false, reason: 'version' };
   const type = buf[at + 5]!;

@@ -1,4 +1,4 @@
-import { encodeHeader, type FrameFields } from '@diodesync/protocol';
+import { encodeHeaderAs, type FrameFields } from '@diodesync/protocol';
 import type { TokenBucket } from './rate-limiter.js';
 import type { FrameSink } from './transport.js';
 
@@ -17,7 +17,7 @@ export class FrameEmitter {
   ) {}
 
   emit(fields: EmitFields, payload: Buffer): Promise<void> | undefined {
-    const header = encodeHeader({ ...fields, sessionId: this.sessionId, sequence: this.sequence++ }, payload);
+    const header = encodeHeaderAs(fields, this.sessionId, this.sequence++, payload);
     const bytes = header.length + payload.length;
     this.framesSent++;
     this.bytesSent += bytes;
