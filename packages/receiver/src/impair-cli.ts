@@ -3,14 +3,12 @@ import * as dgram from 'node:dgram';
 import { isIP } from 'node:net';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { parseBitRate, parseByteSize, parseEndpoint } from '@diodesync/protocol';
+import { UsageError, parseBitRate, parseByteSize, parseEndpoint, parseOrUsage } from '@diodesync/protocol';
 import { Impairment, type ImpairmentConfig } from './impairment.js';
 import { LinkShaper } from './link-shaper.js';
 import { log } from './log.js';
 
 const PROGRAM = 'diode-impair';
-
-class UsageError extends Error {}
 
 function probability(name: string, value: number): number {
   if (!(value >= 0 && value <= 1)) throw new UsageError(`--${name} must be a probability between 0 and 1`);
@@ -59,15 +57,8 @@ async function main(): Promise<void> {
     })
     .parseAsync();
 
-  const parse = <T>(f: () => T): T => {
-    try {
-      return f();
-    } catch (err) {
-      throw err instanceof UsageError ? err : new UsageError((err as Error).message);
-    }
-  };
-  const listen = parse(() => parseEndpoint(argv.listen, ['udp']));
-  const to = parse(() => parseEndpoint(argv.to, ['udp']));
+  const listen = parseOrUsage(() => parseEndpoint(argv.listen, ['udp']));
+  const to = parseOrUsage(() => parseEndpoint(argv.to, ['udp']));
   const config: ImpairmentConfig = {
     seed: argv.seed,
     loss: probability('loss', argv.loss),
@@ -78,8 +69,8 @@ async function main(): Promise<void> {
     gilbertElliott: argv.ge === undefined ? undefined : parseGilbertElliott(argv.ge),
     burst: argv.burst === undefined ? undefined : parseBurst(argv.burst),
   };
-  const rate = argv.rate === undefined ? undefined : parse(() => parseBitRate(argv.rate!));
-  const queueBytes = parse(() => parseByteSize(argv.queue));
+  const rate = argv.rate === undefined ? undefined : parseOrUsage(() => parseBitRate(argv.rate!));
+  const queueBytes = parseOrUsage(() => parseByteSize(argv.queue));
 
   const socket = dgram.createSocket(isIP(listen.host) === 6 ? 'udp6' : 'udp4');
   await new Promise<void>((resolve, reject) => {
