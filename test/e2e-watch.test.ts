@@ -119,3 +119,17 @@ test('--delete: a deleted file goes to quarantine on the receiver, a renamed fil
   assert.ok(!sends.includes('moved.bin'), `the renamed file was not sent again: ${sender.stderr()}`);
   assert.ok(events(receiver.stderr()).some((e) => e.event === 'change-renamed'));
 });
+
+test('--once with a file still being written: no manifest without it, so a synced receiver has it', { timeout: 60_000 }, async (t) => {
+  const root = await tempDir(t);
+  const src = path.join(root, 'src');
+  const dest = path.join(root, 'dest');
+  await makeTree(src, { 'old.txt': 'settled long ago\n' });
+  await writeFile(path.join(src, 'fresh.txt'), 'just written\n'); // mtime now: settles in 1 s
+  const receiver = await startReceiver(dest, ['--exit-when-synced', '--timeout', '20']);
+  t.after(() => receiver.kill('SIGKILL'));
+  const sent = await runSender(src, `udp://127.0.0.1:${receiver.port}`, ['--once', '--settle', '1000', '-R', '1']);
+  assert.equal(sent.code, 0, sent.stderr);
+  assert.equal((await receiver.exited).code, 0);
+  assert.deepEqual(await treeDifferences(src, dest), []);
+});

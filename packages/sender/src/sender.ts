@@ -121,8 +121,12 @@ export class Sender {
         await this.refresh();
         await this.sendDue();
         if (this.signal.aborted) break;
-        await this.sendManifest();
-        await this.flushInterleaver();
+        // Not while files are still settling: a receiver waiting for --exit-when-synced would take
+        // a manifest without them for the whole tree.
+        if (this.settlingUntil === undefined) {
+          await this.sendManifest();
+          await this.flushInterleaver();
+        }
         const next = this.nextDueAt();
         if (next === undefined) break;
         await this.sleepUntil(next);
