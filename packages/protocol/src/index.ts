@@ -8,3 +8,4 @@ export * from './endpoint.js';
 export * from './units.js';
 export * from './log.js';
 export * from './cli-args.js';
+export * from './auth.js';

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-import { realpathSync, statSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
 import yargs, { type ArgumentsCamelCase, type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import {
   UsageError, parseOrUsage, stdioDashAsValue,
-  HEADER_SIZE, IP_UDP_OVERHEAD, MAX_DATAGRAM, MAX_PAYLOAD,
-  formatBitRate, parseBitRate, parseEndpoint,
+  HEADER_SIZE, IP_UDP_OVERHEAD, MAX_DATAGRAM, MAX_PAYLOAD, TAG_SIZE,
+  formatBitRate, keyFromFile, parseBitRate, parseEndpoint,
 } from '@diodesync/protocol';
 import { FrameEmitter } from './frame-emitter.js';
 import { Ledger, LedgerError, STATUSES, damagedLedger, isSqliteError } from './ledger.js';
@@ -47,6 +47,8 @@ const sendOptions = <T>(y: Argv<T>) => y
   .option('include', { type: 'string', array: true, describe: 'glob of paths to mirror (repeatable; default: all)' })
   .option('exclude', { type: 'string', array: true, describe: 'glob of paths not to mirror (repeatable)' })
   .option('delete', { type: 'boolean', default: false, describe: 'announce deletions (R times) and renames to the receiver' })
+  .option('key-file', { type: 'string', describe: 'pre-shared key (hex or base64, mode 600): every frame carries an HMAC tag' })
+  .option('encrypt', { type: 'boolean', default: false, describe: 'with --key-file: encrypt every payload (AES-256-GCM)' })
   .option('manifest-interval', { type: 'number', default: 300, describe: 'watch mode: seconds between manifests when nothing changes' });
 
 const ledgerOptions = <T>(y: Argv<T>) => y
@@ -112,7 +114,10 @@ async function main(): Promise<void> {
   if (!Number.isInteger(mtu) || mtu < 576 || mtu - IP_UDP_OVERHEAD > MAX_DATAGRAM) {
     throw new UsageError(`--mtu must be between 576 and ${MAX_DATAGRAM + IP_UDP_OVERHEAD}`);
   }
-  const chunkSize = Math.min(MAX_PAYLOAD, mtu - IP_UDP_OVERHEAD - HEADER_SIZE);
+  if (argv.encrypt && argv['key-file'] === undefined) throw new UsageError('--encrypt needs --key-file');
+  const keyFile = argv['key-file'];
+  const sealing = keyFile === undefined ? undefined : { auth: readKey(keyFile), encrypt: argv.encrypt };
+  const chunkSize = Math.min(MAX_PAYLOAD, mtu - IP_UDP_OVERHEAD - HEADER_SIZE - (sealing ? TAG_SIZE : 0));
   if (!(argv.settle >= 0)) throw new UsageError('--settle must be a number of milliseconds >= 0');
   if (argv.poll !== undefined && !(argv.poll >= 10)) throw new UsageError('--poll must be at least 10 ms');
   for (const name of ['pass-interval', 'heartbeat', 'rescan', 'manifest-interval'] as const) {
@@ -138,7 +143,7 @@ async function main(): Promise<void> {
     throw new UsageError(`cannot open ${argv.to}: ${err.code ?? err.message}`);
   });
   const sessionId = randomInt(1, 0xffff_ffff);
-  const emitter = new FrameEmitter(sessionId, sink, new TokenBucket(rate));
+  const emitter = new FrameEmitter(sessionId, sink, new TokenBucket(rate), sealing);
   const stop = new AbortController();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
@@ -159,7 +164,7 @@ async function main(): Promise<void> {
   );
   log('start', {
     to: sink.description, session: sessionId.toString(16), rate: formatBitRate(rate), redundancy, chunkSize,
-    mode: argv.once ? 'once' : 'watch', ledger: ledgerFile, resume: argv.resume,
+    mode: argv.once ? 'once' : 'watch', auth: sealing ? (sealing.encrypt ? 'hmac+aes-256-gcm' : 'hmac') : 'none', ledger: ledgerFile, resume: argv.resume,
   });
   const started = performance.now();
   let unsent = 0;
@@ -183,6 +188,16 @@ async function main(): Promise<void> {
     changedDuringSend: stats.changedDuringSend, unreadable: unsent,
   });
   if (unsent > 0 && !stop.signal.aborted) fail(`${unsent} file(s) could not be read and were not sent`, 2);
+}
+
+/** Reads the pre-shared key; the permission check and parsing live in the protocol package. */
+function readKey(file: string) {
+  try {
+    return keyFromFile(file, statSync(file).mode, readFileSync(file, 'utf8'));
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new UsageError(e.code ? `cannot read key file '${file}': ${e.code}` : e.message);
+  }
 }
 
 let ledgerFileForErrors = '';
