@@ -13,6 +13,8 @@ import { FLAG_AUTHENTICATED, FrameType, HEADER_SIZE, MAGIC, TAG_SIZE, MAX_PAYLOA
  *  16  u32 sequence, high bits     38 u16 reserved, zero
  *  20  u32 sequence, low bits      40 u32 CRC-32 of the payload
  *                                  44 u32 CRC-32 of bytes 0..43
+ *
+ * Flags: bit 0, a 16-byte tag follows the payload; bit 1, the payload is encrypted (auth.ts).
  */
 
 export interface FrameFields {
