@@ -291,9 +291,12 @@ export class Sender {
     }
     const pass = v.sendsDone + 1;
     const { sends } = this.ledger.recordSend(v.id, this.config.redundancy, v.sha256 ?? null);
-    v.sendsDone = sends;
-    v.everSent = true;
-    v.lastSentAt = Date.now();
+    // A rescan during the send may have replaced `v` with a copy read from the ledger before this
+    // send was recorded: update that copy too, or a later delete of the file is never announced.
+    const current = this.versions.get(v.file.relPath);
+    for (const version of current && current.id === v.id && current !== v ? [v, current] : [v]) {
+      Object.assign(version, { sendsDone: sends, everSent: true, lastSentAt: Date.now(), sha256: version.sha256 ?? v.sha256 });
+    }
     this.stats.filesSent++;
     this.stats.fileBytesSent += v.file.size;
     log('file-sent', { path: v.file.relPath, pass, sends, bytes: v.file.size });
