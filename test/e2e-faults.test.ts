@@ -4,18 +4,10 @@ import { readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { FrameType, HEADER_SIZE, crc32 } from '@diodesync/protocol';
 import { events, runSender, startReceiver } from './lib/cli.js';
+import { prng } from './lib/prng.js';
 import { startRelay } from './lib/relay.js';
 import { makeTree, tempDir, treeDifferences, listTree } from './lib/tree.js';
 
-/** Seeded PRNG (mulberry32): a failing run can be replayed. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('bits flipped in flight never yield a corrupt file', { timeout: 120_000 }, async (t) => {
   const root = await tempDir(t);

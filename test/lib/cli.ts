@@ -35,10 +35,13 @@ export interface Running {
  * Runs a built CLI as a child process; it is killed at the latest when the test process exits.
  * Each child gets its own XDG_STATE_HOME, so a sender's default ledger never lands in the
  * user's home nor is shared between tests; tests that resume pass --state or --ledger.
+ * With `netns`, it runs inside that network namespace (the one-way lab).
  */
-export function start(cli: string, args: string[], env: NodeJS.ProcessEnv = {}): Running {
+export function start(cli: string, args: string[], env: NodeJS.ProcessEnv = {}, netns?: string): Running {
   const stateHome = mkdtempSync(path.join(tmpdir(), 'diodesync-state-'));
-  const child = spawn(process.execPath, [cli, ...args], {
+  // `ip netns exec` execs node in place: the child's pid is node's, so kill() reaches it.
+  const [command, prefix] = netns ? ['ip', ['netns', 'exec', netns, process.execPath]] : [process.execPath, []];
+  const child = spawn(command, [...prefix, cli, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, DIODESYNC_LOG: 'json', XDG_STATE_HOME: stateHome, ...env },
   });

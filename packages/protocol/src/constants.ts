@@ -5,6 +5,13 @@ export const PROTOCOL_VERSION = 1;
 /** Fixed header size in bytes (see superframe.ts for the layout). */
 export const HEADER_SIZE = 48;
 
+/** Header flag: a TAG_SIZE-byte authentication tag follows the payload (see auth.ts). */
+export const FLAG_AUTHENTICATED = 0x0001;
+/** Header flag, only with FLAG_AUTHENTICATED: the payload is AES-256-GCM ciphertext and the tag is GCM's. */
+export const FLAG_ENCRYPTED = 0x0002;
+/** Truncated HMAC-SHA-256 or GCM tag: 128 bits. */
+export const TAG_SIZE = 16;
+
 /** Largest payload one superframe may announce; bigger lengths are treated as corruption. */
 export const MAX_PAYLOAD = 65_536;
 

@@ -1,5 +1,5 @@
 import { HEADER_SIZE, MAGIC } from './constants.js';
-import { payloadMatches, readHeader, type DropReason, type Frame } from './superframe.js';
+import { frameAt, frameLength, payloadMatches, readHeader, type DropReason, type Frame } from './superframe.js';
 
 export interface DeframerCounters {
   frames: number;
@@ -58,20 +58,20 @@ export class StreamDeframer {
         pos += 1;
         continue;
       }
-      const end = pos + HEADER_SIZE + head.header.payloadLength;
+      const end = pos + frameLength(head.header);
       if (buf.length < end) {
         this.needed = end - pos;
         break;
       }
-      const payload = buf.subarray(pos + HEADER_SIZE, end);
-      if (!payloadMatches(head.header, payload)) {
+      const frame = frameAt(buf, pos, head.header);
+      if (!payloadMatches(head.header, frame.payload)) {
         // Skip only the header: if bytes were lost, the next frame may start inside this "payload".
         this.counters.drops['payload-crc']++;
         this.counters.bytesSkipped += HEADER_SIZE;
         pos += HEADER_SIZE;
         continue;
       }
-      frames.push({ header: head.header, payload });
+      frames.push(frame);
       this.counters.frames++;
       pos = end;
     }

@@ -9,3 +9,4 @@ export * from './units.js';
 export * from './fec.js';
 export * from './log.js';
 export * from './cli-args.js';
+export * from './auth.js';

@@ -1,5 +1,5 @@
 import { crc32 } from './crc.js';
-import { FrameType, HEADER_SIZE, MAGIC, MAX_PAYLOAD, PROTOCOL_VERSION, isFrameType } from './constants.js';
+import { FLAG_AUTHENTICATED, FrameType, HEADER_SIZE, MAGIC, TAG_SIZE, MAX_PAYLOAD, PROTOCOL_VERSION, isFrameType } from './constants.js';
 
 /*
  * Superframe header, big-endian, 48 bytes:
@@ -19,6 +19,7 @@ import { FrameType, HEADER_SIZE, MAGIC, MAX_PAYLOAD, PROTOCOL_VERSION, isFrameTy
  * position in its block (chunk index mod K). A parity frame's chunk index is the block index and
  * its FEC index is k' + j for parity shard j, where k' is the number of data chunks of that block.
  * Without FEC all three are zero.
+ * Flags: bit 0, a 16-byte tag follows the payload; bit 1, the payload is encrypted (auth.ts).
  */
 
 export interface FrameFields {
@@ -42,6 +43,9 @@ export interface FrameHeader extends Required<FrameFields> {
 export interface Frame {
   header: FrameHeader;
   payload: Buffer;
+  /** With FLAG_AUTHENTICATED: the tag that followed the payload, and the header and payload bytes it covers. */
+  tag?: Buffer;
+  signed?: Buffer;
 }
 
 /** Why a frame was dropped; each reason has its own counter at the receiver. */
@@ -139,6 +143,22 @@ export function readHeader(buf: Buffer, at = 0): HeaderResult {
   };
 }
 
+/** Bytes the whole frame takes on the wire: header, payload and, if flagged, the tag. */
+export function frameLength(header: FrameHeader): number {
+  return HEADER_SIZE + header.payloadLength + (header.flags & FLAG_AUTHENTICATED ? TAG_SIZE : 0);
+}
+
+/** Frame from a validated header at `at` in `buf`, which holds all frameLength(header) bytes. */
+export function frameAt(buf: Buffer, at: number, header: FrameHeader): Frame {
+  const end = at + HEADER_SIZE + header.payloadLength;
+  const frame: Frame = { header, payload: buf.subarray(at + HEADER_SIZE, end) };
+  if (header.flags & FLAG_AUTHENTICATED) {
+    frame.signed = buf.subarray(at, end);
+    frame.tag = buf.subarray(end, end + TAG_SIZE);
+  }
+  return frame;
+}
+
 /** Checks the payload against the CRC its (already validated) header carries. */
 export function payloadMatches(header: FrameHeader, payload: Uint8Array): boolean {
   return payload.length === header.payloadLength && crc32(payload) === header.payloadCrc;
@@ -148,8 +168,8 @@ export function payloadMatches(header: FrameHeader, payload: Uint8Array): boolea
 export function decodeDatagram(datagram: Buffer): FrameResult {
   const head = readHeader(datagram, 0);
   if (!head.ok) return head;
-  if (datagram.length !== HEADER_SIZE + head.header.payloadLength) return { ok: false, reason: 'length' };
-  const payload = datagram.subarray(HEADER_SIZE);
-  if (!payloadMatches(head.header, payload)) return { ok: false, reason: 'payload-crc' };
-  return { ok: true, frame: { header: head.header, payload } };
+  if (datagram.length !== frameLength(head.header)) return { ok: false, reason: 'length' };
+  const frame = frameAt(datagram, 0, head.header);
+  if (!payloadMatches(head.header, frame.payload)) return { ok: false, reason: 'payload-crc' };
+  return { ok: true, frame };
 }

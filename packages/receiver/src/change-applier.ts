@@ -32,6 +32,8 @@ export class ChangeApplier {
     if (this.seen.size > 100_000) this.seen.clear();
     this.seen.add(key);
     if (unsafePathReason(change.path) || (change.op === 'rename' && unsafePathReason(change.to))) return 'refused';
+    // A symlink planted in the mirror must not let a delete or rename reach a file outside it.
+    if (!(await this.dest.parentsSafe(change.path))) return 'refused';
     if (change.op === 'delete' && !this.applyDeletes) return 'ignored';
     const st = await this.dest.inspect(change.path);
     if (!st?.isFile) return 'absent';

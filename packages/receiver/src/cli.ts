@@ -2,15 +2,16 @@
 // Each placed file costs an fdatasync and a rename in libuv's thread pool: four threads
 // (the default) cap a small-file tree at a few hundred files per second.
 process.env.UV_THREADPOOL_SIZE ??= '16';
-import { mkdirSync, realpathSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import {
-  UsageError, parseByteSize, parseEndpoint, parseOrUsage, stdioDashAsValue, type Frame,
+  UsageError, keyFromFile, parseByteSize, parseEndpoint, parseOrUsage, stdioDashAsValue, type Frame, type FrameAuthenticator,
 } from '@diodesync/protocol';
 import { ChangeApplier } from './change-applier.js';
 import { DestTree } from './dest-tree.js';
+import { ResourceLimits, parseFreeFloor } from './limits.js';
 import { LinkWatchdog } from './link-watchdog.js';
 import { log } from './log.js';
 import { startMetricsServer } from './metrics-server.js';
@@ -67,7 +68,12 @@ async function main(): Promise<void> {
       .option('on-alert', { type: 'string', describe: 'shell command run on link-down, link-up and sender-restart (DIODESYNC_EVENT says which)' })
       .option('apply-deletes', { type: 'boolean', default: false, describe: "apply the sender's deletes and renames (deleted files go to <state>/quarantine)" })
       .option('quarantine-days', { type: 'number', default: 7, describe: 'days a deleted file is kept in quarantine' })
-      .option('metrics', { type: 'string', describe: 'serve Prometheus metrics on HOST:PORT' }))
+      .option('metrics', { type: 'string', describe: 'serve Prometheus metrics on HOST:PORT' })
+      .option('key-file', { type: 'string', array: true, describe: 'pre-shared key (mode 600): drop every frame whose tag does not verify; give it twice while rotating keys' })
+      .option('encrypt', { type: 'boolean', default: false, describe: 'with --key-file: also drop frames that are not encrypted' })
+      .option('max-file-size', { type: 'string', default: '64g', describe: 'refuse (and count) files announced larger than this' })
+      .option('max-files', { type: 'number', default: 10_000_000, describe: 'refuse new files once the mirror and the files under way hold this many' })
+      .option('min-free', { type: 'string', default: '1g', describe: 'refuse files that would leave less free space than this (bytes, or N% of the file system)' }))
     .config('config', 'JSON file whose keys are long option names')
     .strict()
     .help()
@@ -89,6 +95,13 @@ async function main(): Promise<void> {
   if (!(timeout >= 0)) throw new UsageError('--timeout must be a number of seconds >= 0');
   if (!Number.isInteger(workers) || workers < 1) throw new UsageError('--workers must be a whole number >= 1');
   if (!(partialTtlHours > 0)) throw new UsageError('--partial-ttl must be a number of hours > 0');
+  const maxFileSize = parseOrUsage(() => parseByteSize(String(argv['max-file-size'])));
+  const maxFiles = Number(argv['max-files']);
+  if (!Number.isInteger(maxFiles) || maxFiles < 1) throw new UsageError('--max-files must be a whole number >= 1');
+  const minFree = parseOrUsage(() => parseFreeFloor(String(argv['min-free']), parseByteSize));
+  const keyFiles = ((argv['key-file'] ?? []) as unknown[]).map(String);
+  if (argv.encrypt && keyFiles.length === 0) throw new UsageError('--encrypt needs --key-file');
+  const keys = keyFiles.map(readKey);
   const metricsAt = argv.metrics === undefined ? undefined : parseOrUsage(() => parseEndpoint(`tcp://${String(argv.metrics)}`, ['tcp']));
   const dest = ensureDirectory(path.resolve(String(argv['dest-dir'])), 'destination');
   const stateDir = ensureDirectory(path.resolve(argv.state === undefined ? defaultStateDir(dest) : String(argv.state)), 'state directory');
@@ -116,7 +129,8 @@ async function main(): Promise<void> {
       onSynced: () => argv['exit-when-synced'] && exitOnce(0, 'synced'),
       onManifest: () => void saveReport().catch(() => undefined),
       onHeartbeat: (sessionId, hb) => watchdog.heartbeat(sessionId, hb.intervalMs, hb.host),
-      changes,
+      changes, keys, requireEncryption: Boolean(argv.encrypt),
+      limits: new ResourceLimits({ maxFileSize, maxFiles, minFree }, [dest, stateDir]),
     },
     tree,
     sync,
@@ -164,7 +178,7 @@ async function main(): Promise<void> {
   const metrics = metricsAt && await startMetricsServer(metricsAt.host, metricsAt.port, () => status(true)).catch((err: NodeJS.ErrnoException) => {
     throw new UsageError(`cannot serve metrics on ${String(argv.metrics)}: ${err.code ?? err.message}`);
   });
-  log('listening', { on: listen, port: source?.port, dest, state: stateDir, metricsPort: metrics?.port });
+  log('listening', { on: listen, port: source?.port, dest, state: stateDir, metricsPort: metrics?.port, keys: keys.length, encrypt: Boolean(argv.encrypt) });
   const statusTimer = setInterval(() => void writeStatus(stateDir, status(true)).catch(() => undefined), STATUS_EVERY_MS);
 
   async function shutdown(code: number, reason: string): Promise<void> {
@@ -181,7 +195,8 @@ async function main(): Promise<void> {
     log('exit', {
       reason, synced: report.synced, missing: report.missing.length, outdated: report.outdated.length,
       files: c.filesCompleted, frames: c.framesReceived, framesLost: receiver.sequences.lost, badFrames: dropped,
-      verifyFailed: c.verifyFailed, queueOverflow: c.queueOverflow, partial: receiver.partialCount,
+      verifyFailed: c.verifyFailed, authFailed: Object.values(c.auth).reduce((a, b) => a + b, 0),
+      refused: Object.values(c.limits).reduce((a, b) => a + b, 0), badPath: c.badPath, queueOverflow: c.queueOverflow, partial: receiver.partialCount,
       fecRepairedChunks: c.fecRepairedChunks, fecBlocksRepaired: c.fecBlocksRepaired, fecRepairFailed: c.fecRepairFailed,
       report: reportPath,
     });
@@ -192,6 +207,16 @@ async function main(): Promise<void> {
     setTimeout(() => exitOnce(2, 'timeout'), timeout * 1000).unref();
   }
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => exitOnce(0, signal));
+}
+
+/** Reads a pre-shared key; the permission check and parsing live in the protocol package. */
+function readKey(file: string): FrameAuthenticator {
+  try {
+    return keyFromFile(file, statSync(file).mode, readFileSync(file, 'utf8'));
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new UsageError(e.code ? `cannot read key file '${file}': ${e.code}` : e.message);
+  }
 }
 
 async function showStatus(stateDir: string, json: boolean): Promise<void> {

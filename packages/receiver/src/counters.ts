@@ -8,6 +8,10 @@ export interface ReceiverCounters {
   bytesSkipped: number;
   /** Frames refused by the codec, by reason. */
   framing: Record<DropReason, number>;
+  /** With --key-file: frames refused before their payload was read, by reason. */
+  auth: Record<'unauthenticated' | 'bad-tag' | 'unencrypted' | 'no-key', number>;
+  /** Object headers refused by --max-file-size, --max-files, --min-free. */
+  limits: Record<'max-file-size' | 'max-files' | 'min-free', number>;
   /** Frames that decoded but were refused or not needed. */
   badMessage: number;
   badPath: number;
@@ -39,6 +43,8 @@ export function newCounters(): ReceiverCounters {
   return {
     framesReceived: 0, bytesReceived: 0, bytesSkipped: 0,
     framing: { short: 0, magic: 0, 'header-crc': 0, version: 0, type: 0, length: 0, 'payload-crc': 0 },
+    auth: { unauthenticated: 0, 'bad-tag': 0, unencrypted: 0, 'no-key': 0 },
+    limits: { 'max-file-size': 0, 'max-files': 0, 'min-free': 0 },
     badMessage: 0, badPath: 0, badChunk: 0, orphanData: 0, duplicateChunks: 0, queueOverflow: 0,
     tooManyPartials: 0, unsupported: 0, filesCompleted: 0, verifyFailed: 0, writeErrors: 0, manifests: 0, partialsRestored: 0, partialsExpired: 0,
     changes: { deleted: 0, renamed: 0, copied: 0, ignored: 0, refused: 0, absent: 0, differs: 0, failed: 0 }, heartbeats: 0,

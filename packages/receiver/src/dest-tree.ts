@@ -33,6 +33,23 @@ export class DestTree {
     return dir;
   }
 
+  /**
+   * True if every parent directory of `rel` is a real directory inside the root (or absent):
+   * a file reached through a symlink in the mirror is never read, moved or deleted.
+   */
+  async parentsSafe(rel: string): Promise<boolean> {
+    const slash = rel.lastIndexOf('/');
+    if (slash < 0 || this.checkedDirs.has(rel.slice(0, slash))) return true;
+    let current = this.root;
+    for (const segment of rel.slice(0, slash).split('/')) {
+      current = path.join(current, segment);
+      const st = await lstat(current).catch(() => undefined);
+      if (!st) return true;
+      if (!st.isDirectory()) return false; // a symlink, or a file where a directory should be
+    }
+    return true;
+  }
+
   private async walkDir(rel: string): Promise<string> {
     let current = this.root;
     for (const segment of rel === '' ? [] : rel.split('/')) {
@@ -52,9 +69,9 @@ export class DestTree {
 
   /**
    * Moves a verified temp file into place with its mtime and mode. The rename is atomic:
-   * readers see the old file or the new one, never a mix.
+   * readers see the old file or the new one, never a mix. Returns true if the path was new.
    */
-  async place(tempPath: string, rel: string, mtimeMs: number, mode: number): Promise<void> {
+  async place(tempPath: string, rel: string, mtimeMs: number, mode: number): Promise<boolean> {
     const slash = rel.lastIndexOf('/');
     const dir = await this.ensureDir(slash < 0 ? '' : rel.slice(0, slash));
     const target = path.join(dir, rel.slice(slash + 1));
@@ -73,10 +90,12 @@ export class DestTree {
       await rename(beside, target);
       await rm(tempPath, { force: true });
     }
+    return existing === undefined;
   }
 
   /** Size, mtime and (if asked) SHA-256 of a file in the mirror, or undefined if absent. */
   async inspect(rel: string): Promise<{ size: number; mtimeMs: number; isFile: boolean } | undefined> {
+    if (!(await this.parentsSafe(rel))) return undefined;
     // Synchronous on purpose: a cached lstat takes microseconds, while the async one costs a thread
     // pool round trip and, for the usual answer here (absent), an Error object with a stack.
     const st = lstatSync(destPath(this.root, rel), { throwIfNoEntry: false });
@@ -84,6 +103,7 @@ export class DestTree {
   }
 
   async hash(rel: string): Promise<Buffer> {
+    if (!(await this.parentsSafe(rel))) throw new UnsafeDestination(`'${rel}' lies behind a symlink`);
     const fh = await open(destPath(this.root, rel), 'r');
     try {
       const hash = createHash('sha256');
@@ -92,6 +112,19 @@ export class DestTree {
     } finally {
       await fh.close();
     }
+  }
+
+  /** How many regular files the mirror holds (a walk that keeps no list). */
+  async countFiles(): Promise<number> {
+    let count = 0;
+    const walk = async (dir: string): Promise<void> => {
+      for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+        if (e.isDirectory()) await walk(path.join(dir, e.name));
+        else if (e.isFile()) count++;
+      }
+    };
+    await walk(this.root);
+    return count;
   }
 
   /** Every regular file under the root, as relative '/' paths. */

@@ -9,6 +9,7 @@ import {
   fecParityCount, fecShardSize, type ObjectHeader,
 } from '@diodesync/protocol';
 import { DestTree } from './dest-tree.js';
+import { ResourceLimits } from './limits.js';
 import { Receiver } from './receiver.js';
 import { SyncTracker } from './sync-tracker.js';
 
@@ -43,7 +44,8 @@ async function receiverIn(t: import('node:test').TestContext): Promise<{ receive
   const dest = path.join(root, 'dest');
   await mkdir(dest);
   const tree = new DestTree(dest);
-  const receiver = new Receiver({ stateDir: path.join(root, 'state'), maxBufferedBytes: 1 << 20, maxPartials: 8 }, tree, new SyncTracker(tree));
+  const limits = new ResourceLimits({ maxFileSize: 2 ** 40, maxFiles: 1000, minFree: { bytes: 0 } }, [root]);
+  const receiver = new Receiver({ stateDir: path.join(root, 'state'), maxBufferedBytes: 1 << 20, maxPartials: 8, limits }, tree, new SyncTracker(tree));
   await receiver.init();
   t.after(() => receiver.close());
   return { receiver, dest };

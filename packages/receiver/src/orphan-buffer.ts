@@ -1,5 +1,8 @@
 import type { Frame } from '@diodesync/protocol';
 
+/** Rough bytes of bookkeeping per held frame (map entry, arrays, header object). */
+const FRAME_OVERHEAD = 256;
+
 /**
  * Data frames that arrived before their object header (reordered, or the header was lost
  * and a copy is on its way). They wait here, briefly and within a byte budget, and are
@@ -13,11 +16,13 @@ export class OrphanBuffer {
 
   /** Keeps a frame for `wireId`; false if the budget is spent. */
   hold(wireId: string, frame: Frame, now = Date.now()): boolean {
-    if (this.bytes + frame.payload.length > this.maxBytes) return false;
+    // Each frame costs its bookkeeping too: a flood of empty frames for distinct ids must hit the budget.
+    const cost = frame.payload.length + FRAME_OVERHEAD;
+    if (this.bytes + cost > this.maxBytes) return false;
     let entry = this.waiting.get(wireId);
     if (!entry) this.waiting.set(wireId, (entry = { frames: [], since: now }));
     entry.frames.push(frame);
-    this.bytes += frame.payload.length;
+    this.bytes += cost;
     return true;
   }
 
@@ -26,7 +31,7 @@ export class OrphanBuffer {
     const entry = this.waiting.get(wireId);
     if (!entry) return [];
     this.waiting.delete(wireId);
-    for (const f of entry.frames) this.bytes -= f.payload.length;
+    for (const f of entry.frames) this.bytes -= f.payload.length + FRAME_OVERHEAD;
     return entry.frames;
   }
 

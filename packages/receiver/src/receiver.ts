@@ -2,13 +2,14 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import {
-  FrameType, ProtocolError, decodeChange, decodeDatagram, decodeHeartbeat, decodeManifest, decodeObjectHeader,
-  fecBlockCount, fecParityCount, fecRebuild, fecShardSize,
+  FLAG_ENCRYPTED, FrameType, ProtocolError, decodeChange, decodeDatagram, decodeHeartbeat, decodeManifest, decodeObjectHeader,
+  fecBlockCount, fecParityCount, fecRebuild, fecShardSize, openFrame, type FrameAuthenticator,
   type Change, type Frame, type Heartbeat, type ObjectHeader,
 } from '@diodesync/protocol';
 import type { ChangeApplier } from './change-applier.js';
 import { newCounters, type ReceiverCounters } from './counters.js';
 import type { DestTree } from './dest-tree.js';
+import { MAX_ASSEMBLY_CHUNKS, type ResourceLimits } from './limits.js';
 import { log } from './log.js';
 import { OrphanBuffer } from './orphan-buffer.js';
 import { PartialObject } from './partial-object.js';
@@ -24,6 +25,12 @@ export interface ReceiverConfig {
   maxPartials: number;
   /** A partial object that gets no chunk for this long is removed and reported (default 24 h). */
   partialTtlMs?: number;
+  /** --key-file (twice during a rotation): every frame must carry a tag one of these keys verifies. */
+  keys?: readonly FrameAuthenticator[];
+  /** --encrypt: frames that are only authenticated are refused too. */
+  requireEncryption?: boolean;
+  /** --max-file-size, --max-files, --min-free. */
+  limits: ResourceLimits;
   /** Called each time the mirror matches the latest manifest. */
   onSynced?: () => void;
   /** Called after each manifest has been compared with the mirror. */
@@ -39,8 +46,14 @@ const DAY_MS = 86_400_000;
 const ORPHAN_MAX_AGE_MS = 5_000;
 /** Complete objects waiting for verification and placement; beyond this, new objects wait for a later pass. */
 const MAX_FINISHING = 4096;
-/** Maintenance runs every 200 ms; checkpoints every second. */
+/** Maintenance runs every 200 ms; checkpoints (and free-space checks) every second. */
 const CHECKPOINT_EVERY_TICKS = 5;
+/** Wire ids remembered; the oldest go first (a live object's next header copy brings its id back). */
+const MAX_WIRE_IDS = 65_536;
+/** Paths whose refusal was logged; a flood of refused headers logs each path once, not each frame. */
+const MAX_LOGGED_REFUSALS = 10_000;
+/** Expired partials kept for the report. */
+const MAX_EXPIRED_LISTED = 1_000;
 
 /**
  * The receiving pipeline after the transport: validates each frame, routes chunks to the
@@ -67,6 +80,9 @@ export class Receiver {
   private readonly orphans: OrphanBuffer;
   /** Partial objects given up after --partial-ttl, for the report. */
   readonly expired: { path: string; at: string; chunks: number; of: number }[] = [];
+  /** Regular files in the mirror, counted at start and kept up to date, for --max-files. */
+  private filesInMirror = 0;
+  private readonly refusalsLogged = new Set<string>();
 
   constructor(
     private readonly config: ReceiverConfig,
@@ -101,6 +117,8 @@ export class Receiver {
       }
     }
     if (this.partials.size > 0) log('partials-restored', { objects: this.partials.size });
+    this.filesInMirror = await this.dest.countFiles();
+    await this.config.limits.refresh();
   }
 
   private readonly written = (bytes: number): void => {
@@ -116,7 +134,9 @@ export class Receiver {
     else this.counters.framing[result.reason]++;
   }
 
-  handleFrame(frame: Frame): void {
+  handleFrame(wire: Frame): void {
+    const frame = this.authenticate(wire);
+    if (!frame) return;
     this.sequences.observe(frame.header.sessionId, frame.header.sequence);
     switch (frame.header.type) {
       case FrameType.ObjectHeader:
@@ -132,6 +152,20 @@ export class Receiver {
       default:
         this.counters.unsupported++;
     }
+  }
+
+  /** With a key: the frame if its tag verifies (decrypted if need be), checked before anything reads its payload. */
+  private authenticate(frame: Frame): Frame | undefined {
+    const { keys } = this.config;
+    if (!keys?.length) {
+      if (!(frame.header.flags & FLAG_ENCRYPTED)) return frame;
+      this.counters.auth['no-key']++;
+      return undefined;
+    }
+    const opened = openFrame(frame, keys, this.config.requireEncryption);
+    if (opened.ok) return opened.frame;
+    this.counters.auth[opened.reason]++;
+    return undefined;
   }
 
   private onObjectHeader({ header: h, payload }: Frame): void {
@@ -163,13 +197,50 @@ export class Receiver {
         this.counters.tooManyPartials++;
         return;
       }
+      if (!this.withinLimits(header)) return;
       const partial = new PartialObject(header, path.join(this.partialDir, `${id}.part`), this.written);
       this.partials.set(id, partial);
       if (header.chunkCount === 0) this.finish(id, partial);
       else if (header.kind === 'file') void this.skipIfInPlace(id, partial);
     }
-    this.wireIds.set(wireId, id);
+    this.rememberWireId(wireId, id);
     for (const early of this.orphans.take(wireId)) this.onData(early);
+  }
+
+  /** Refuses (and counts, and logs once per path) an object that would breach --max-file-size, --max-files or --min-free. */
+  private withinLimits(header: ObjectHeader): boolean {
+    let reserved = 0;
+    let chunks = 0;
+    for (const p of this.partials.values()) {
+      if (p.complete) continue;
+      reserved += p.header.size;
+      chunks += p.header.chunkCount;
+    }
+    const breach = this.config.limits.breach(header, this.filesInMirror + this.partials.size, reserved);
+    if (!breach) {
+      if (chunks + header.chunkCount <= MAX_ASSEMBLY_CHUNKS) return true;
+      this.counters.tooManyPartials++; // fits alone: it waits for the objects under way to finish
+      return false;
+    }
+    this.counters.limits[breach]++;
+    const key = `${breach}\0${header.path}`;
+    if (!this.refusalsLogged.has(key)) {
+      if (this.refusalsLogged.size >= MAX_LOGGED_REFUSALS) this.refusalsLogged.clear();
+      this.refusalsLogged.add(key);
+      log('object-refused', { path: header.path || '(manifest)', size: header.size, limit: breach });
+    }
+    return false;
+  }
+
+  private rememberWireId(wireId: string, id: string): void {
+    this.wireIds.delete(wireId); // re-inserted last: the oldest are the least recently announced
+    if (this.wireIds.size >= MAX_WIRE_IDS) this.wireIds.delete(this.wireIds.keys().next().value!);
+    this.wireIds.set(wireId, id);
+  }
+
+  /** Size of the per-object tables, for tests that flood the receiver with headers. */
+  get tableSizes(): { wireIds: number; partials: number; completed: number; completedPaths: number } {
+    return { wireIds: this.wireIds.size, partials: this.partials.size, completed: this.completed.size, completedPaths: this.completedPaths.size };
   }
 
   private onData(frame: Frame): void {
@@ -263,7 +334,11 @@ export class Receiver {
 
   private markCompleted(id: string, header: ObjectHeader): void {
     this.completed.add(id);
-    if (header.kind === 'file') this.completedPaths.set(header.path, id);
+    if (header.kind !== 'file') return;
+    // A newer version of the path supersedes the older one: forget it, so the set stays as large as the mirror.
+    const previous = this.completedPaths.get(header.path);
+    if (previous !== undefined && previous !== id) this.completed.delete(previous);
+    this.completedPaths.set(header.path, id);
   }
 
   /** The mirror lost this file (an operator removed it): accept its data again. */
@@ -370,6 +445,7 @@ export class Receiver {
       this.counters.changes[outcome]++;
       log(`change-${outcome}`, { op: change.op, path: change.path, to: change.to || undefined });
       if (outcome === 'deleted' || outcome === 'renamed') this.forgetCompleted(change.path);
+      if (outcome === 'deleted') this.filesInMirror--;
       if (outcome === 'renamed' || outcome === 'copied') this.sync.placedByChange(change.to);
     });
   }
@@ -402,7 +478,7 @@ export class Receiver {
         this.markCompleted(id, header);
         await this.drop(id, partial);
       } else {
-        await this.dest.place(partial.tempPath, header.path, header.mtimeMs, header.mode);
+        if (await this.dest.place(partial.tempPath, header.path, header.mtimeMs, header.mode)) this.filesInMirror++;
         await partial.forgetCheckpoint();
         this.partials.delete(id);
         this.markCompleted(id, header);
@@ -432,10 +508,12 @@ export class Receiver {
     const now = Date.now();
     this.counters.orphanData += this.orphans.expire(now);
     const checkpoint = ++this.ticks % CHECKPOINT_EVERY_TICKS === 0;
+    if (checkpoint) void this.config.limits.refresh().catch(() => undefined);
     for (const [id, partial] of this.partials) {
       if (partial.complete) continue;
       if (now - partial.lastActivity > (this.config.partialTtlMs ?? DAY_MS)) {
         this.counters.partialsExpired++;
+        if (this.expired.length >= MAX_EXPIRED_LISTED) this.expired.shift();
         this.expired.push({ path: partial.header.path, at: new Date(now).toISOString(), chunks: partial.received, of: partial.header.chunkCount });
         log('partial-expired', { path: partial.header.path, chunks: partial.received, of: partial.header.chunkCount });
         void this.drop(id, partial);

@@ -42,6 +42,8 @@ export function formatStatus(s: ReceiverStatus): string {
     `link         ${s.link}, last heartbeat ${s.lastHeartbeat ?? 'never'}`,
     `frames       ${c.framesReceived} received (${c.bytesReceived} bytes), ~${s.framesLost} lost on the link`,
     `bad frames   ${drops}; ${c.bytesSkipped} bytes skipped re-aligning`,
+    `auth         ${Object.entries(c.auth ?? {}).map(([r, n]) => `${r} ${n}`).join(', ')}`,
+    `limits       ${Object.entries(c.limits ?? {}).map(([r, n]) => `${r} ${n}`).join(', ')}`,
     `refused      bad message ${c.badMessage}, bad path ${c.badPath}, bad chunk ${c.badChunk}, orphan data ${c.orphanData}`,
     `queues       overflow ${c.queueOverflow}, too many objects ${c.tooManyPartials}, ${s.bufferedBytes} bytes buffered`,
     `files        ${c.filesCompleted} complete, ${s.partialFiles} partial, ${c.verifyFailed} failed verification, ${c.writeErrors} write errors, ${c.partialsExpired} expired`,
@@ -65,6 +67,8 @@ export function formatMetrics(s: ReceiverStatus): string {
   for (const [reason, n] of [['bad-message', c.badMessage], ['bad-path', c.badPath], ['bad-chunk', c.badChunk], ['orphan', c.orphanData], ['queue-overflow', c.queueOverflow], ['too-many-objects', c.tooManyPartials], ['duplicate', c.duplicateChunks]] as const) {
     metric('frames_dropped_total', 'counter', 'Frames dropped, by reason.', n, `{reason="${reason}"}`);
   }
+  for (const [reason, n] of Object.entries(c.auth)) metric('frames_dropped_total', 'counter', 'Frames dropped, by reason.', n, `{reason="auth-${reason}"}`);
+  for (const [limit, n] of Object.entries(c.limits)) metric('objects_refused_total', 'counter', 'Object headers refused by a limit.', n, `{limit="${limit}"}`);
   metric('bytes_skipped_total', 'counter', 'Bytes skipped while re-aligning a stream.', c.bytesSkipped);
   metric('files_completed_total', 'counter', 'Files verified and placed.', c.filesCompleted);
   metric('files_verify_failed_total', 'counter', 'Files whose SHA-256 did not match.', c.verifyFailed);

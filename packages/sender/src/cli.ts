@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-import { realpathSync, statSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
 import yargs, { type ArgumentsCamelCase, type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import {
   UsageError, parseOrUsage, stdioDashAsValue,
-  HEADER_SIZE, IP_UDP_OVERHEAD, MAX_DATAGRAM, MAX_PAYLOAD,
-  fecEnabled, formatBitRate, formatFec, parseBitRate, parseEndpoint, parseFec,
+  HEADER_SIZE, IP_UDP_OVERHEAD, MAX_DATAGRAM, MAX_PAYLOAD, TAG_SIZE,
+  fecEnabled, formatBitRate, formatFec, keyFromFile, parseBitRate, parseEndpoint, parseFec,
 } from '@diodesync/protocol';
 import { FrameEmitter } from './frame-emitter.js';
 import { Ledger, LedgerError, STATUSES, damagedLedger, isSqliteError } from './ledger.js';
@@ -49,6 +49,8 @@ const sendOptions = <T>(y: Argv<T>) => y
   .option('include', { type: 'string', array: true, describe: 'glob of paths to mirror (repeatable; default: all)' })
   .option('exclude', { type: 'string', array: true, describe: 'glob of paths not to mirror (repeatable)' })
   .option('delete', { type: 'boolean', default: false, describe: 'announce deletions (R times) and renames to the receiver' })
+  .option('key-file', { type: 'string', describe: 'pre-shared key (hex or base64, mode 600): every frame carries an HMAC tag' })
+  .option('encrypt', { type: 'boolean', default: false, describe: 'with --key-file: encrypt every payload (AES-256-GCM)' })
   .option('manifest-interval', { type: 'number', default: 300, describe: 'watch mode: seconds between manifests when nothing changes' });
 
 const ledgerOptions = <T>(y: Argv<T>) => y
@@ -117,8 +119,12 @@ async function main(): Promise<void> {
   const fec = parseOrUsage(() => parseFec(argv.fec));
   const interleave = argv.interleave;
   if (!Number.isInteger(interleave) || interleave < 1 || interleave > 256) throw new UsageError('--interleave must be a whole number from 1 to 256');
-  // With FEC a full chunk is a whole number of the codec's 8-byte words, so parity frames fit the MTU too.
-  const maxChunk = Math.min(MAX_PAYLOAD, mtu - IP_UDP_OVERHEAD - HEADER_SIZE);
+  if (argv.encrypt && argv['key-file'] === undefined) throw new UsageError('--encrypt needs --key-file');
+  const keyFile = argv['key-file'];
+  const sealing = keyFile === undefined ? undefined : { auth: readKey(keyFile), encrypt: argv.encrypt };
+  // The tag, if any, must fit the MTU too; with FEC a full chunk is a whole number of the codec's
+  // 8-byte words, so parity frames fit as well.
+  const maxChunk = Math.min(MAX_PAYLOAD, mtu - IP_UDP_OVERHEAD - HEADER_SIZE - (sealing ? TAG_SIZE : 0));
   const chunkSize = fecEnabled(fec) ? maxChunk - (maxChunk % 8) : maxChunk;
   if (!(argv.settle >= 0)) throw new UsageError('--settle must be a number of milliseconds >= 0');
   if (argv.poll !== undefined && !(argv.poll >= 10)) throw new UsageError('--poll must be at least 10 ms');
@@ -145,7 +151,7 @@ async function main(): Promise<void> {
     throw new UsageError(`cannot open ${argv.to}: ${err.code ?? err.message}`);
   });
   const sessionId = randomInt(1, 0xffff_ffff);
-  const emitter = new FrameEmitter(sessionId, sink, new TokenBucket(rate));
+  const emitter = new FrameEmitter(sessionId, sink, new TokenBucket(rate), sealing);
   const stop = new AbortController();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
@@ -166,7 +172,7 @@ async function main(): Promise<void> {
   );
   log('start', {
     to: sink.description, session: sessionId.toString(16), rate: formatBitRate(rate), redundancy, fec: formatFec(fec), interleave, chunkSize,
-    mode: argv.once ? 'once' : 'watch', ledger: ledgerFile, resume: argv.resume,
+    mode: argv.once ? 'once' : 'watch', auth: sealing ? (sealing.encrypt ? 'hmac+aes-256-gcm' : 'hmac') : 'none', ledger: ledgerFile, resume: argv.resume,
   });
   const started = performance.now();
   let unsent = 0;
@@ -190,6 +196,16 @@ async function main(): Promise<void> {
     changedDuringSend: stats.changedDuringSend, unreadable: unsent,
   });
   if (unsent > 0 && !stop.signal.aborted) fail(`${unsent} file(s) could not be read and were not sent`, 2);
+}
+
+/** Reads the pre-shared key; the permission check and parsing live in the protocol package. */
+function readKey(file: string) {
+  try {
+    return keyFromFile(file, statSync(file).mode, readFileSync(file, 'utf8'));
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new UsageError(e.code ? `cannot read key file '${file}': ${e.code}` : e.message);
+  }
 }
 
 let ledgerFileForErrors = '';

@@ -1,10 +1,16 @@
-import { encodeHeaderAs, type FrameFields } from '@diodesync/protocol';
+import { encodeHeaderAs, sealFrame, type FrameAuthenticator, type FrameFields } from '@diodesync/protocol';
 import type { TokenBucket } from './rate-limiter.js';
 import type { FrameSink } from './transport.js';
 
 export type EmitFields = Omit<FrameFields, 'sessionId' | 'sequence'>;
 
-/** Stamps session and sequence on each frame, paces it through the rate limiter, hands it to the sink. */
+/** With --key-file: every frame is tagged, and with --encrypt its payload is encrypted. */
+export interface FrameSealing {
+  auth: FrameAuthenticator;
+  encrypt: boolean;
+}
+
+/** Stamps session and sequence on each frame, seals it, paces it through the rate limiter, hands it to the sink. */
 export class FrameEmitter {
   private sequence = 0;
   framesSent = 0;
@@ -14,16 +20,20 @@ export class FrameEmitter {
     readonly sessionId: number,
     private readonly sink: FrameSink,
     private readonly limiter: TokenBucket,
+    private readonly sealing?: FrameSealing,
   ) {}
 
   emit(fields: EmitFields, payload: Buffer): Promise<void> | undefined {
-    const header = encodeHeaderAs(fields, this.sessionId, this.sequence++, payload);
-    const bytes = header.length + payload.length;
+    // Unsealed frames take the fast path: no copy of the fields, no tag.
+    const pieces = this.sealing
+      ? sealFrame({ ...fields, sessionId: this.sessionId, sequence: this.sequence++ }, payload, this.sealing.auth, this.sealing.encrypt)
+      : [encodeHeaderAs(fields, this.sessionId, this.sequence++, payload), payload];
+    const bytes = pieces.reduce((n, p) => n + p.length, 0);
     this.framesSent++;
     this.bytesSent += bytes;
     const wait = this.limiter.take(bytes);
-    if (wait) return wait.then(() => this.sink.send([header, payload]));
-    return this.sink.send([header, payload]);
+    if (wait) return wait.then(() => this.sink.send(pieces));
+    return this.sink.send(pieces);
   }
 
   flush(): Promise<void> {
