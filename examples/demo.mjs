@@ -41,7 +41,10 @@ const port = await new Promise((resolve, reject) => {
 });
 console.log(`diodesync demo: sending ${path.relative(repo, source)}/ to udp://127.0.0.1:${port}, receiving into ${path.relative(repo, mirror)}/`);
 
-const sender = await run(send, [source, '--to', `udp://127.0.0.1:${port}`, '--once', '--rate', '100m', '-R', '2']).exited;
+// Its own ledger: the demo must not touch (or be refused by) the ledger of a real sender on this machine.
+const state = path.join(repo, '.demo-send-state');
+const sender = await run(send, [source, '--to', `udp://127.0.0.1:${port}`, '--once', '--rate', '100m', '-R', '2', '--state', state]).exited;
+if (sender.code !== 0) receiver.child.kill(); // nothing more is coming: do not wait for the timeout
 const received = await receiver.exited;
 const done = sender.log.split('\n').filter((l) => l.includes('"done"')).map((l) => JSON.parse(l))[0];
 if (sender.code !== 0 || received.code !== 0) {
