@@ -11,8 +11,10 @@ export class TokenBucket {
 
   constructor(bitsPerSecond: number, burstMs = 5) {
     this.bytesPerMs = bitsPerSecond / 8 / 1000;
-    // At least a few jumbo frames of burst, so timer granularity does not cap the rate.
-    this.burstBytes = Math.max(this.bytesPerMs * burstMs, 4 * 65_536);
+    // 5 ms of traffic, so timer granularity does not cap the rate; at low rates at least two
+    // 1500-byte frames. Not more: after idle time (hashing a file) a bigger burst would overflow
+    // the small queues of a real bottleneck. A frame above the burst still goes, on credit.
+    this.burstBytes = Math.max(this.bytesPerMs * burstMs, 3_000);
     this.tokens = 0;
   }
 
