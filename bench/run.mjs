@@ -72,7 +72,8 @@ async function transfer(source, dest, senderArgs, bytes, timeoutS = 90) {
     ok: r.code === 0 && s.code === 0, seconds, goodputGbps: (bytes * 8) / seconds / 1e9,
     wireOverhead: done.wireBytes ? done.wireBytes / bytes - 1 : null,
     sender: { cpuSeconds: sendM.cpuSeconds, maxRssMB: sendM.maxRssMB }, receiver: { cpuSeconds: recvM.cpuSeconds, maxRssMB: recvM.maxRssMB },
-    queueOverflow: exit.queueOverflow, framesLost: exit.framesLost,
+    queueOverflow: exit.queueOverflow, framesLost: exit.framesLost, missing: exit.missing,
+    ...(r.code === 0 ? {} : { receiverExit: r.code, senderExit: s.code, senderError: s.stderr.split('\n').filter((l) => !l.startsWith('{')).join(' ').trim() }),
   };
 }
 
@@ -168,7 +169,7 @@ if (want('small')) {
   }
   const r = await transfer(src, path.join(work, 'small-out'), ['--rate', '1g', '-R', '1'], 10_000 * 4096);
   results.small = { filesPerSecond: 10_000 / r.seconds, ...r };
-  row('10,000 files of 4 KiB in 100 dirs', `${(10_000 / r.seconds).toFixed(0)} files/s`, `${r.ok ? 'all arrived' : 'INCOMPLETE'}; ${r.seconds.toFixed(1)} s; overflow ${r.queueOverflow}`);
+  row('10,000 files of 4 KiB in 100 dirs', `${(10_000 / r.seconds).toFixed(0)} files/s`, `${r.ok ? 'all arrived' : `INCOMPLETE (${r.missing} missing, ${r.framesLost} frames lost)`}; ${r.seconds.toFixed(1)} s; overflow ${r.queueOverflow}`);
 }
 
 if (want('rate')) {
