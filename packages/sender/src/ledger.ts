@@ -5,8 +5,8 @@ import type { SourceFile } from './scan.js';
 
 /**
  * The recovery ledger: on a one-way link it is the sender's only memory of what it sent, when
- * and how often. One SQLite file in WAL mode; every write is one short transaction per file
- * send, per rescan or per reset, so a kill -9 at any moment leaves it consistent.
+ * and how often. One SQLite file in WAL mode; every write is one short transaction per batch
+ * of file sends, per rescan or per reset, so a kill -9 at any moment leaves it consistent.
  */
 
 export const LEDGER_FILE = 'ledger.sqlite';
@@ -246,17 +246,26 @@ export class Ledger {
   }
 
   /**
-   * One completed send of a version (and its hash), in one statement. `sends + 1` rather than a value from
-   * memory: a reset made meanwhile by another process is not overwritten.
+   * Completed sends of versions (and their hashes), in one transaction. `sends + 1` rather than a
+   * value from memory: a reset made meanwhile by another process is not overwritten.
    */
-  recordSend(id: number, redundancy: number, sha256: Buffer | null = null, at = Date.now()): { sends: number; totalSends: number } {
-    const row = this.sql(
+  recordSends(sent: readonly { id: number; sha256: Buffer | null }[], redundancy: number, at = Date.now()): { sends: number; totalSends: number }[] {
+    const update = this.sql(
       `UPDATE versions SET sends = sends + 1, total_sends = total_sends + 1, sha256 = coalesce(@sha256, sha256),
          first_sent_at = coalesce(first_sent_at, @at), last_sent_at = @at,
          status = CASE WHEN status IN ('superseded', 'gone') THEN status WHEN sends + 1 >= @r THEN 'sent' ELSE 'partial' END
        WHERE id = @id RETURNING sends, total_sends`,
-    ).get({ id, at, r: redundancy, sha256 }) as { sends: number; total_sends: number } | undefined;
-    return { sends: row?.sends ?? 0, totalSends: row?.total_sends ?? 0 };
+    );
+    return this.db.transaction(() =>
+      sent.map(({ id, sha256 }) => {
+        const row = update.get({ id, at, r: redundancy, sha256 }) as { sends: number; total_sends: number } | undefined;
+        return { sends: row?.sends ?? 0, totalSends: row?.total_sends ?? 0 };
+      }),
+    ).immediate();
+  }
+
+  recordSend(id: number, redundancy: number, sha256: Buffer | null = null, at = Date.now()): { sends: number; totalSends: number } {
+    return this.recordSends([{ id, sha256 }], redundancy, at)[0]!;
   }
 
   /**
