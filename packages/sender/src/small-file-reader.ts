@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import PQueue from 'p-queue';
 import type { SourceFile } from './scan.js';
@@ -10,28 +11,60 @@ const READ_AHEAD = 32;
 
 export type SmallFile = { data: Buffer; sha256: Buffer } | 'changed';
 
+/** A read from the page cache takes microseconds, less than a thread-pool round trip; one this slow did not. */
+const SLOW_SYNC_READ_MS = 10;
+/** After a slow read (a cold disk, a network share), files are read off the event loop for this long. */
+const ASYNC_AFTER_SLOW_MS = 10_000;
+let asyncUntil = 0;
+
 /**
- * Reads a small file whole and hashes it. If its size or mtime moved while we read, the bytes
- * may be a mix of two versions: report 'changed' rather than send them.
+ * Reads a small file whole and hashes it. If its size or mtime moved since the scan, before or
+ * during the read, the bytes may be a mix of two versions: report 'changed' rather than send them.
+ * Synchronous while the disk answers at once (it doubles the sender's speed on a tree of small
+ * files); through the thread pool for a while after a read that blocked the event loop.
  */
 export async function readSmallFile(file: SourceFile): Promise<SmallFile> {
+  if (Date.now() < asyncUntil) return readSmallFileAsync(file);
+  const started = performance.now();
+  const fd = openSync(file.absPath, 'r');
+  let stat;
+  const data = Buffer.allocUnsafe(file.size);
+  try {
+    for (let filled = 0; filled < data.length; ) {
+      const bytesRead = readSync(fd, data, filled, data.length - filled, filled);
+      if (bytesRead === 0) return 'changed';
+      filled += bytesRead;
+    }
+    stat = fstatSync(fd);
+  } finally {
+    closeSync(fd);
+    if (performance.now() - started > SLOW_SYNC_READ_MS) asyncUntil = Date.now() + ASYNC_AFTER_SLOW_MS;
+  }
+  return unchanged(file, stat) ? { data, sha256: sha256(data) } : 'changed';
+}
+
+async function readSmallFileAsync(file: SourceFile): Promise<SmallFile> {
   const fh = await open(file.absPath, 'r');
   try {
-    const before = await fh.stat();
-    if (before.size !== file.size || before.mtimeMs !== file.mtimeMs) return 'changed';
     const data = Buffer.allocUnsafe(file.size);
-    let filled = 0;
-    while (filled < data.length) {
+    for (let filled = 0; filled < data.length; ) {
       const { bytesRead } = await fh.read(data, filled, data.length - filled, filled);
       if (bytesRead === 0) return 'changed';
       filled += bytesRead;
     }
-    const after = await fh.stat();
-    if (after.size !== file.size || after.mtimeMs !== file.mtimeMs) return 'changed';
-    return { data, sha256: createHash('sha256').update(data).digest() };
+    return unchanged(file, await fh.stat()) ? { data, sha256: sha256(data) } : 'changed';
   } finally {
     await fh.close();
   }
+}
+
+/** One stat, after the read, suffices: a change before or during the read moved size or mtime. */
+function unchanged(file: SourceFile, after: { size: number; mtimeMs: number }): boolean {
+  return after.size === file.size && after.mtimeMs === file.mtimeMs;
+}
+
+function sha256(data: Buffer): Buffer {
+  return createHash('sha256').update(data).digest();
 }
 
 /**
