@@ -75,7 +75,7 @@ export class DestTree {
     const slash = rel.lastIndexOf('/');
     const dir = await this.ensureDir(slash < 0 ? '' : rel.slice(0, slash));
     const target = path.join(dir, rel.slice(slash + 1));
-    const existing = await lstat(target).catch(() => undefined);
+    const existing = lstatSync(target, { throwIfNoEntry: false }); // synchronous: see inspect()
     if (existing?.isDirectory()) throw new UnsafeDestination(`'${rel}' is a directory in the destination`);
     await chmod(tempPath, mode & 0o777); // never setuid, setgid or sticky from the wire
     await utimes(tempPath, mtimeMs / 1000, mtimeMs / 1000);
