@@ -37,3 +37,10 @@ export function formatEndpoint(e: Endpoint): string {
   if (e.scheme === 'stdio') return '-';
   return `${e.scheme}://${isIP(e.host) === 6 ? `[${e.host}]` : e.host}:${e.port}`;
 }
+
+/** True for an IPv4 (224.0.0.0/4) or IPv6 (ff00::/8) multicast group address. */
+export function isMulticast(address: string): boolean {
+  if (isIP(address) === 6) return address.toLowerCase().startsWith('ff');
+  const first = Number(address.split('.')[0]);
+  return isIP(address) === 4 && first >= 224 && first <= 239;
+}

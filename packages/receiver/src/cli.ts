@@ -61,7 +61,7 @@ async function main(): Promise<void> {
       .option('state', { type: 'string', describe: 'receiver state: partial files, report, status (default: .<dest>.diodesync beside dest-dir)' })
       .option('exit-when-synced', { type: 'boolean', default: false, describe: "exit 0 once every file of the sender's manifest is present and verified" })
       .option('timeout', { type: 'number', default: 0, describe: 'with --exit-when-synced: give up after this many seconds, write the report, exit 2 (0 = never)' })
-      .option('rcvbuf', { type: 'string', default: '32m', describe: 'socket receive buffer (capped by net.core.rmem_max)' })
+      .option('rcvbuf', { type: 'string', default: '32m', describe: 'receive buffer: the socket\'s (capped by net.core.rmem_max), and as much again held by the reader thread' })
       .option('max-buffer', { type: 'string', default: '64m', describe: 'memory for chunks not yet written; beyond it chunks are dropped and counted' })
       .option('workers', { type: 'number', default: 256, describe: 'objects assembled at once; headers of further objects wait for the next pass' })
       .option('partial-ttl', { type: 'number', default: 24, describe: 'hours a partial file may wait for its missing chunks before it is removed and reported' })
@@ -152,7 +152,14 @@ async function main(): Promise<void> {
   try {
     switch (endpoint.scheme) {
       case 'udp':
-        source = await listenUdp(endpoint.host, endpoint.port, rcvbuf, (d) => receiver.handleDatagram(d), argv['multicast-interface'] as string | undefined);
+        source = await listenUdp(endpoint.host, endpoint.port, rcvbuf, {
+          onDatagram: (d) => receiver.handleDatagram(d),
+          onOverflow: (count) => (receiver.counters.queueOverflow += count),
+          onFailure: (err) => {
+            log('reader-failed', { error: err.message });
+            exitOnce(1, 'reader failed');
+          },
+        }, argv['multicast-interface'] as string | undefined);
         break;
       case 'tcp-listen':
         source = await listenTcp(endpoint.host, endpoint.port, receiver.counters, onFrame);

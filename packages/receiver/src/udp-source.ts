@@ -1,11 +1,5 @@
-import * as dgram from 'node:dgram';
-import { isIP } from 'node:net';
-
-export function isMulticast(address: string): boolean {
-  if (isIP(address) === 6) return address.toLowerCase().startsWith('ff');
-  const first = Number(address.split('.')[0]);
-  return isIP(address) === 4 && first >= 224 && first <= 239;
-}
+import { Worker } from 'node:worker_threads';
+import type { ReaderMessage, ReaderSettings } from './udp-reader-thread.js';
 
 export interface UdpSource {
   port: number;
@@ -14,36 +8,59 @@ export interface UdpSource {
   close(): Promise<void>;
 }
 
-/** Binds a UDP socket and hands every datagram over; it does nothing else, so it never stalls on disk. */
+export interface UdpSourceHandlers {
+  onDatagram(datagram: Buffer): void;
+  /** Datagrams the reader thread dropped because `receiveBufferBytes` were already waiting. */
+  onOverflow(count: number): void;
+  /** The reader thread failed after it started: nothing more will arrive. */
+  onFailure(err: Error): void;
+}
+
+/**
+ * Binds a UDP socket in a reader thread (see udp-reader-thread.ts) and hands every datagram
+ * over. Up to `receiveBufferBytes` wait between the two threads, on top of the kernel's buffer.
+ */
 export async function listenUdp(
   host: string,
   port: number,
   receiveBufferBytes: number,
-  onDatagram: (datagram: Buffer) => void,
+  handlers: UdpSourceHandlers,
   multicastInterface?: string,
 ): Promise<UdpSource> {
-  const multicast = isMulticast(host);
-  // A multicast group may have other listeners on this host: share the port only then.
-  const socket = dgram.createSocket({ type: isIP(host) === 6 ? 'udp6' : 'udp4', reuseAddr: multicast });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('error', reject);
-    socket.bind(port, host, () => {
-      socket.off('error', reject);
-      resolve();
+  const buffered = new SharedArrayBuffer(4);
+  const pending = new Int32Array(buffered);
+  const settings: ReaderSettings = { host, port, receiveBufferBytes, multicastInterface, maxBufferedBytes: receiveBufferBytes, buffered };
+  const worker = new Worker(new URL('./udp-reader-thread.js', import.meta.url), { workerData: settings });
+  const ready = await new Promise<{ port: number; receiveBufferBytes: number }>((resolve, reject) => {
+    worker.once('error', reject);
+    worker.on('message', function first(message: ReaderMessage) {
+      if (!('ready' in message) && !('error' in message)) return;
+      worker.off('message', first);
+      worker.off('error', reject);
+      if ('ready' in message) resolve(message.ready);
+      else reject(Object.assign(new Error(message.error.message), { code: message.error.code }));
     });
   });
-  // Join on the named interface only (the test suite pins it to lo).
-  if (multicast) socket.addMembership(host, multicastInterface);
-  try {
-    socket.setRecvBufferSize(receiveBufferBytes);
-  } catch {
-    // Capped by net.core.rmem_max; what we got is reported below.
-  }
-  socket.on('message', onDatagram);
-  socket.on('error', () => undefined);
+  worker.on('error', (err) => handlers.onFailure(err));
+  worker.on('message', (message: ReaderMessage) => {
+    if (!('batch' in message)) return;
+    if (message.dropped > 0) handlers.onOverflow(message.dropped);
+    if (!message.batch) return;
+    const batch = Buffer.from(message.batch);
+    for (let offset = 0; offset < batch.length; ) {
+      const length = batch.readUInt32BE(offset);
+      // A copy: a frame kept for later (a chunk waiting for its header) must not pin the whole batch.
+      handlers.onDatagram(Buffer.from(batch.subarray(offset + 4, offset + 4 + length)));
+      offset += 4 + length;
+    }
+    Atomics.sub(pending, 0, batch.length);
+  });
   return {
-    port: socket.address().port,
-    receiveBufferBytes: socket.getRecvBufferSize(),
-    close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
+    ...ready,
+    close: async () => {
+      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      worker.postMessage('close');
+      await exited;
+    },
   };
 }

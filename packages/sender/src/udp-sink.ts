@@ -1,6 +1,7 @@
 import * as dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { isMulticast } from '@diodesync/protocol';
 import { TransportError, type FrameSink } from './transport.js';
 
 const MAX_IN_FLIGHT = 512;
@@ -12,12 +13,6 @@ export interface UdpOptions {
   /** Local address of the interface multicast leaves by. */
   multicastInterface?: string;
   broadcast?: boolean;
-}
-
-export function isMulticast(address: string): boolean {
-  if (isIP(address) === 6) return address.toLowerCase().startsWith('ff');
-  const first = Number(address.split('.')[0]);
-  return first >= 224 && first <= 239;
 }
 
 /**
