@@ -78,6 +78,8 @@ export class Receiver {
   /** The share of bufferedBytes that is parity. */
   private parityBytes = 0;
   private readonly orphans: OrphanBuffer;
+  /** Frames for objects under verification, by content id: if the object fails, they start it again. */
+  private readonly awaitingVerdict: OrphanBuffer;
   /** Partial objects given up after --partial-ttl, for the report. */
   readonly expired: { path: string; at: string; chunks: number; of: number }[] = [];
   /** Regular files in the mirror, counted at start and kept up to date, for --max-files. */
@@ -91,6 +93,7 @@ export class Receiver {
   ) {
     this.partialDir = path.join(config.stateDir, 'partial');
     this.orphans = new OrphanBuffer(Math.min(8 * 1024 * 1024, config.maxBufferedBytes / 4), ORPHAN_MAX_AGE_MS);
+    this.awaitingVerdict = new OrphanBuffer(Math.min(8 * 1024 * 1024, config.maxBufferedBytes / 4), ORPHAN_MAX_AGE_MS);
     this.maintenance = setInterval(() => this.maintain(), 200);
     this.maintenance.unref();
   }
@@ -253,7 +256,7 @@ export class Receiver {
     }
     const partial = this.partials.get(id);
     if (!partial || partial.complete) {
-      this.counters.duplicateChunks++;
+      if (!partial?.complete || !this.awaitingVerdict.hold(id, frame)) this.counters.duplicateChunks++;
       return;
     }
     const chunk = h.chunkIndex;
@@ -284,7 +287,8 @@ export class Receiver {
   }
 
   /** Parity: chunk index = block index, FEC index = k' + j (see superframe.ts). */
-  private onParity({ header: h, payload }: Frame): void {
+  private onParity(frame: Frame): void {
+    const { header: h, payload } = frame;
     const id = this.wireIds.get(`${h.sessionId}:${h.objectId}`);
     if (id === undefined) {
       this.counters.orphanData++;
@@ -292,7 +296,7 @@ export class Receiver {
     }
     const partial = this.partials.get(id);
     if (!partial || partial.complete) {
-      this.counters.fecParityUnneeded++;
+      if (!partial?.complete || !this.awaitingVerdict.hold(id, frame)) this.counters.fecParityUnneeded++;
       return;
     }
     const { fec } = partial;
@@ -463,7 +467,10 @@ export class Receiver {
       if (!sha256.equals(header.sha256)) {
         this.counters.verifyFailed++;
         log('verify-failed', { path: header.path || '(manifest)' });
-        await this.drop(id, partial);
+        // Still listed while its file goes, so that frames arriving meanwhile are held for the new copy.
+        await partial.discard();
+        this.partials.delete(id);
+        this.startAgain(id, header);
         return;
       }
       if (header.kind === 'manifest') {
@@ -481,6 +488,7 @@ export class Receiver {
         if (await this.dest.place(partial.tempPath, header.path, header.mtimeMs, header.mode)) this.filesInMirror++;
         await partial.forgetCheckpoint();
         this.partials.delete(id);
+        this.counters.duplicateChunks += this.awaitingVerdict.take(id).length;
         this.markCompleted(id, header);
         this.counters.filesCompleted++;
         this.sync.placed(header.path, header.size, header.mtimeMs, header.sha256);
@@ -496,8 +504,23 @@ export class Receiver {
     }
   }
 
+  /**
+   * A corrupt chunk (forged, or a CRC collision) spoilt the object: the frames of the next pass
+   * that came while it was being verified start a fresh copy, rather than being lost as duplicates.
+   */
+  private startAgain(id: string, header: ObjectHeader): void {
+    const held = this.awaitingVerdict.take(id);
+    if (held.length === 0 || this.partials.has(id) || !this.withinLimits(header)) {
+      this.counters.duplicateChunks += held.length;
+      return;
+    }
+    this.partials.set(id, new PartialObject(header, path.join(this.partialDir, `${id}.part`), this.written));
+    for (const frame of held) frame.header.type === FrameType.Parity ? this.onParity(frame) : this.onData(frame);
+  }
+
   /** Forgets an object so that the next pass starts it afresh. */
   private async drop(id: string, partial: PartialObject): Promise<void> {
+    this.counters.duplicateChunks += this.awaitingVerdict.take(id).length;
     this.partials.delete(id);
     this.releaseParity(partial.parity.clear());
     await partial.discard();
@@ -507,6 +530,7 @@ export class Receiver {
   private maintain(): void {
     const now = Date.now();
     this.counters.orphanData += this.orphans.expire(now);
+    this.counters.duplicateChunks += this.awaitingVerdict.expire(now);
     const checkpoint = ++this.ticks % CHECKPOINT_EVERY_TICKS === 0;
     if (checkpoint) void this.config.limits.refresh().catch(() => undefined);
     for (const [id, partial] of this.partials) {
