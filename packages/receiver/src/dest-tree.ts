@@ -43,7 +43,8 @@ export class DestTree {
     let current = this.root;
     for (const segment of rel.slice(0, slash).split('/')) {
       current = path.join(current, segment);
-      const st = await lstat(current).catch(() => undefined);
+      // Synchronous, as in inspect(): mostly absent, and an async ENOENT costs an Error with a stack.
+      const st = lstatSync(current, { throwIfNoEntry: false });
       if (!st) return true;
       if (!st.isDirectory()) return false; // a symlink, or a file where a directory should be
     }

@@ -45,7 +45,7 @@ const IDLE_CLOSE_MS = 5_000;
 const DAY_MS = 86_400_000;
 const ORPHAN_MAX_AGE_MS = 5_000;
 /** Complete objects waiting for verification and placement; beyond this, new objects wait for a later pass. */
-const MAX_FINISHING = 4096;
+const MAX_FINISHING = 16_384;
 /** Maintenance runs every 200 ms; checkpoints (and free-space checks) every second. */
 const CHECKPOINT_EVERY_TICKS = 5;
 /** Wire ids remembered; the oldest go first (a live object's next header copy brings its id back). */
