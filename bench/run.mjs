@@ -240,7 +240,8 @@ if (want('watch')) {
 if (want('rss')) {
   const dir = path.join(work, 'two-gb');
   randomFile(path.join(dir, 'file.bin'), 2e9);
-  const r = await transfer(dir, path.join(work, 'rss-out'), ['--rate', '10g', '-R', '1'], 2e9, 600);
+  // At a rate this machine sustains with both ends on its 2 cores: memory, not speed, is measured here.
+  const r = await transfer(dir, path.join(work, 'rss-out'), ['--rate', '1g', '-R', '1'], 2e9, 240);
   results.rss = r;
   row('2 GB file: peak RSS sender / receiver', `${r.sender.maxRssMB?.toFixed(0)} / ${r.receiver.maxRssMB?.toFixed(0)} MB`, `${r.ok ? 'delivered' : 'NOT DELIVERED'}; ${r.goodputGbps.toFixed(2)} Gb/s`);
   rmSync(dir, { recursive: true, force: true });
