@@ -80,7 +80,7 @@ socket.once('error', (err: NodeJS.ErrnoException) => {
 });
 socket.bind(settings.port, host, () => {
   socket.removeAllListeners('error');
-  socket.on('error', () => undefined);
+  socket.on('error', (err: NodeJS.ErrnoException) => port.postMessage({ error: { code: err.code, message: err.message } } satisfies ReaderMessage));
   try {
     // Join on the named interface only (the test suite pins it to lo).
     if (multicast) socket.addMembership(host, multicastInterface);

@@ -43,6 +43,7 @@ export async function listenUdp(
   });
   worker.on('error', (err) => handlers.onFailure(err));
   worker.on('message', (message: ReaderMessage) => {
+    if ('error' in message) return handlers.onFailure(new Error(message.error.message));
     if (!('batch' in message)) return;
     if (message.dropped > 0) handlers.onOverflow(message.dropped);
     if (!message.batch) return;

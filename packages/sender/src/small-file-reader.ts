@@ -20,8 +20,8 @@ let asyncUntil = 0;
 /**
  * Reads a small file whole and hashes it. If its size or mtime moved since the scan, before or
  * during the read, the bytes may be a mix of two versions: report 'changed' rather than send them.
- * Synchronous while the disk answers at once (it doubles the sender's speed on a tree of small
- * files); through the thread pool for a while after a read that blocked the event loop.
+ * Synchronous while the disk answers at once (10,000 files of 4 KiB: 3.7 s -> 2.3 s, sender
+ * alone); through the thread pool for a while after a read that blocked the event loop.
  */
 export async function readSmallFile(file: SourceFile): Promise<SmallFile> {
   if (Date.now() < asyncUntil) return readSmallFileAsync(file);
