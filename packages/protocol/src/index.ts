@@ -10,3 +10,4 @@ export * from './fec.js';
 export * from './log.js';
 export * from './cli-args.js';
 export * from './auth.js';
+export * from './path-bytes.js';

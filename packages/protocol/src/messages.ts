@@ -2,6 +2,7 @@ import { Packr } from 'msgpackr';
 import { MAX_PAYLOAD } from './constants.js';
 import { ProtocolError } from './errors.js';
 import { fecLayoutProblem } from './fec.js';
+import { pathFromWire, pathToWire } from './path-bytes.js';
 
 // Plain maps and arrays only: no records, no extensions, so a hostile payload decodes to data, never to behaviour.
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false, bundleStrings: false });
@@ -12,10 +13,15 @@ export type ObjectKind = 'file' | 'manifest';
 /** Announces one object (file version or manifest); repeated during its data so a lost copy costs little. */
 export interface ObjectHeader {
   kind: ObjectKind;
-  /** Relative path with '/' separators; '' for a manifest. Untrusted: the receiver checks it. */
+  /**
+   * Relative path with '/' separators; '' for a manifest. Untrusted: the receiver checks it.
+   * Bytes that are not UTF-8 are escaped (see path-bytes.ts) and travel as raw bytes.
+   */
   path: string;
   size: number;
   mtimeMs: number;
+  /** The same mtime in nanoseconds since the epoch, as the file system keeps it (may be negative). */
+  mtimeNs?: bigint;
   /** Permission bits (0o7777 at most). */
   mode: number;
   /** SHA-256 of the whole object. */
@@ -98,6 +104,17 @@ function str(v: unknown, what: string, maxBytes = 4096): string {
   if (typeof v !== 'string' || Buffer.byteLength(v) > maxBytes) throw new ProtocolError(`bad ${what}`);
   return v;
 }
+function path(v: unknown, what: string, maxBytes = 4096): string {
+  const p = pathFromWire(v);
+  const bytes = typeof v === 'string' ? Buffer.byteLength(v) : (v as Uint8Array | undefined)?.length ?? 0;
+  if (p === undefined || bytes > maxBytes) throw new ProtocolError(`bad ${what}`);
+  return p;
+}
+/** Nanoseconds as a decimal string: msgpack has no integer wide enough for every time_t. */
+function nanos(v: unknown, what: string): bigint {
+  if (typeof v !== 'string' || !/^-?\d{1,21}$/.test(v)) throw new ProtocolError(`bad ${what}`);
+  return BigInt(v);
+}
 function hash(v: unknown, what: string): Buffer {
   if (!(v instanceof Uint8Array) || v.length !== 32) throw new ProtocolError(`bad ${what}`);
   return Buffer.from(v.buffer, v.byteOffset, v.length);
@@ -105,9 +122,10 @@ function hash(v: unknown, what: string): Buffer {
 
 export function encodeObjectHeader(h: ObjectHeader): Buffer {
   return packr.pack({
-    kind: h.kind, path: h.path, size: h.size, mtimeMs: h.mtimeMs, mode: h.mode,
+    kind: h.kind, path: pathToWire(h.path), size: h.size, mtimeMs: h.mtimeMs, mode: h.mode,
     sha256: h.sha256, chunkSize: h.chunkSize, chunkCount: h.chunkCount, version: h.version,
     fecK: h.fecK, fecM: h.fecM,
+    ...(h.mtimeNs === undefined ? {} : { mtimeNs: h.mtimeNs.toString() }),
   });
 }
 
@@ -124,9 +142,10 @@ export function decodeObjectHeader(payload: Uint8Array): ObjectHeader {
   if (fec.k > 0 && chunkSize % 8 !== 0) throw new ProtocolError('chunk size is not a multiple of 8 with FEC');
   return {
     kind: m.kind,
-    path: str(m.path, 'path'),
+    path: path(m.path, 'path'),
     size,
     mtimeMs: num(m.mtimeMs, 'mtime'),
+    ...(m.mtimeNs === undefined ? {} : { mtimeNs: nanos(m.mtimeNs, 'mtime') }),
     mode: int(m.mode, 'mode', 0, 0o7777),
     sha256: hash(m.sha256, 'sha256'),
     chunkSize,
@@ -140,8 +159,8 @@ export function decodeObjectHeader(payload: Uint8Array): ObjectHeader {
 export function encodeManifest(m: Manifest): Buffer {
   return packr.pack({
     createdAt: m.createdAt, pass: m.pass, passes: m.passes,
-    files: m.files.map((f) => [f.path, f.size, f.mtimeMs, f.sha256]),
-    dirs: m.dirs,
+    files: m.files.map((f) => [pathToWire(f.path), f.size, f.mtimeMs, f.sha256]),
+    dirs: m.dirs.map(pathToWire),
   });
 }
 
@@ -154,9 +173,9 @@ export function decodeManifest(payload: Uint8Array): Manifest {
     passes: int(m.passes, 'passes'),
     files: m.files.map((f: unknown) => {
       if (!Array.isArray(f) || f.length !== 4) throw new ProtocolError('bad manifest entry');
-      return { path: str(f[0], 'path'), size: int(f[1], 'size'), mtimeMs: num(f[2], 'mtime'), sha256: hash(f[3], 'sha256') };
+      return { path: path(f[0], 'path'), size: int(f[1], 'size'), mtimeMs: num(f[2], 'mtime'), sha256: hash(f[3], 'sha256') };
     }),
-    dirs: m.dirs.map((d: unknown) => str(d, 'dir')),
+    dirs: m.dirs.map((d: unknown) => path(d, 'dir')),
   };
 }
 
@@ -183,7 +202,7 @@ export function decodeHeartbeat(payload: Uint8Array): Heartbeat {
 }
 
 export function encodeChange(c: Change): Buffer {
-  return packr.pack({ op: c.op, path: c.path, to: c.to, sha256: c.sha256 });
+  return packr.pack({ op: c.op, path: pathToWire(c.path), to: pathToWire(c.to), sha256: c.sha256 });
 }
 
 export function decodeChange(payload: Uint8Array): Change {
@@ -191,8 +210,8 @@ export function decodeChange(payload: Uint8Array): Change {
   if (m.op !== 'delete' && m.op !== 'rename') throw new ProtocolError('bad change op');
   return {
     op: m.op,
-    path: str(m.path, 'path'),
-    to: m.op === 'rename' ? str(m.to, 'rename target') : '',
+    path: path(m.path, 'path'),
+    to: m.op === 'rename' ? path(m.to, 'rename target') : '',
     sha256: hash(m.sha256, 'sha256'),
   };
 }
