@@ -193,9 +193,11 @@ async function main(): Promise<void> {
   log('done', {
     files: stats.filesSent, fileBytes: stats.fileBytesSent, frames: emitter.framesSent, wireBytes: emitter.bytesSent,
     seconds: Number(seconds.toFixed(3)), wireRate: formatBitRate((emitter.bytesSent * 8) / seconds),
-    changedDuringSend: stats.changedDuringSend, unreadable: unsent,
+    changedDuringSend: stats.changedDuringSend, failed: unsent, skipped: stats.skipped, unreadable: stats.unreadable,
   });
-  if (unsent > 0 && !stop.signal.aborted) fail(`${unsent} file(s) could not be read and were not sent`, 2);
+  if (stop.signal.aborted) return;
+  if (unsent > 0) fail(`${unsent} file(s) could not be read and were not sent`, 2);
+  if (stats.unreadable > 0) fail(`${stats.unreadable} entr${stats.unreadable === 1 ? 'y' : 'ies'} of the tree could not be read (see entry-unreadable): the tree was not sent whole`, 2);
 }
 
 /** Reads the pre-shared key; the permission check and parsing live in the protocol package. */

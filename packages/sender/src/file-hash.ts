@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
+import { fsPath } from '@diodesync/protocol';
 
 const BLOCK = 1024 * 1024;
 
@@ -8,7 +9,7 @@ const BLOCK = 1024 * 1024;
  * buffer per small file made garbage collection the sender's main cost on trees of small files.
  */
 export async function hashFile(absPath: string, expectedSize = BLOCK): Promise<{ sha256: Buffer; size: number }> {
-  const fh = await open(absPath, 'r');
+  const fh = await open(fsPath(absPath), 'r');
   try {
     const hash = createHash('sha256');
     const buf = Buffer.allocUnsafe(Math.max(1, Math.min(BLOCK, expectedSize + 1)));

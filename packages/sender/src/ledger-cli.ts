@@ -1,3 +1,4 @@
+import { printablePath } from '@diodesync/protocol';
 import { Ledger, STATUSES, type LedgerStats, type LedgerVersion, type VersionStatus } from './ledger.js';
 import { CriteriaError, resetSelection, type ResetOptions } from './reset-criteria.js';
 
@@ -52,7 +53,7 @@ function list(versions: LedgerVersion[], json: boolean): void {
   }
   out(['STATUS'.padEnd(10), 'SENDS'.padStart(5), 'TOTAL'.padStart(5), 'LAST SENT'.padEnd(24), 'SIZE'.padStart(12), 'PATH'].join(' '));
   for (const v of versions) {
-    out([v.status.padEnd(10), String(v.sends).padStart(5), String(v.totalSends).padStart(5), iso(v.lastSentAt).padEnd(24), String(v.size).padStart(12), v.path].join(' '));
+    out([v.status.padEnd(10), String(v.sends).padStart(5), String(v.totalSends).padStart(5), iso(v.lastSentAt).padEnd(24), String(v.size).padStart(12), printablePath(v.path)].join(' '));
   }
 }
 
@@ -72,7 +73,7 @@ function stats(s: LedgerStats, json: boolean): void {
 }
 
 function report(chosen: LedgerVersion[], cmd: LedgerCommand, reportPaths: Set<string> | undefined): void {
-  if (cmd.dryRun) for (const v of chosen) out(v.path);
+  if (cmd.dryRun) for (const v of chosen) out(printablePath(v.path));
   if (reportPaths) {
     const found = new Set(chosen.map((v) => v.path));
     const absent = [...reportPaths].filter((p) => !found.has(p));

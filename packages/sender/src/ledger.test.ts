@@ -14,7 +14,7 @@ function tempDir(t: { after(fn: () => void): void }): string {
 }
 
 const file = (relPath: string, size = 10, mtimeMs = 1_700_000_000_000, ino = 1): SourceFile =>
-  ({ relPath, absPath: `/src/${relPath}`, size, mtimeMs, mode: 0o644, ino });
+  ({ relPath, absPath: `/src/${relPath}`, size, mtimeMs, mtimeNs: BigInt(mtimeMs) * 1_000_000n, mode: 0o644, ino });
 
 test('a file version keeps its sends and hash across reopen; a changed file is a new version', { timeout: 10_000 }, (t) => {
   const dir = tempDir(t);

@@ -1,6 +1,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
+import { hasEscapedBytes, pathFromBytes, pathToBytes } from '@diodesync/protocol';
 import type { SourceFile } from './scan.js';
 
 /**
@@ -118,6 +119,17 @@ const COLUMNS = `id, path, size, mtime_ms AS mtimeMs, ino, mode, sha256, first_s
 const sameIdentity = (v: LedgerVersion, f: SourceFile) =>
   v.size === f.size && v.mtimeMs === f.mtimeMs && v.ino === f.ino && v.mode === f.mode;
 
+/**
+ * A path as stored: TEXT where it is valid UTF-8, its raw bytes (a BLOB) where not, since SQLite
+ * would store an escaped name's lone surrogates as U+FFFD. Rows are read back through fromRow.
+ */
+const pathToDb = (p: string): string | Buffer => (hasEscapedBytes(p) ? pathToBytes(p) : p);
+function fromRow(row: LedgerVersion): LedgerVersion {
+  const stored = row.path as string | Buffer;
+  if (typeof stored !== 'string') row.path = pathFromBytes(stored);
+  return row;
+}
+
 const statusAfterSends = (sends: number, redundancy: number): VersionStatus =>
   sends >= redundancy ? 'sent' : sends > 0 ? 'partial' : 'pending';
 
@@ -201,7 +213,7 @@ export class Ledger {
   /** Current (not superseded) versions by path. */
   current(): Map<string, LedgerVersion> {
     const rows = this.sql(`SELECT ${COLUMNS} FROM versions WHERE status <> 'superseded'`).all() as LedgerVersion[];
-    return new Map(rows.map((r) => [r.path, r]));
+    return new Map(rows.map((r) => [fromRow(r).path, r]));
   }
 
   /**
@@ -228,7 +240,7 @@ export class Ledger {
           }
         } else {
           if (v) supersede.run(v.id);
-          v = insert.get(f.relPath, f.size, f.mtimeMs, f.ino, f.mode, now) as LedgerVersion;
+          v = fromRow(insert.get(pathToDb(f.relPath), f.size, f.mtimeMs, f.ino, f.mode, now) as LedgerVersion);
         }
         result.set(f.relPath, v);
       }
@@ -288,7 +300,7 @@ export class Ledger {
     const rows = status
       ? this.sql(`SELECT ${COLUMNS} FROM versions WHERE status = ? ORDER BY path, id`).all(status)
       : this.sql(`SELECT ${COLUMNS} FROM versions WHERE status <> 'superseded' ORDER BY path`).all();
-    return rows as LedgerVersion[];
+    return (rows as LedgerVersion[]).map(fromRow);
   }
 
   stats(): LedgerStats {

@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
-import { encodeObjectHeader, type ObjectHeader } from '@diodesync/protocol';
+import { encodeObjectHeader, fsPath, type ObjectHeader } from '@diodesync/protocol';
 import { codedBlocks } from './coded-groups.js';
 import type { Interleaver, ObjectStream } from './interleaver.js';
 
@@ -40,7 +40,7 @@ export async function sendFile(
 ): Promise<FileSendOutcome> {
   let fh: FileHandle;
   try {
-    fh = await open(absPath, 'r');
+    fh = await open(fsPath(absPath), 'r');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'vanished';
     throw err;

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  FrameType, chunkCountFor, encodeChange, encodeHeartbeat, encodeManifest,
+  FrameType, chunkCountFor, encodeChange, encodeHeartbeat, encodeManifest, printablePath,
   type Change, type FecLayout, type Heartbeat, type ObjectHeader,
 } from '@diodesync/protocol';
 import { hashFile } from './file-hash.js';
@@ -11,7 +11,7 @@ import type { Ledger, LedgerVersion } from './ledger.js';
 import { log } from './log.js';
 import { Interleaver, SendStopped } from './interleaver.js';
 import { sendFile, sendObject } from './object-sender.js';
-import { scanTree, type SourceFile } from './scan.js';
+import { scanTree, type SkippedEntry, type SourceFile } from './scan.js';
 import { ReadAhead, type SmallFile } from './small-file-reader.js';
 import { TransportError } from './transport.js';
 import type { TreeFilter } from './tree-filter.js';
@@ -79,14 +79,24 @@ export interface SenderStats {
   queuedFiles: number;
   queuedBytes: number;
   changesAnnounced: number;
+  /** Entries of the last scan left out (special files, symlinks, excluded names, unreadable entries). */
+  skipped: number;
+  /** Of those, entries that could not be read: the tree was not sent whole. */
+  unreadable: number;
 }
+
+/** Skipped entries already logged (path and reason): each is said once, not at every rescan. */
+const MAX_SKIPS_REMEMBERED = 100_000;
 
 /**
  * The scheduler: keeps the versions of the tree, sends what is due (new versions first,
  * redundancy passes after), and a manifest after each cycle.
  */
 export class Sender {
-  readonly stats: SenderStats = { filesSent: 0, fileBytesSent: 0, changedDuringSend: 0, failed: 0, queuedFiles: 0, queuedBytes: 0, changesAnnounced: 0 };
+  readonly stats: SenderStats = {
+    filesSent: 0, fileBytesSent: 0, changedDuringSend: 0, failed: 0, queuedFiles: 0, queuedBytes: 0, changesAnnounced: 0, skipped: 0, unreadable: 0,
+  };
+  private readonly skipsLogged = new Set<string>();
   private versions = new Map<string, Version>();
   /** Object ids are per session; a version keeps its id while it is current. */
   private objectIds = new Map<number, number>();
@@ -171,6 +181,7 @@ export class Sender {
    */
   private async refresh(): Promise<void> {
     const snapshot = await scanTree(this.config.source, this.config.filter);
+    this.reportSkipped(snapshot.skipped);
     const files = this.settled(snapshot.files, Date.now());
     const current = this.ledger.sync(files, this.config.redundancy);
     const versions = new Map<string, Version>();
@@ -185,6 +196,19 @@ export class Sender {
     this.versions = versions;
     this.objectIds = objectIds;
     this.dirs = snapshot.dirs;
+  }
+
+  /** Nothing is left out silently: each skipped entry is logged once with its reason, and counted. */
+  private reportSkipped(skipped: readonly SkippedEntry[]): void {
+    this.stats.skipped = skipped.length;
+    this.stats.unreadable = skipped.filter((e) => e.unreadable).length;
+    for (const e of skipped) {
+      const key = `${e.relPath}\0${e.reason}`;
+      if (this.skipsLogged.has(key)) continue;
+      if (this.skipsLogged.size >= MAX_SKIPS_REMEMBERED) this.skipsLogged.clear();
+      this.skipsLogged.add(key);
+      log(e.unreadable ? 'entry-unreadable' : 'entry-skipped', { path: printablePath(e.relPath), reason: e.reason });
+    }
   }
 
   /**
@@ -237,7 +261,7 @@ export class Sender {
 
   private announce(change: Change): void {
     this.changes.push({ change, sends: 0, lastSentAt: 0 });
-    log(change.op === 'rename' ? 'rename-detected' : 'delete-detected', { path: change.path, to: change.to || undefined });
+    log(change.op === 'rename' ? 'rename-detected' : 'delete-detected', { path: printablePath(change.path), to: change.to ? printablePath(change.to) : undefined });
   }
 
   private version(file: SourceFile, row: LedgerVersion, objectId: number): Version {
@@ -339,7 +363,7 @@ export class Sender {
     batch.forEach((v, i) => {
       const pass = v.sendsDone + 1;
       v.sendsDone = recorded[i]!.sends;
-      log('file-sent', { path: v.file.relPath, pass, sends: v.sendsDone, bytes: v.file.size });
+      log('file-sent', { path: printablePath(v.file.relPath), pass, sends: v.sendsDone, bytes: v.file.size });
     });
   }
 
@@ -371,7 +395,7 @@ export class Sender {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return 'changed';
       if (code?.startsWith('SQLITE_')) throw err; // the ledger, not the file: stop, do not mark the file failed
-      log('file-unreadable', { path: file.relPath, error: code ?? (err as Error).message });
+      log('file-unreadable', { path: printablePath(file.relPath), error: code ?? (err as Error).message });
       return 'failed';
     }
   }
@@ -379,7 +403,7 @@ export class Sender {
   /** The file moved under us: its recorded hash may be stale; the next rescan picks up what is there now. */
   private changed(v: Version): false {
     this.stats.changedDuringSend++;
-    log('file-changed', { path: v.file.relPath });
+    log('file-changed', { path: printablePath(v.file.relPath) });
     this.ledger.recordHash(v.id, null);
     this.versions.delete(v.file.relPath);
     return false;
@@ -388,7 +412,7 @@ export class Sender {
   private objectHeader(v: Version, sha256: Buffer): ObjectHeader {
     const { chunkSize } = this.config;
     return {
-      kind: 'file', path: v.file.relPath, size: v.file.size, mtimeMs: v.file.mtimeMs, mode: v.file.mode,
+      kind: 'file', path: v.file.relPath, size: v.file.size, mtimeMs: v.file.mtimeMs, mtimeNs: v.file.mtimeNs, mode: v.file.mode,
       sha256, chunkSize, chunkCount: chunkCountFor(v.file.size, chunkSize), version: v.objectId,
       fecK: this.config.fec.k, fecM: this.config.fec.m,
     };

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { fsPath } from '@diodesync/protocol';
 import PQueue from 'p-queue';
 import type { SourceFile } from './scan.js';
 
@@ -26,7 +27,7 @@ let asyncUntil = 0;
 export async function readSmallFile(file: SourceFile): Promise<SmallFile> {
   if (Date.now() < asyncUntil) return readSmallFileAsync(file);
   const started = performance.now();
-  const fd = openSync(file.absPath, 'r');
+  const fd = openSync(fsPath(file.absPath), 'r');
   let stat;
   const data = Buffer.allocUnsafe(file.size);
   try {
@@ -44,7 +45,7 @@ export async function readSmallFile(file: SourceFile): Promise<SmallFile> {
 }
 
 async function readSmallFileAsync(file: SourceFile): Promise<SmallFile> {
-  const fh = await open(file.absPath, 'r');
+  const fh = await open(fsPath(file.absPath), 'r');
   try {
     const data = Buffer.allocUnsafe(file.size);
     for (let filled = 0; filled < data.length; ) {
