@@ -1,12 +1,15 @@
 import { createHash } from 'node:crypto';
 import { FrameType, encodeChange, encodeFrame, encodeObjectHeader } from '@diodesync/protocol';
 
-/** Relative paths a receiver must refuse; each would land outside DEST or mean something else elsewhere. */
+/**
+ * Relative paths a receiver must refuse; each would land outside DEST or cannot be a name. (Names
+ * with a backslash, a drive letter or a control character are legal on Linux: the receiver
+ * carries them, inside DEST; see e2e-names.)
+ */
 export function hostilePaths(absoluteInside: string): string[] {
   return [
     '../ESCAPE-dotdot', 'a/../../ESCAPE-nested', './ESCAPE-dot', `${absoluteInside}/ESCAPE-absolute`, '/ESCAPE-root',
-    'C:/ESCAPE-drive', 'c:ESCAPE-drive-relative', 'a\\..\\..\\ESCAPE-backslash', '..\\ESCAPE-backslash2',
-    'ESCAPE-nul\0.txt', 'ESCAPE-ctrl\x1b[2J', 'ESCAPE-newline\n', 'a//ESCAPE-empty-segment', 'ESCAPE-trailing/',
+    'ESCAPE-nul\0.txt', 'a//ESCAPE-empty-segment', 'ESCAPE-trailing/',
     '', `${'E'.repeat(256)}-ESCAPE-long-name`, `${'d/'.repeat(2100)}ESCAPE-long-path`,
     'link/ESCAPE-through-symlink', 'link/sub/ESCAPE-through-symlink-deeper',
   ];

@@ -1,7 +1,8 @@
-import { copyFile, lstat, mkdir, readdir, rename, rm, rmdir, utimes } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readdir, rename, rm, rmdir } from 'node:fs/promises';
 import * as path from 'node:path';
-import type { Change } from '@diodesync/protocol';
+import { fsPath, type Change } from '@diodesync/protocol';
 import type { DestTree } from './dest-tree.js';
+import { setFileTimes } from './file-times.js';
 import { destPath, unsafePathReason } from './paths.js';
 
 export type ChangeOutcome = 'deleted' | 'renamed' | 'copied' | 'ignored' | 'repeat' | 'refused' | 'absent' | 'differs';
@@ -38,22 +39,22 @@ export class ChangeApplier {
     const st = await this.dest.inspect(change.path);
     if (!st?.isFile) return 'absent';
     if (!(await this.dest.hash(change.path)).equals(change.sha256)) return 'differs';
-    const from = destPath(this.dest.root, change.path);
+    const from = fsPath(destPath(this.dest.root, change.path));
     if (change.op === 'delete') {
       await this.quarantine(change.path);
       return 'deleted';
     }
     const slash = change.to.lastIndexOf('/');
     const dir = await this.dest.ensureDir(slash < 0 ? '' : change.to.slice(0, slash));
-    const target = path.join(dir, change.to.slice(slash + 1));
+    const target = fsPath(path.join(dir, change.to.slice(slash + 1)));
     if (this.applyDeletes) {
       await rename(from, target);
       await this.removeEmptyParents(change.path);
       return 'renamed';
     }
-    const temp = path.join(dir, `.${path.basename(target)}.diodesync-tmp`);
+    const temp = fsPath(path.join(dir, `.${change.to.slice(slash + 1)}.diodesync-tmp`));
     await copyFile(from, temp);
-    await utimes(temp, st.mtimeMs / 1000, st.mtimeMs / 1000);
+    setFileTimes(temp, st);
     await rename(temp, target);
     return 'copied';
   }
@@ -61,13 +62,13 @@ export class ChangeApplier {
   private async quarantine(rel: string): Promise<void> {
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     const target = path.join(this.quarantineRoot, stamp, ...rel.split('/'));
-    await mkdir(path.dirname(target), { recursive: true });
-    const from = destPath(this.dest.root, rel);
+    await mkdir(fsPath(path.dirname(target)), { recursive: true });
+    const from = fsPath(destPath(this.dest.root, rel));
     try {
-      await rename(from, target);
+      await rename(from, fsPath(target));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
-      await copyFile(from, target);
+      await copyFile(from, fsPath(target));
       await rm(from);
     }
     await this.removeEmptyParents(rel);
@@ -78,7 +79,7 @@ export class ChangeApplier {
     const segments = rel.split('/').slice(0, -1);
     while (segments.length > 0) {
       try {
-        await rmdir(path.join(this.dest.root, ...segments));
+        await rmdir(fsPath(path.join(this.dest.root, ...segments)));
       } catch {
         return; // not empty (or gone): stop climbing
       }

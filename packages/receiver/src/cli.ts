@@ -17,6 +17,7 @@ import { log } from './log.js';
 import { startMetricsServer } from './metrics-server.js';
 import { isInside } from './paths.js';
 import { Receiver } from './receiver.js';
+import { removeStaleJsonTemps } from './json-file.js';
 import { writeReport } from './report.js';
 import { formatStatus, readStatus, writeStatus, type ReceiverStatus } from './status.js';
 import { connectTcp, listenTcp, pipeStream } from './stream-source.js';
@@ -73,6 +74,7 @@ async function main(): Promise<void> {
       .option('encrypt', { type: 'boolean', default: false, describe: 'with --key-file: also drop frames that are not encrypted' })
       .option('max-file-size', { type: 'string', default: '64g', describe: 'refuse (and count) files announced larger than this' })
       .option('max-files', { type: 'number', default: 10_000_000, describe: 'refuse new files once the mirror and the files under way hold this many' })
+      .option('portable-names', { type: 'boolean', default: false, describe: 'refuse (and report) names Windows cannot hold: for a mirror that is later copied to Windows' })
       .option('min-free', { type: 'string', default: '1g', describe: 'refuse files that would leave less free space than this (bytes, or N% of the file system)' }))
     .config('config', 'JSON file whose keys are long option names')
     .strict()
@@ -113,23 +115,27 @@ async function main(): Promise<void> {
   const changes = new ChangeApplier(tree, path.join(stateDir, 'quarantine'), Boolean(argv['apply-deletes']), quarantineDays);
   void changes.expireQuarantine();
   setInterval(() => void changes.expireQuarantine(), 3_600_000).unref();
-  const sync = new SyncTracker(tree);
+  const portableNames = Boolean(argv['portable-names']);
+  const sync = new SyncTracker(tree, portableNames);
+  await removeStaleJsonTemps(stateDir);
   const watchdog = new LinkWatchdog((event, detail) => log(event, detail), argv['on-alert'] === undefined ? undefined : String(argv['on-alert']));
   let exiting = false;
   const exitOnce = (code: number, reason: string) => {
     if (exiting) return;
     exiting = true;
-    setImmediate(() =>
-      shutdown(code, reason).catch((err: Error) => fail(`while stopping: ${err.message}`)),
-    );
+    setImmediate(() => void shutdown(code, reason));
   };
   const receiver = new Receiver(
     {
       stateDir, maxBufferedBytes: maxBuffer, maxPartials: workers, partialTtlMs: partialTtlHours * 3_600_000,
       onSynced: () => argv['exit-when-synced'] && exitOnce(0, 'synced'),
-      onManifest: () => void saveReport().catch(() => undefined),
+      onManifest: () => {
+        void saveReport().catch(() => undefined);
+        // Waiting would change nothing: every file still missing is refused for its name.
+        if (argv['exit-when-synced'] && sync.onlyRefusedLeft) exitOnce(2, 'refused');
+      },
       onHeartbeat: (sessionId, hb) => watchdog.heartbeat(sessionId, hb.intervalMs, hb.host),
-      changes, keys, requireEncryption: Boolean(argv.encrypt),
+      changes, keys, requireEncryption: Boolean(argv.encrypt), portableNames,
       limits: new ResourceLimits({ maxFileSize, maxFiles, minFree }, [dest, stateDir]),
     },
     tree,
@@ -188,24 +194,40 @@ async function main(): Promise<void> {
   log('listening', { on: listen, port: source?.port, dest, state: stateDir, metricsPort: metrics?.port, keys: keys.length, encrypt: Boolean(argv.encrypt) });
   const statusTimer = setInterval(() => void writeStatus(stateDir, status(true)).catch(() => undefined), STATUS_EVERY_MS);
 
+  /**
+   * Stops in order and always ends with the report and the exit line: a step that fails (a full
+   * disk) is logged and the others still run. An incomplete mirror never exits 0 or 1.
+   */
   async function shutdown(code: number, reason: string): Promise<void> {
     clearInterval(statusTimer);
     watchdog.stop();
-    await source?.close();
-    await metrics?.close();
-    await receiver.close();
-    await writeStatus(stateDir, status(false));
-    const report = await buildReport();
-    const reportPath = await writeReport(stateDir, report);
+    const step = async (what: string, run: () => Promise<unknown>) => {
+      try {
+        await run();
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        log('stop-failed', { step: what, error: e.code ?? e.message });
+      }
+    };
+    await step('close source', async () => source?.close());
+    await step('close metrics', async () => metrics?.close());
+    await step('checkpoint partial files', () => receiver.close());
+    await step('write status', () => writeStatus(stateDir, status(false)));
+    let report: Awaited<ReturnType<typeof buildReport>> | undefined;
+    let reportPath: string | undefined;
+    await step('build report', async () => (report = await buildReport()));
+    await step('write report', async () => (reportPath = report && (await writeReport(stateDir, report))));
+    if (!report) code = code === 0 && sync.synced ? 0 : 2;
+    else if (code === 1 && !report.synced) code = 2;
     const c = receiver.counters;
     const dropped = Object.values(c.framing).reduce((a, b) => a + b, 0);
     log('exit', {
-      reason, synced: report.synced, missing: report.missing.length, outdated: report.outdated.length,
+      reason, code, synced: report?.synced ?? sync.synced, missing: report?.missing.length, outdated: report?.outdated.length,
       files: c.filesCompleted, frames: c.framesReceived, framesLost: receiver.sequences.lost, badFrames: dropped,
       verifyFailed: c.verifyFailed, authFailed: Object.values(c.auth).reduce((a, b) => a + b, 0),
       refused: Object.values(c.limits).reduce((a, b) => a + b, 0), badPath: c.badPath, queueOverflow: c.queueOverflow, partial: receiver.partialCount,
       fecRepairedChunks: c.fecRepairedChunks, fecBlocksRepaired: c.fecBlocksRepaired, fecRepairFailed: c.fecRepairFailed,
-      report: reportPath,
+      writeErrors: c.writeErrors, report: reportPath ?? 'not written',
     });
     process.exit(code);
   }
@@ -213,7 +235,8 @@ async function main(): Promise<void> {
   if (argv['exit-when-synced'] && timeout > 0) {
     setTimeout(() => exitOnce(2, 'timeout'), timeout * 1000).unref();
   }
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => exitOnce(0, signal));
+  // A job that waits for sync and is stopped first did not sync: 2. A service stopped by its manager: 0.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => exitOnce(argv['exit-when-synced'] && !sync.synced ? 2 : 0, signal));
 }
 
 /** Reads a pre-shared key; the permission check and parsing live in the protocol package. */

@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import { lstatSync } from 'node:fs';
-import { chmod, copyFile, lstat, mkdir, open, readdir, rename, rm, utimes } from 'node:fs/promises';
+import { chmod, copyFile, lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import { hashFileRange } from './hash-file.js';
+import { fsPath, pathFromBytes } from '@diodesync/protocol';
 import { destPath } from './paths.js';
+import { setFileTimes } from './file-times.js';
 
 export class UnsafeDestination extends Error {
   override name = 'UnsafeDestination';
@@ -44,7 +46,7 @@ export class DestTree {
     for (const segment of rel.slice(0, slash).split('/')) {
       current = path.join(current, segment);
       // Synchronous, as in inspect(): mostly absent, and an async ENOENT costs an Error with a stack.
-      const st = lstatSync(current, { throwIfNoEntry: false });
+      const st = lstatSync(fsPath(current), { throwIfNoEntry: false });
       if (!st) return true;
       if (!st.isDirectory()) return false; // a symlink, or a file where a directory should be
     }
@@ -55,11 +57,11 @@ export class DestTree {
     let current = this.root;
     for (const segment of rel === '' ? [] : rel.split('/')) {
       current = path.join(current, segment);
-      const st = await lstat(current).catch((err: NodeJS.ErrnoException) => {
+      const st = await lstat(fsPath(current)).catch((err: NodeJS.ErrnoException) => {
         if (err.code === 'ENOENT') return undefined;
         throw err;
       });
-      if (!st) await mkdir(current).catch((err: NodeJS.ErrnoException) => {
+      if (!st) await mkdir(fsPath(current)).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== 'EEXIST') throw err;
       });
       else if (st.isSymbolicLink()) throw new UnsafeDestination(`'${path.relative(this.root, current)}' is a symlink`);
@@ -72,23 +74,28 @@ export class DestTree {
    * Moves a verified temp file into place with its mtime and mode. The rename is atomic:
    * readers see the old file or the new one, never a mix. Returns true if the path was new.
    */
-  async place(tempPath: string, rel: string, mtimeMs: number, mode: number): Promise<boolean> {
+  async place(tempPath: string, rel: string, meta: { mtimeMs: number; mtimeNs?: bigint; mode: number }): Promise<boolean> {
     const slash = rel.lastIndexOf('/');
     const dir = await this.ensureDir(slash < 0 ? '' : rel.slice(0, slash));
     const target = path.join(dir, rel.slice(slash + 1));
-    const existing = lstatSync(target, { throwIfNoEntry: false }); // synchronous: see inspect()
+    const existing = lstatSync(fsPath(target), { throwIfNoEntry: false }); // synchronous: see inspect()
     if (existing?.isDirectory()) throw new UnsafeDestination(`'${rel}' is a directory in the destination`);
-    await chmod(tempPath, mode & 0o777); // never setuid, setgid or sticky from the wire
-    await utimes(tempPath, mtimeMs / 1000, mtimeMs / 1000);
+    await chmod(tempPath, meta.mode & 0o777); // never setuid, setgid or sticky from the wire
+    setFileTimes(tempPath, meta);
     try {
-      await rename(tempPath, target);
+      await rename(tempPath, fsPath(target));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
       // State directory on another file system: copy beside the target, then rename.
       const beside = path.join(dir, `.${path.basename(target)}.diodesync-tmp`);
-      await copyFile(tempPath, beside);
-      await utimes(beside, mtimeMs / 1000, mtimeMs / 1000);
-      await rename(beside, target);
+      try {
+        await copyFile(tempPath, fsPath(beside));
+        setFileTimes(fsPath(beside), meta);
+        await rename(fsPath(beside), fsPath(target));
+      } catch (copyErr) {
+        await rm(fsPath(beside), { force: true });
+        throw copyErr;
+      }
       await rm(tempPath, { force: true });
     }
     return existing === undefined;
@@ -99,13 +106,13 @@ export class DestTree {
     if (!(await this.parentsSafe(rel))) return undefined;
     // Synchronous on purpose: a cached lstat takes microseconds, while the async one costs a thread
     // pool round trip and, for the usual answer here (absent), an Error object with a stack.
-    const st = lstatSync(destPath(this.root, rel), { throwIfNoEntry: false });
+    const st = lstatSync(fsPath(destPath(this.root, rel)), { throwIfNoEntry: false });
     return st && { size: st.size, mtimeMs: st.mtimeMs, isFile: st.isFile() };
   }
 
   async hash(rel: string): Promise<Buffer> {
     if (!(await this.parentsSafe(rel))) throw new UnsafeDestination(`'${rel}' lies behind a symlink`);
-    const fh = await open(destPath(this.root, rel), 'r');
+    const fh = await open(fsPath(destPath(this.root, rel)), 'r');
     try {
       const hash = createHash('sha256');
       await hashFileRange(fh, hash, 0, (await fh.stat()).size);
@@ -118,28 +125,26 @@ export class DestTree {
   /** How many regular files the mirror holds (a walk that keeps no list). */
   async countFiles(): Promise<number> {
     let count = 0;
-    const walk = async (dir: string): Promise<void> => {
-      for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
-        if (e.isDirectory()) await walk(path.join(dir, e.name));
-        else if (e.isFile()) count++;
-      }
-    };
-    await walk(this.root);
+    await this.walk('', (_rel, isFile) => void (isFile && count++));
     return count;
   }
 
   /** Every regular file under the root, as relative '/' paths. */
   async listFiles(): Promise<string[]> {
     const out: string[] = [];
-    const walk = async (rel: string): Promise<void> => {
-      const entries = await readdir(rel === '' ? this.root : destPath(this.root, rel), { withFileTypes: true }).catch(() => []);
-      for (const e of entries) {
-        const child = rel === '' ? e.name : `${rel}/${e.name}`;
-        if (e.isDirectory()) await walk(child);
-        else if (e.isFile()) out.push(child);
-      }
-    };
-    await walk('');
+    await this.walk('', (rel, isFile) => void (isFile && out.push(rel)));
     return out.sort();
+  }
+
+  /** Visits every entry below `rel`; names are read as bytes, so no name is mangled. */
+  private async walk(rel: string, visit: (rel: string, isFile: boolean) => void): Promise<void> {
+    const dir = rel === '' ? this.root : destPath(this.root, rel);
+    const entries = await readdir(fsPath(dir), { withFileTypes: true, encoding: 'buffer' }).catch(() => []);
+    for (const e of entries) {
+      const name = pathFromBytes(e.name as unknown as Buffer);
+      const child = rel === '' ? name : `${rel}/${name}`;
+      if (e.isDirectory()) await this.walk(child, visit);
+      else visit(child, e.isFile());
+    }
   }
 }

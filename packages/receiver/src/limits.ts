@@ -60,8 +60,9 @@ export class ResourceLimits {
    * way; `reserved` is what those objects may still write.
    */
   breach(header: ObjectHeader, files: number, reserved: number): LimitBreach | undefined {
-    const maxSize = header.kind === 'manifest' ? Math.min(MAX_MANIFEST_BYTES, this.settings.maxFileSize) : this.settings.maxFileSize;
-    if (header.size > maxSize || header.chunkCount > MAX_ASSEMBLY_CHUNKS) return 'max-file-size';
+    // The manifest is bounded by memory only: without it the receiver could not say what it lacks.
+    if (header.kind === 'manifest') return header.size > MAX_MANIFEST_BYTES ? 'max-file-size' : undefined;
+    if (header.size > this.settings.maxFileSize || header.chunkCount > MAX_ASSEMBLY_CHUNKS) return 'max-file-size';
     if (header.kind === 'file' && files >= this.settings.maxFiles) return 'max-files';
     if (header.size + reserved > this.headroom) return 'min-free';
     return undefined;

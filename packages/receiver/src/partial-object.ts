@@ -1,4 +1,4 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { decodeObjectHeader, encodeObjectHeader, fecBlockRange, type FecLayout, type ObjectHeader } from '@diodesync/protocol';
@@ -14,6 +14,35 @@ interface Run {
 
 const MAX_RUN_BYTES = 1024 * 1024;
 
+function isZeros(buf: Buffer): boolean {
+  // Most chunks differ from zeros in their first bytes: a cheap test before the full compare.
+  if (buf.length === 0 || buf[0] !== 0 || buf[buf.length - 1] !== 0) return false;
+  return buf.equals(zeros(buf.length));
+}
+let zeroBlock = Buffer.alloc(0);
+function zeros(length: number): Buffer {
+  if (zeroBlock.length < length) zeroBlock = Buffer.alloc(length);
+  return zeroBlock.subarray(0, length);
+}
+
+/** Writes every byte of `buffers` at `position`: a short write (near a full disk) is continued, never ignored. */
+async function writeFully(fh: FileHandle, buffers: Buffer[], position: number): Promise<void> {
+  let rest = buffers;
+  while (rest.length > 0) {
+    const { bytesWritten } = await fh.writev(rest, position);
+    if (bytesWritten === 0) throw Object.assign(new Error('no progress writing (disk full?)'), { code: 'ENOSPC' });
+    position += bytesWritten;
+    rest = skipBytes(rest, bytesWritten);
+  }
+}
+
+function skipBytes(buffers: Buffer[], n: number): Buffer[] {
+  let i = 0;
+  while (i < buffers.length && n >= buffers[i]!.length) n -= buffers[i++]!.length;
+  if (i === buffers.length) return [];
+  return [buffers[i]!.subarray(n), ...buffers.slice(i + 1)];
+}
+
 /** What survives a receiver restart beside the temp file: the header and the chunks already on disk. */
 interface Checkpoint {
   header: string;
@@ -21,11 +50,21 @@ interface Checkpoint {
   lastActivity: number;
 }
 
+/** What a partial object tells its owner about its writes. */
+export interface WriteEvents {
+  /** Bytes that left memory (written, found to be zeros, or dropped). */
+  written(bytes: number): void;
+  /** A write failed (ENOSPC, EIO...): its chunks are missing again and will come with the next pass. */
+  failed(error: NodeJS.ErrnoException): void;
+}
+
 /**
- * One object being reassembled into a temp file: a chunk bitmap, coalesced positional
- * writes in FIFO order, and a running SHA-256 over the prefix that arrived in order,
- * so that verification only reads back what came out of order. A checkpoint file beside
- * the temp file lets a restarted receiver keep what it had.
+ * One object being reassembled into a temp file: a chunk bitmap and coalesced positional
+ * writes in FIFO order. The temp file is created at its full size, sparse; a chunk of zeros
+ * is not written, so holes stay holes. A failed write un-marks its chunks, so nothing that is
+ * not on disk is ever counted as received; verification hashes what the file holds, read back,
+ * so no fault of the write path can place a wrong file. A checkpoint file beside the temp file
+ * lets a restarted receiver keep what it had.
  */
 export class PartialObject {
   readonly bitmap: Uint8Array;
@@ -37,11 +76,10 @@ export class PartialObject {
   private writes: Promise<void> = Promise.resolve();
   private fh: FileHandle | undefined;
   private created = false;
-  private writeError: Error | undefined;
-  private readonly hash: Hash = createHash('sha256');
-  private hashedChunks = 0;
-  /** Bytes accepted but not yet written: the receiver's memory bound counts these. */
-  pendingBytes = 0;
+  /** Writes that failed so far: a checkpoint taken across a failure is not kept. */
+  private writeFailures = 0;
+  /** Set while the receiver verifies and places the object: its chunks are not taken meanwhile. */
+  verifying = false;
   /** Chunks added since the last checkpoint. */
   private dirty = false;
   private checkpointing: Promise<void> = Promise.resolve();
@@ -56,7 +94,7 @@ export class PartialObject {
   constructor(
     readonly header: ObjectHeader,
     readonly tempPath: string,
-    private readonly onWritten: (bytes: number) => void,
+    private readonly events: WriteEvents,
   ) {
     this.bitmap = new Uint8Array(Math.ceil(header.chunkCount / 8));
     this.fec = { k: header.fecK, m: header.fecM };
@@ -79,11 +117,10 @@ export class PartialObject {
     this.flush();
     const present = Array.from({ length: count }, (_, i) => this.has(first + i));
     const read = this.writes.then(async () => {
-      if (this.writeError) throw this.writeError;
       const fh = await this.file();
       return Promise.all(present.map(async (here, i) => {
-        if (!here) return undefined;
         const chunk = first + i;
+        if (!here || !this.has(chunk)) return undefined; // absent, or its write failed meanwhile
         const buf = Buffer.alloc(this.chunkLength(chunk));
         const { bytesRead } = await fh.read(buf, 0, buf.length, chunk * this.header.chunkSize);
         if (bytesRead !== buf.length) throw new Error(`short read of chunk ${chunk}`);
@@ -99,10 +136,10 @@ export class PartialObject {
   }
 
   /** Reloads an object an earlier run left: its temp file is kept, not truncated. */
-  static async restore(tempPath: string, onWritten: (bytes: number) => void): Promise<PartialObject> {
+  static async restore(tempPath: string, events: WriteEvents): Promise<PartialObject> {
     const saved = JSON.parse(await readFile(tempPath.replace(/\.part$/, '.meta'), 'utf8')) as Checkpoint;
     await stat(tempPath); // a checkpoint without its data is worthless
-    const partial = new PartialObject(decodeObjectHeader(Buffer.from(saved.header, 'base64')), tempPath, onWritten);
+    const partial = new PartialObject(decodeObjectHeader(Buffer.from(saved.header, 'base64')), tempPath, events);
     const bitmap = Buffer.from(saved.bitmap, 'base64');
     if (bitmap.length !== partial.bitmap.length) throw new Error('checkpoint does not match its header');
     partial.bitmap.set(bitmap);
@@ -118,14 +155,19 @@ export class PartialObject {
    * so a chunk still in memory is never recorded as written.
    */
   checkpoint(): Promise<void> {
-    if (!this.dirty || this.writeError || this.complete) return this.checkpointing;
+    if (!this.dirty || this.complete) return this.checkpointing;
     this.dirty = false;
     this.flush();
     const bitmap = Buffer.from(this.bitmap).toString('base64');
     const writes = this.writes;
+    const failures = this.writeFailures;
     return this.serialize(async () => {
       await writes;
-      if (this.writeError || this.complete) return;
+      if (this.complete) return;
+      if (this.writeFailures !== failures) {
+        this.dirty = true; // the bitmap copied above may hold chunks that never reached the disk
+        return;
+      }
       const saved: Checkpoint = { header: encodeObjectHeader(this.header).toString('base64'), bitmap, lastActivity: this.lastActivity };
       const temp = `${this.checkpointPath}.tmp`;
       this.checkpointed = true;
@@ -148,10 +190,6 @@ export class PartialObject {
     return this.received === this.header.chunkCount;
   }
 
-  get failed(): Error | undefined {
-    return this.writeError;
-  }
-
   /** Expected payload length of a chunk. */
   chunkLength(chunk: number): number {
     const { size, chunkSize, chunkCount } = this.header;
@@ -163,7 +201,6 @@ export class PartialObject {
     this.bitmap[chunk >> 3]! |= 1 << (chunk & 7);
     this.received++;
     this.dirty = true;
-    this.pendingBytes += payload.length;
     this.lastActivity = Date.now();
     this.unwritten.set(chunk, payload);
     this.unwrittenBytes += payload.length;
@@ -173,7 +210,7 @@ export class PartialObject {
   /**
    * Queues the chunks held for writing, sorted and grouped into contiguous runs: interleaved
    * FEC blocks arrive out of order, but after a group they are contiguous on disk, so a few
-   * large positional writes replace thousands of small ones.
+   * large positional writes replace thousands of small ones. Chunks of zeros are left as holes.
    */
   flush(): void {
     if (this.unwritten.size === 0) return;
@@ -181,48 +218,62 @@ export class PartialObject {
     const held = this.unwritten;
     this.unwritten = new Map();
     this.unwrittenBytes = 0;
-    for (let i = 0; i < chunks.length; ) {
-      const run: Run = { firstChunk: chunks[i]!, buffers: [], bytes: 0 };
-      do {
-        const buf = held.get(chunks[i]!)!;
+    let run: Run | undefined;
+    for (const chunk of chunks) {
+      const buf = held.get(chunk)!;
+      if (isZeros(buf)) {
+        this.events.written(buf.length); // the temp file already reads as zeros there
+        continue;
+      }
+      if (run && chunk === run.firstChunk + run.buffers.length) {
         run.buffers.push(buf);
         run.bytes += buf.length;
-        i++;
-      } while (i < chunks.length && chunks[i] === chunks[i - 1]! + 1);
-      this.write(run);
+        continue;
+      }
+      if (run) this.write(run);
+      run = { firstChunk: chunk, buffers: [buf], bytes: buf.length };
     }
+    if (run) this.write(run);
   }
 
   private write(run: Run): void {
-    if (run.firstChunk === this.hashedChunks) {
-      for (const b of run.buffers) this.hash.update(b);
-      this.hashedChunks += run.buffers.length;
-    }
-    const position = run.firstChunk * this.header.chunkSize;
     this.writes = this.writes.then(async () => {
       try {
-        if (this.writeError) return;
-        const fh = await this.file();
-        await fh.writev(run.buffers, position);
+        await writeFully(await this.file(), run.buffers, run.firstChunk * this.header.chunkSize);
       } catch (err) {
-        this.writeError ??= err as Error;
+        this.unmark(run);
+        this.events.failed(err as NodeJS.ErrnoException);
       } finally {
-        this.pendingBytes -= run.bytes;
-        this.onWritten(run.bytes);
+        this.events.written(run.bytes);
       }
     });
   }
 
-  /** Waits for queued writes, then returns the SHA-256 of the whole temp file. */
-  async finish(): Promise<Buffer> {
+  /** A run that did not reach the disk: its chunks are missing again. */
+  private unmark(run: Run): void {
+    this.writeFailures++;
+    for (let chunk = run.firstChunk; chunk < run.firstChunk + run.buffers.length; chunk++) {
+      if (!this.has(chunk)) continue;
+      this.bitmap[chunk >> 3]! &= ~(1 << (chunk & 7));
+      this.received--;
+    }
+  }
+
+  /**
+   * Waits for queued writes, then returns the SHA-256 of the temp file as read back from disk,
+   * or undefined if a write failed and chunks are missing again.
+   */
+  async finish(): Promise<Buffer | undefined> {
     this.flush();
     await this.writes;
-    if (this.writeError) throw this.writeError;
+    if (!this.complete) return undefined;
     const fh = await this.file();
-    await hashFileRange(fh, this.hash, this.hashedChunks * this.header.chunkSize, this.header.size);
+    const hash = createHash('sha256');
+    const hashed = await hashFileRange(fh, hash, 0, this.header.size);
+    if (hashed !== this.header.size) throw Object.assign(new Error(`temp file holds ${hashed} of ${this.header.size} bytes`), { code: 'EIO' });
     await fh.datasync();
     await this.closeFile();
-    return this.hash.digest();
+    return hash.digest();
   }
 
   /** Closes the descriptor of an idle object; it reopens on the next write. */
@@ -235,8 +286,7 @@ export class PartialObject {
 
   async discard(): Promise<void> {
     if (this.unwrittenBytes > 0) {
-      this.pendingBytes -= this.unwrittenBytes;
-      this.onWritten(this.unwrittenBytes);
+      this.events.written(this.unwrittenBytes);
       this.unwritten = new Map();
       this.unwrittenBytes = 0;
     }
@@ -253,10 +303,20 @@ export class PartialObject {
     return this.serialize(() => rm(this.checkpointPath, { force: true }));
   }
 
-  /** The first open truncates whatever an earlier run left under this name; later ones keep the data. */
+  /**
+   * The first open truncates whatever an earlier run left under this name and sets the full
+   * size (sparse: no space is taken until written); later ones keep the data.
+   */
   private async file(): Promise<FileHandle> {
     if (!this.fh) {
-      this.fh = await open(this.tempPath, this.created ? constants.O_RDWR : 'w+', 0o600);
+      const fh = await open(this.tempPath, this.created ? constants.O_RDWR : 'w+', 0o600);
+      try {
+        if (!this.created) await fh.truncate(this.header.size);
+      } catch (err) {
+        await fh.close();
+        throw err;
+      }
+      this.fh = fh;
       this.created = true;
     }
     return this.fh;

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import {
   FLAG_ENCRYPTED, FrameType, ProtocolError, decodeChange, decodeDatagram, decodeHeartbeat, decodeManifest, decodeObjectHeader,
   fecBlockCount, fecParityCount, fecRebuild, fecShardSize, openFrame, type FrameAuthenticator,
-  type Change, type Frame, type Heartbeat, type ObjectHeader,
+  printablePath, type Change, type Frame, type Heartbeat, type ObjectHeader,
 } from '@diodesync/protocol';
 import type { ChangeApplier } from './change-applier.js';
 import { newCounters, type ReceiverCounters } from './counters.js';
@@ -12,9 +12,9 @@ import type { DestTree } from './dest-tree.js';
 import { MAX_ASSEMBLY_CHUNKS, type ResourceLimits } from './limits.js';
 import { log } from './log.js';
 import { OrphanBuffer } from './orphan-buffer.js';
-import { PartialObject } from './partial-object.js';
+import { PartialObject, type WriteEvents } from './partial-object.js';
 import { SequenceTracker } from './sequence-tracker.js';
-import { unsafePathReason } from './paths.js';
+import { isPermanentRefusal, pathRefusal } from './paths.js';
 import type { SyncTracker } from './sync-tracker.js';
 
 export interface ReceiverConfig {
@@ -25,6 +25,8 @@ export interface ReceiverConfig {
   maxPartials: number;
   /** A partial object that gets no chunk for this long is removed and reported (default 24 h). */
   partialTtlMs?: number;
+  /** --portable-names: refuse names that Windows cannot hold. */
+  portableNames?: boolean;
   /** --key-file (twice during a rotation): every frame must carry a tag one of these keys verifies. */
   keys?: readonly FrameAuthenticator[];
   /** --encrypt: frames that are only authenticated are refused too. */
@@ -106,7 +108,7 @@ export class Receiver {
       const id = name.slice(0, -'.part'.length);
       const tempPath = path.join(this.partialDir, name);
       try {
-        const partial = await PartialObject.restore(tempPath, this.written);
+        const partial = await PartialObject.restore(tempPath, this.writeEvents(id));
         this.partials.set(id, partial);
         this.counters.partialsRestored++;
       } catch {
@@ -124,9 +126,29 @@ export class Receiver {
     await this.config.limits.refresh();
   }
 
-  private readonly written = (bytes: number): void => {
-    this.bufferedBytes -= bytes;
-  };
+  /** A partial's writes: bytes leaving memory, and failures (logged once per object, kept in the report). */
+  private writeEvents(id: string): WriteEvents {
+    let logged = false;
+    return {
+      written: (bytes) => {
+        this.bufferedBytes -= bytes;
+      },
+      failed: (err) => {
+        this.counters.writeErrors++;
+        const path = this.partials.get(id)?.header.path;
+        if (path) this.sync.noteProblem(path, `write failed: ${err.code ?? err.message}`);
+        if (logged) return;
+        logged = true;
+        log('write-failed', { path: path || '(manifest)', error: err.code ?? err.message, keep: 'partial kept: the next pass brings the missing chunks' });
+      },
+    };
+  }
+
+  private newPartial(id: string, header: ObjectHeader): PartialObject {
+    const partial = new PartialObject(header, path.join(this.partialDir, `${id}.part`), this.writeEvents(id));
+    this.partials.set(id, partial);
+    return partial;
+  }
 
   /** One datagram = one superframe. */
   handleDatagram(datagram: Buffer): void {
@@ -184,10 +206,10 @@ export class Receiver {
       return;
     }
     if (header.kind === 'file') {
-      const reason = unsafePathReason(header.path);
+      const reason = pathRefusal(header.path, !!this.config.portableNames);
       if (reason) {
         this.counters.badPath++;
-        log('path-refused', { path: JSON.stringify(header.path), reason });
+        this.refused(header.path, reason, { reason });
         return;
       }
     }
@@ -196,13 +218,14 @@ export class Receiver {
       this.markCompleted(id, header);
     } else if (!this.partials.has(id)) {
       // Objects being verified and placed no longer assemble: only the others count against --workers.
-      if (this.partials.size - this.finishing.size >= this.config.maxPartials || this.finishing.size >= MAX_FINISHING) {
+      // The manifest always gets in: without it the receiver cannot say what it lacks.
+      const busy = this.partials.size - this.finishing.size >= this.config.maxPartials || this.finishing.size >= MAX_FINISHING;
+      if (header.kind === 'file' && busy) {
         this.counters.tooManyPartials++;
         return;
       }
       if (!this.withinLimits(header)) return;
-      const partial = new PartialObject(header, path.join(this.partialDir, `${id}.part`), this.written);
-      this.partials.set(id, partial);
+      const partial = this.newPartial(id, header);
       if (header.chunkCount === 0) this.finish(id, partial);
       else if (header.kind === 'file') void this.skipIfInPlace(id, partial);
     }
@@ -226,13 +249,18 @@ export class Receiver {
       return false;
     }
     this.counters.limits[breach]++;
-    const key = `${breach}\0${header.path}`;
-    if (!this.refusalsLogged.has(key)) {
-      if (this.refusalsLogged.size >= MAX_LOGGED_REFUSALS) this.refusalsLogged.clear();
-      this.refusalsLogged.add(key);
-      log('object-refused', { path: header.path || '(manifest)', size: header.size, limit: breach });
-    }
+    this.refused(header.path, `refused: ${breach}`, { size: header.size, limit: breach });
     return false;
+  }
+
+  /** A file the receiver will not take: logged once per path and reason, and listed in the report with the reason. */
+  private refused(rel: string, reason: string, detail: Record<string, unknown>): void {
+    if (rel) this.sync.noteProblem(rel, reason);
+    const key = `${reason}\0${rel}`;
+    if (this.refusalsLogged.has(key)) return;
+    if (this.refusalsLogged.size >= MAX_LOGGED_REFUSALS) this.refusalsLogged.clear();
+    this.refusalsLogged.add(key);
+    log(isPermanentRefusal(reason) ? 'path-refused' : 'object-refused', { path: rel ? printablePath(rel) : '(manifest)', ...detail });
   }
 
   private rememberWireId(wireId: string, id: string): void {
@@ -255,8 +283,8 @@ export class Receiver {
       return;
     }
     const partial = this.partials.get(id);
-    if (!partial || partial.complete) {
-      if (!partial?.complete || !this.awaitingVerdict.hold(id, frame)) this.counters.duplicateChunks++;
+    if (!partial || partial.complete || partial.verifying) {
+      if (!partial || !this.awaitingVerdict.hold(id, frame)) this.counters.duplicateChunks++;
       return;
     }
     const chunk = h.chunkIndex;
@@ -295,8 +323,8 @@ export class Receiver {
       return;
     }
     const partial = this.partials.get(id);
-    if (!partial || partial.complete) {
-      if (!partial?.complete || !this.awaitingVerdict.hold(id, frame)) this.counters.fecParityUnneeded++;
+    if (!partial || partial.complete || partial.verifying) {
+      if (!partial || !this.awaitingVerdict.hold(id, frame)) this.counters.fecParityUnneeded++;
       return;
     }
     const { fec } = partial;
@@ -381,7 +409,7 @@ export class Receiver {
       const parity = Array.from({ length: fecParityCount(partial.fec, count) }, (_, j) => shards.get(count + j));
       const data = await partial.readChunks(first, count);
       const rebuilt = await fecRebuild(data, parity, fecShardSize(partial.chunkLength(first)));
-      if (this.partials.get(id) !== partial || partial.complete) return;
+      if (this.partials.get(id) !== partial || partial.complete || partial.verifying) return;
       let repaired = 0;
       for (const [i, shard] of rebuilt) {
         const chunk = first + i;
@@ -408,7 +436,7 @@ export class Receiver {
   /** A mirror that already holds this version (a receiver restart, a second run) needs none of its data. */
   private async skipIfInPlace(id: string, partial: PartialObject): Promise<void> {
     const inPlace = await this.sync.isInPlace(partial.header).catch(() => false);
-    if (!inPlace || this.partials.get(id) !== partial || partial.complete) return;
+    if (!inPlace || this.partials.get(id) !== partial || partial.complete || partial.verifying) return;
     this.markCompleted(id, partial.header);
     await this.drop(id, partial);
   }
@@ -456,7 +484,11 @@ export class Receiver {
 
   private finish(id: string, partial: PartialObject): void {
     this.releaseParity(partial.parity.clear());
-    const done = this.verifyAndPlace(id, partial).finally(() => this.finishing.delete(done));
+    partial.verifying = true;
+    const done = this.verifyAndPlace(id, partial).finally(() => {
+      partial.verifying = false;
+      this.finishing.delete(done);
+    });
     this.finishing.add(done);
   }
 
@@ -464,9 +496,16 @@ export class Receiver {
     const { header } = partial;
     try {
       const sha256 = await partial.finish();
+      if (!sha256) {
+        // A write failed (logged by the partial): keep what is on disk, let the next pass fill the rest.
+        partial.verifying = false;
+        this.replayHeld(id);
+        return;
+      }
       if (!sha256.equals(header.sha256)) {
         this.counters.verifyFailed++;
-        log('verify-failed', { path: header.path || '(manifest)' });
+        log('verify-failed', { path: header.path ? printablePath(header.path) : '(manifest)' });
+        if (header.path) this.sync.noteProblem(header.path, 'verify failed: SHA-256 differs (a corrupt or forged chunk); fetched again');
         // Still listed while its file goes, so that frames arriving meanwhile are held for the new copy.
         await partial.discard();
         this.partials.delete(id);
@@ -485,7 +524,7 @@ export class Receiver {
         this.markCompleted(id, header);
         await this.drop(id, partial);
       } else {
-        if (await this.dest.place(partial.tempPath, header.path, header.mtimeMs, header.mode)) this.filesInMirror++;
+        if (await this.dest.place(partial.tempPath, header.path, header)) this.filesInMirror++;
         await partial.forgetCheckpoint();
         this.partials.delete(id);
         this.counters.duplicateChunks += this.awaitingVerdict.take(id).length;
@@ -495,13 +534,20 @@ export class Receiver {
       }
       if (this.sync.synced) this.config.onSynced?.();
     } catch (err) {
+      const e = err as NodeJS.ErrnoException;
       if (err instanceof ProtocolError) this.counters.badMessage++;
       else {
         this.counters.writeErrors++;
-        log('write-failed', { path: header.path || '(manifest)', error: (err as Error).message });
+        log('write-failed', { path: header.path ? printablePath(header.path) : '(manifest)', error: e.code ?? e.message });
+        if (header.path) this.sync.noteProblem(header.path, `write failed: ${e.code ?? e.message}`);
       }
       await this.drop(id, partial);
     }
+  }
+
+  /** Frames that came while an object was being verified go to it now (it needs them again). */
+  private replayHeld(id: string): void {
+    for (const frame of this.awaitingVerdict.take(id)) frame.header.type === FrameType.Parity ? this.onParity(frame) : this.onData(frame);
   }
 
   /**
@@ -514,7 +560,7 @@ export class Receiver {
       this.counters.duplicateChunks += held.length;
       return;
     }
-    this.partials.set(id, new PartialObject(header, path.join(this.partialDir, `${id}.part`), this.written));
+    this.newPartial(id, header);
     for (const frame of held) frame.header.type === FrameType.Parity ? this.onParity(frame) : this.onData(frame);
   }
 
@@ -534,12 +580,13 @@ export class Receiver {
     const checkpoint = ++this.ticks % CHECKPOINT_EVERY_TICKS === 0;
     if (checkpoint) void this.config.limits.refresh().catch(() => undefined);
     for (const [id, partial] of this.partials) {
-      if (partial.complete) continue;
+      if (partial.complete || partial.verifying) continue;
       if (now - partial.lastActivity > (this.config.partialTtlMs ?? DAY_MS)) {
         this.counters.partialsExpired++;
         if (this.expired.length >= MAX_EXPIRED_LISTED) this.expired.shift();
         this.expired.push({ path: partial.header.path, at: new Date(now).toISOString(), chunks: partial.received, of: partial.header.chunkCount });
-        log('partial-expired', { path: partial.header.path, chunks: partial.received, of: partial.header.chunkCount });
+        log('partial-expired', { path: printablePath(partial.header.path), chunks: partial.received, of: partial.header.chunkCount });
+        if (partial.header.path) this.sync.noteProblem(partial.header.path, `expired after --partial-ttl with ${partial.received} of ${partial.header.chunkCount} chunks`);
         void this.drop(id, partial);
       } else if (now - partial.lastActivity > IDLE_CLOSE_MS) {
         // Its pass is over: parity it still holds cannot be completed before the next pass resends it.

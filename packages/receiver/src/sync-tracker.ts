@@ -1,6 +1,6 @@
 import type { Manifest, ManifestFile, ObjectHeader } from '@diodesync/protocol';
 import type { DestTree } from './dest-tree.js';
-import { unsafePathReason } from './paths.js';
+import { isPermanentRefusal, pathRefusal } from './paths.js';
 
 interface VerifiedFile {
   size: number;
@@ -13,6 +13,8 @@ export interface MissingEntry {
   size: number;
   sha256: string;
   mtime: string;
+  /** Why it is not in the mirror, where the receiver knows (refused, write failed, ...). */
+  reason?: string;
 }
 
 /** What the receiver lacks against the sender's latest manifest; `diode-send ledger reset --from-report` reads it. */
@@ -22,13 +24,16 @@ export interface SyncReport {
   synced: boolean;
   manifestCreatedAt: string | null;
   manifestFiles: number;
-  /** In the manifest, absent from the mirror. */
+  /** In the manifest, absent from the mirror (refused files too, with their reason). */
   missing: MissingEntry[];
   /** In the manifest, present in the mirror with other content, size or mtime. */
   outdated: MissingEntry[];
   /** In the mirror, not in the manifest. */
   unexpected: string[];
 }
+
+/** Paths with a known problem kept for the report; beyond this the oldest go. */
+const MAX_PROBLEMS = 1_000_000;
 
 /** Same mtime to the millisecond: what survives utimes() and every file system we target. */
 const sameMtime = (a: number, b: number) => Math.abs(a - b) < 1;
@@ -42,10 +47,26 @@ export class SyncTracker {
   private pending = new Map<string, ManifestFile>();
   private readonly verified = new Map<string, VerifiedFile>();
   private applying: Promise<void> = Promise.resolve();
+  /** Why a path is not in the mirror, as far as the receiver knows: the report says it. */
+  private readonly problems = new Map<string, string>();
   /** Told when a file this process had verified is found gone or changed in the mirror. */
   onLost: (path: string) => void = () => undefined;
 
-  constructor(private readonly dest: DestTree) {}
+  constructor(private readonly dest: DestTree, private readonly portableNames = false) {}
+
+  /** Records why a file is not (yet) in the mirror; the next placement of the path clears it. */
+  noteProblem(path: string, reason: string): void {
+    this.problems.delete(path);
+    if (this.problems.size >= MAX_PROBLEMS) this.problems.delete(this.problems.keys().next().value!);
+    this.problems.set(path, reason);
+  }
+
+  /** True if something is missing and nothing missing can ever arrive: every such file is refused for its name. */
+  get onlyRefusedLeft(): boolean {
+    if (this.manifest === undefined || this.pending.size === 0) return false;
+    for (const path of this.pending.keys()) if (!isPermanentRefusal(this.problems.get(path))) return false;
+    return true;
+  }
 
   get synced(): boolean {
     return this.manifest !== undefined && this.pending.size === 0;
@@ -69,11 +90,17 @@ export class SyncTracker {
   private async apply(manifest: Manifest): Promise<void> {
     this.dest.recheck();
     for (const dir of manifest.dirs) {
-      if (unsafePathReason(dir) === undefined) await this.dest.ensureDir(dir).catch(() => undefined);
+      if (pathRefusal(dir, this.portableNames) === undefined) await this.dest.ensureDir(dir).catch(() => undefined);
     }
     const pending = new Map<string, ManifestFile>();
     for (const file of manifest.files) {
-      if (unsafePathReason(file.path) !== undefined) continue;
+      const refusal = pathRefusal(file.path, this.portableNames);
+      if (refusal !== undefined) {
+        // Never silently: a file the mirror will not hold is missing, with its reason.
+        pending.set(file.path, file);
+        this.noteProblem(file.path, refusal);
+        continue;
+      }
       if (await this.isInPlace(file)) continue;
       pending.set(file.path, file);
       // Someone removed or changed it under us: what we verified earlier no longer holds.
@@ -93,6 +120,7 @@ export class SyncTracker {
   /** A verified file was placed: remember its hash and tick it off. */
   placed(path: string, size: number, mtimeMs: number, sha256: Buffer): void {
     this.verified.set(path, { size, mtimeMs, sha256 });
+    this.problems.delete(path);
     const wanted = this.pending.get(path);
     if (wanted && this.matchesVerified(wanted)) this.pending.delete(path);
   }
@@ -129,8 +157,10 @@ export class SyncTracker {
     const missing: MissingEntry[] = [];
     const outdated: MissingEntry[] = [];
     for (const file of this.pending.values()) {
-      const entry = { path: file.path, size: file.size, sha256: file.sha256.toString('hex'), mtime: new Date(file.mtimeMs).toISOString() };
-      ((await this.dest.inspect(file.path)) ? outdated : missing).push(entry);
+      const reason = this.problems.get(file.path);
+      const entry: MissingEntry = { path: file.path, size: file.size, sha256: file.sha256.toString('hex'), mtime: isoTime(file.mtimeMs), ...(reason && { reason }) };
+      const present = !isPermanentRefusal(reason) && (await this.dest.inspect(file.path));
+      (present ? outdated : missing).push(entry);
     }
     const listed = new Set(manifest?.files.map((f) => f.path));
     const unexpected = manifest ? (await this.dest.listFiles()).filter((p) => !listed.has(p)) : [];
@@ -138,11 +168,17 @@ export class SyncTracker {
       generatedAt: new Date().toISOString(),
       dest: this.dest.root,
       synced: this.synced,
-      manifestCreatedAt: manifest ? new Date(manifest.createdAt).toISOString() : null,
+      manifestCreatedAt: manifest ? isoTime(manifest.createdAt) : null,
       manifestFiles: manifest?.files.length ?? 0,
       missing,
       outdated,
       unexpected,
     };
   }
+}
+
+/** ISO time, or the number of milliseconds where a date cannot say it (beyond year 275760). */
+function isoTime(ms: number): string {
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? String(ms) : d.toISOString();
 }
