@@ -70,12 +70,11 @@ export class Receiver {
   private readonly completedPaths = new Map<string, string>();
   readonly sequences = new SequenceTracker();
   /** The newest sender session: frames of older ones (a replay) are dropped (session-order.ts). */
-  readonly sessions = new SessionOrder((stale, newest) => {
-    this.sequences.forget(stale.sessionId);
-    log('stale-session', {
-      session: stale.sessionId.toString(16), startedAt: startedAtText(stale),
-      newest: newest.sessionId.toString(16), newestStartedAt: startedAtText(newest),
-    });
+  readonly sessions = new SessionOrder({
+    older: (s) => this.sequences.forget(s.sessionId),
+    stale: (s, newest) => log('stale-session', {
+      session: s.sessionId.toString(16), startedAt: startedAtText(s), newest: newest.sessionId.toString(16), newestStartedAt: startedAtText(newest),
+    }),
   });
   private bufferedBytes = 0;
   private readonly partialDir: string;

@@ -144,8 +144,9 @@ test('before any heartbeat every session is taken as before; a replayed span is 
 });
 
 test('session order: start times order sessions, not ids; ties go by id; unknown sessions wait once one is known; the table is bounded', () => {
+  const older: number[] = [];
   const stale: number[] = [];
-  const order = new SessionOrder((s) => stale.push(s.sessionId));
+  const order = new SessionOrder({ older: (s) => older.push(s.sessionId), stale: (s) => stale.push(s.sessionId) });
   const frame = (sessionId: number, type: number, payload: Buffer = Buffer.alloc(0)): Frame => ({
     header: { type: type as Frame['header']['type'], flags: 0, sessionId, sequence: 0, objectId: 0, chunkIndex: 0, fecK: 0, fecM: 0, fecIndex: 0, pass: 0, payloadLength: payload.length, payloadCrc: 0 },
     payload,
@@ -161,7 +162,9 @@ test('session order: start times order sessions, not ids; ties go by id; unknown
   assert.ok(!order.admit(hb(9, 2_000)), 'the former newest is now older');
   assert.ok(!order.admit(hb(2, 3_000)) && order.admit(hb(4, 3_000)), 'equal start times: the larger id wins, once');
   assert.ok(!order.admit(hb(3, 3_000)));
-  assert.deepEqual(stale, [5, 2]);
+  assert.ok(!order.admit(hb(9, 2_000)) && !order.admit(frame(5, FrameType.Data)));
+  assert.deepEqual(older, [5, 2], 'learnt older than the newest');
+  assert.deepEqual(stale, [5, 9, 2, 3], 'reported once each, superseded ones included');
   for (let id = 100; id < 1_100; id++) assert.ok(!order.admit(hb(id, 1)));
   assert.ok(order.admit(hb(4, 3_000)) && order.admit(frame(4, FrameType.Data)), 'the newest survives a flood of older sessions');
   assert.ok(!order.admit(frame(9, FrameType.Data)));

@@ -35,12 +35,16 @@ export interface KnownSession {
  * the receiver forgets the start times. Without a key anyone can forge anything, this order included.
  */
 export class SessionOrder {
-  /** Start times by session id, in the order learnt. */
-  private readonly known = new Map<number, number>();
+  /** Start times by session id, in the order learnt, and whether a stale frame of the session was reported. */
+  private readonly known = new Map<number, { startedAt: number; reported: boolean }>();
   private newestSession: KnownSession | undefined;
 
-  /** `onStale` runs once for each session learnt to be older than the newest when its start time arrives. */
-  constructor(private readonly onStale?: (stale: KnownSession, newest: KnownSession) => void) {}
+  constructor(private readonly on: {
+    /** A session is older than the newest one already when its start time arrives (its frames so far were a replay). */
+    older?: (session: KnownSession) => void;
+    /** The first frame of a session known to be older is dropped (once per session). */
+    stale?: (session: KnownSession, newest: KnownSession) => void;
+  } = {}) {}
 
   get newest(): KnownSession | undefined {
     return this.newestSession;
@@ -54,15 +58,21 @@ export class SessionOrder {
       if (startedAt !== undefined) this.learn({ sessionId, startedAt });
     }
     const newest = this.newestSession;
-    return newest === undefined || newest.sessionId === sessionId;
+    if (newest === undefined || newest.sessionId === sessionId) return true;
+    const older = this.known.get(sessionId);
+    if (older && !older.reported) {
+      older.reported = true;
+      this.on.stale?.({ sessionId, startedAt: older.startedAt }, newest);
+    }
+    return false;
   }
 
   private learn(session: KnownSession): void {
     if (this.known.size >= MAX_KNOWN) this.known.delete(this.known.keys().next().value!);
-    this.known.set(session.sessionId, session.startedAt);
+    this.known.set(session.sessionId, { startedAt: session.startedAt, reported: false });
     const newest = this.newestSession;
     if (newest === undefined || isLater(session, newest)) this.newestSession = session;
-    else this.onStale?.(session, newest);
+    else this.on.older?.(session);
   }
 }
 
