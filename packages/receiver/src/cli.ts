@@ -225,7 +225,7 @@ async function main(): Promise<void> {
       reason, code, synced: report?.synced ?? sync.synced, missing: report?.missing.length, outdated: report?.outdated.length,
       files: c.filesCompleted, frames: c.framesReceived, framesLost: receiver.sequences.lost, badFrames: dropped,
       verifyFailed: c.verifyFailed, authFailed: Object.values(c.auth).reduce((a, b) => a + b, 0),
-      refused: Object.values(c.limits).reduce((a, b) => a + b, 0), badPath: c.badPath, queueOverflow: c.queueOverflow, partial: receiver.partialCount,
+      refused: Object.values(c.limits).reduce((a, b) => a + b, 0), badPath: c.badPath, staleSession: c.staleSession, queueOverflow: c.queueOverflow, partial: receiver.partialCount,
       fecRepairedChunks: c.fecRepairedChunks, fecBlocksRepaired: c.fecBlocksRepaired, fecRepairFailed: c.fecRepairFailed,
       writeErrors: c.writeErrors, report: reportPath ?? 'not written',
     });

@@ -9,7 +9,9 @@ const MISSED_HEARTBEATS = 3;
 /**
  * Watches the sender's heartbeats. Three intervals without one: "link down", and the
  * operator's --on-alert command runs (a bell, an LED sign, a ticket); the next one: "link up".
- * A new session id means the sender restarted.
+ * A new session id means the sender restarted. The receiver passes on only heartbeats of the newest
+ * session (session-order.ts), so a replay of an older session neither flips the session back nor
+ * raises an alert, and does not keep the link up: a link that carries only a replay has lost its sender.
  */
 export class LinkWatchdog {
   state: LinkState = 'unknown';

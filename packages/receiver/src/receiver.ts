@@ -14,6 +14,7 @@ import { log } from './log.js';
 import { OrphanBuffer } from './orphan-buffer.js';
 import { PartialObject, type WriteEvents } from './partial-object.js';
 import { SequenceTracker } from './sequence-tracker.js';
+import { SessionOrder, startedAtText } from './session-order.js';
 import { isPermanentRefusal, pathRefusal } from './paths.js';
 import type { SyncTracker } from './sync-tracker.js';
 
@@ -39,7 +40,7 @@ export interface ReceiverConfig {
   onManifest?: () => void;
   /** Applies delete and rename announcements; without it they are counted as unsupported. */
   changes?: ChangeApplier;
-  /** Called for each valid heartbeat (the link watchdog listens). */
+  /** Called for each valid heartbeat of the newest sender session (the link watchdog listens). */
   onHeartbeat?: (sessionId: number, heartbeat: Heartbeat) => void;
 }
 
@@ -70,6 +71,13 @@ export class Receiver {
   /** Path -> content id of completed files, so a file lost from the mirror can be taken again. */
   private readonly completedPaths = new Map<string, string>();
   readonly sequences = new SequenceTracker();
+  /** The newest sender session: frames of older ones (a replay) are dropped (session-order.ts). */
+  readonly sessions = new SessionOrder({
+    older: (s) => this.sequences.forget(s.sessionId),
+    stale: (s, newest) => log('stale-session', {
+      session: s.sessionId.toString(16), startedAt: startedAtText(s), newest: newest.sessionId.toString(16), newestStartedAt: startedAtText(newest),
+    }),
+  });
   private bufferedBytes = 0;
   private readonly partialDir: string;
   private readonly maintenance: NodeJS.Timeout;
@@ -162,6 +170,10 @@ export class Receiver {
   handleFrame(wire: Frame): void {
     const frame = this.authenticate(wire);
     if (!frame) return;
+    if (!this.sessions.admit(frame)) {
+      this.counters.staleSession++;
+      return;
+    }
     this.sequences.observe(frame.header.sessionId, frame.header.sequence);
     switch (frame.header.type) {
       case FrameType.ObjectHeader:

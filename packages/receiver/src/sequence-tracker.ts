@@ -36,6 +36,11 @@ export class SequenceTracker {
     s.seen++;
   }
 
+  /** Drops a session's span without counting its gaps: frames of a replayed older session are no loss of the link's. */
+  forget(sessionId: number): void {
+    this.sessions.delete(sessionId);
+  }
+
   get lost(): number {
     let lost = this.closedLoss;
     for (const s of this.sessions.values()) lost += spanLoss(s);

@@ -44,7 +44,7 @@ export function formatStatus(s: ReceiverStatus): string {
     `bad frames   ${drops}; ${c.bytesSkipped} bytes skipped re-aligning`,
     `auth         ${Object.entries(c.auth ?? {}).map(([r, n]) => `${r} ${n}`).join(', ')}`,
     `limits       ${Object.entries(c.limits ?? {}).map(([r, n]) => `${r} ${n}`).join(', ')}`,
-    `refused      bad message ${c.badMessage}, bad path ${c.badPath}, bad chunk ${c.badChunk}, orphan data ${c.orphanData}`,
+    `refused      bad message ${c.badMessage}, bad path ${c.badPath}, bad chunk ${c.badChunk}, orphan data ${c.orphanData}, stale session ${c.staleSession ?? 0}`,
     `queues       overflow ${c.queueOverflow}, too many objects ${c.tooManyPartials}, ${s.bufferedBytes} bytes buffered`,
     `files        ${c.filesCompleted} complete, ${s.partialFiles} partial, ${c.verifyFailed} failed verification, ${c.writeErrors} write errors, ${c.partialsExpired} expired`,
   ].join('\n');
@@ -64,7 +64,7 @@ export function formatMetrics(s: ReceiverStatus): string {
   metric('bytes_received_total', 'counter', 'Bytes read from the transport.', c.bytesReceived);
   metric('frames_lost_total', 'counter', 'Frames missing from the sender sequence.', s.framesLost);
   for (const [reason, n] of Object.entries(c.framing)) metric('frames_dropped_total', 'counter', 'Frames dropped, by reason.', n, `{reason="${reason}"}`);
-  for (const [reason, n] of [['bad-message', c.badMessage], ['bad-path', c.badPath], ['bad-chunk', c.badChunk], ['orphan', c.orphanData], ['queue-overflow', c.queueOverflow], ['too-many-objects', c.tooManyPartials], ['duplicate', c.duplicateChunks]] as const) {
+  for (const [reason, n] of [['bad-message', c.badMessage], ['bad-path', c.badPath], ['bad-chunk', c.badChunk], ['orphan', c.orphanData], ['stale-session', c.staleSession ?? 0], ['queue-overflow', c.queueOverflow], ['too-many-objects', c.tooManyPartials], ['duplicate', c.duplicateChunks]] as const) {
     metric('frames_dropped_total', 'counter', 'Frames dropped, by reason.', n, `{reason="${reason}"}`);
   }
   for (const [reason, n] of Object.entries(c.auth)) metric('frames_dropped_total', 'counter', 'Frames dropped, by reason.', n, `{reason="auth-${reason}"}`);
