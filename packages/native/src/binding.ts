@@ -1,0 +1,50 @@
+// Loads the addon (build/Release/diodesync_native.node, compiled by node-gyp on
+// npm install) once, or records why not; every caller then takes its
+// pure-Node fallback.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+/** The addon's raw functions (the wrappers in this package are the API). */
+export interface NativeBinding {
+  /** utimensat(AT_FDCWD, path, [atime, mtime], 0): 0, or the errno. */
+  setFileTimes(path: string | Buffer, atimeNs: bigint, mtimeNs: bigint): number;
+}
+
+export interface NativeIo {
+  /** true when the addon is loaded and the native paths run. */
+  readonly available: boolean;
+  /** Why not, when not; which file was loaded, when it was. */
+  readonly reason: string;
+}
+
+const ADDON_FILE = fileURLToPath(new URL('../build/Release/diodesync_native.node', import.meta.url));
+const FUNCTIONS: readonly (keyof NativeBinding)[] = ['setFileTimes'];
+
+function load(): { binding: NativeBinding | undefined; io: NativeIo } {
+  const off = (reason: string) => ({ binding: undefined, io: { available: false, reason } });
+  if (process.env.DIODESYNC_NATIVE === '0') return off('disabled by DIODESYNC_NATIVE=0');
+  let mod: Partial<NativeBinding>;
+  try {
+    mod = createRequire(import.meta.url)(ADDON_FILE) as Partial<NativeBinding>;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'MODULE_NOT_FOUND') {
+      return off(`addon not built: ${ADDON_FILE} is missing ` +
+        '(`npm run build:addon -w @diodesync/native` builds it, or shows why it cannot)');
+    }
+    return off(`addon failed to load: ${e.message.split('\n')[0]}`);
+  }
+  const missing = FUNCTIONS.filter((name) => typeof mod[name] !== 'function');
+  if (missing.length > 0) {
+    return off(`addon ${ADDON_FILE} lacks ${missing.join(', ')} (stale build? run npm rebuild)`);
+  }
+  return { binding: mod as NativeBinding, io: { available: true, reason: `addon loaded from ${ADDON_FILE}` } };
+}
+
+const loaded = load();
+
+/** The addon, or undefined when the fallbacks run. */
+export const binding: NativeBinding | undefined = loaded.binding;
+
+/** Whether the native paths run, and why not when not. DIODESYNC_NATIVE=0 turns them off. */
+export const nativeIo: NativeIo = Object.freeze(loaded.io);
