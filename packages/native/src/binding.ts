@@ -1,6 +1,7 @@
 // Loads the addon (build/Release/diodesync_native.node, compiled by node-gyp on
 // npm install) once, or records why not; every caller then takes its
 // pure-Node fallback.
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -18,6 +19,7 @@ export interface NativeIo {
 }
 
 const ADDON_FILE = fileURLToPath(new URL('../build/Release/diodesync_native.node', import.meta.url));
+const NOT_BUILT_FILE = fileURLToPath(new URL('../build/not-built.txt', import.meta.url));
 const FUNCTIONS: readonly (keyof NativeBinding)[] = ['setFileTimes'];
 
 function load(): { binding: NativeBinding | undefined; io: NativeIo } {
@@ -29,8 +31,13 @@ function load(): { binding: NativeBinding | undefined; io: NativeIo } {
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'MODULE_NOT_FOUND') {
-      return off(`addon not built: ${ADDON_FILE} is missing ` +
-        '(`npm run build:addon -w @diodesync/native` builds it, or shows why it cannot)');
+      let why: string;
+      try {
+        why = readFileSync(NOT_BUILT_FILE, 'utf8').trim(); // left by scripts/build-addon.mjs
+      } catch {
+        why = `${ADDON_FILE} is missing`;
+      }
+      return off(`addon not built: ${why}; \`npm run build:addon -w @diodesync/native\` builds it or shows why not`);
     }
     return off(`addon failed to load: ${e.message.split('\n')[0]}`);
   }

@@ -1,9 +1,10 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { nativeIo, setFileTimes, setFileTimesFallback } from './index.js';
 import { fallbackSecondsString, nsToSecondsString } from './times.js';
 
@@ -44,6 +45,39 @@ test('DIODESYNC_NATIVE=0 selects the fallback and says so', () => {
   { env: { ...process.env, DIODESYNC_NATIVE: '0' }, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout), { available: false, reason: 'disabled by DIODESYNC_NATIVE=0', fallback: true });
+});
+
+test('a missing or broken addon selects the fallback and says why', async () => {
+  // A copy of this package's dist, whose ../build is ours to spoil.
+  const load = async (name: string, build: Record<string, string>) => {
+    const pkg = join(dir, name);
+    mkdirSync(join(pkg, 'dist'), { recursive: true });
+    writeFileSync(join(pkg, 'package.json'), '{"type":"module"}');
+    for (const f of ['index.js', 'binding.js', 'times.js']) copyFileSync(new URL(`./${f}`, import.meta.url), join(pkg, 'dist', f));
+    for (const [f, text] of Object.entries(build)) {
+      mkdirSync(join(pkg, 'build', f, '..'), { recursive: true });
+      writeFileSync(join(pkg, 'build', f), text);
+    }
+    return await import(pathToFileURL(join(pkg, 'dist', 'index.js')).href) as typeof import('./index.js');
+  };
+  const env = process.env.DIODESYNC_NATIVE;
+  delete process.env.DIODESYNC_NATIVE;
+  try {
+    const missing = await load('missing', {});
+    assert.equal(missing.nativeIo.available, false);
+    assert.match(missing.nativeIo.reason, /^addon not built: .*diodesync_native\.node is missing; `npm run build:addon/);
+    assert.equal(missing.setFileTimes, missing.setFileTimesFallback);
+
+    const failed = await load('failed', { 'not-built.txt': 'npm install could not compile it (node-gyp rebuild: exit code 1)\n' });
+    assert.match(failed.nativeIo.reason, /^addon not built: npm install could not compile it \(node-gyp rebuild: exit code 1\); `npm run/);
+
+    const broken = await load('broken', { 'Release/diodesync_native.node': 'not an ELF file' });
+    assert.equal(broken.nativeIo.available, false);
+    assert.match(broken.nativeIo.reason, /^addon failed to load: /);
+    assert.equal(broken.setFileTimes, broken.setFileTimesFallback);
+  } finally {
+    if (env !== undefined) process.env.DIODESYNC_NATIVE = env;
+  }
 });
 
 test('seconds strings are exact, and the fallback aims at the middle of the floored µs', () => {
