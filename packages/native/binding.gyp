@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "diodesync_native",
+      "sources": ["src/addon.cc", "src/times.cc"],
+      "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api"],
+      "defines": ["NAPI_VERSION=8"]
+    }
+  ]
+}

@@ -1,0 +1,15 @@
+// The diodesync native addon: one module, one Init per feature file.
+#include <napi.h>
+
+#include "times.h"
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  diodesync::InitTimes(env, exports);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(diodesync_native, Init)

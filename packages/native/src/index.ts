@@ -1,0 +1,4 @@
+// @diodesync/native: the project's Node-API addon, with a pure-Node fallback
+// for every function. `nativeIo` says which runs; DIODESYNC_NATIVE=0 forces the fallbacks.
+export { nativeIo, type NativeIo } from './binding.js';
+export { setFileTimes, setFileTimesFallback } from './times.js';
