@@ -9,6 +9,7 @@ import { hideBin } from 'yargs/helpers';
 import {
   UsageError, keyFromFile, parseByteSize, parseEndpoint, parseOrUsage, stdioDashAsValue, type Frame, type FrameAuthenticator,
 } from '@diodesync/protocol';
+import { nativeIo } from '@diodesync/native';
 import { ChangeApplier } from './change-applier.js';
 import { DestTree } from './dest-tree.js';
 import { ResourceLimits, parseFreeFloor } from './limits.js';
@@ -191,7 +192,10 @@ async function main(): Promise<void> {
   const metrics = metricsAt && await startMetricsServer(metricsAt.host, metricsAt.port, () => status(true)).catch((err: NodeJS.ErrnoException) => {
     throw new UsageError(`cannot serve metrics on ${String(argv.metrics)}: ${err.code ?? err.message}`);
   });
-  log('listening', { on: listen, port: source?.port, dest, state: stateDir, metricsPort: metrics?.port, keys: keys.length, encrypt: Boolean(argv.encrypt) });
+  log('listening', {
+    on: listen, port: source?.port, dest, state: stateDir, metricsPort: metrics?.port, keys: keys.length, encrypt: Boolean(argv.encrypt),
+    native: nativeIo.available ? 'addon' : `fallback (${nativeIo.reason})`,
+  });
   const statusTimer = setInterval(() => void writeStatus(stateDir, status(true)).catch(() => undefined), STATUS_EVERY_MS);
 
   /**
