@@ -135,10 +135,10 @@ async function main(): Promise<void> {
   // Open the ledger before the socket: an unusable ledger stops us before anything is sent.
   const ledger = Ledger.open(ledgerFile, { create: true });
   const settings = { source: realpathSync(source), to: argv.to, rate, redundancy, mtu, once: argv.once };
-  let sessionRow: number;
+  let session: { id: number; startedAt: number };
   try {
     ledger.claimSource(settings.source);
-    sessionRow = ledger.beginSession(settings, argv.resume);
+    session = ledger.beginSession(settings, argv.resume);
   } catch (err) {
     ledger.close();
     throw err;
@@ -164,7 +164,7 @@ async function main(): Promise<void> {
       source, redundancy, chunkSize, fec, interleave, passIntervalMs: argv['pass-interval'] * 1000, heartbeatMs: argv.heartbeat * 1000,
       rescanMs: argv.rescan * 1000, manifestIntervalMs: argv['manifest-interval'] * 1000,
       settleMs: argv.settle, filter: treeFilter(argv.include ?? [], argv.exclude ?? []), announceChanges: argv.delete,
-      pollMs: argv.poll,
+      pollMs: argv.poll, startedAt: session.startedAt,
     },
     emitter,
     ledger,
@@ -181,7 +181,7 @@ async function main(): Promise<void> {
   try {
     if (argv.once) unsent = await sender.runOnce();
     else await sender.watch();
-    ledger.endSession(sessionRow);
+    ledger.endSession(session.id);
   } finally {
     clearInterval(progress);
     showProgress(undefined);

@@ -63,6 +63,17 @@ test('without resume every current version is due again; history stays', { timeo
   assert.equal(ledger.current().get('gone')!.status, 'gone', 'a path no longer in the tree stays gone');
 });
 
+test('a session starts later than every earlier one, even when the clock went back (receivers follow the latest)', { timeout: 10_000 }, (t) => {
+  const ledger = Ledger.open(path.join(tempDir(t), 'ledger.sqlite'), { create: true });
+  t.after(() => ledger.close());
+  const first = ledger.beginSession({}, false);
+  assert.ok(Math.abs(first.startedAt - Date.now()) < 5_000);
+  t.mock.method(Date, 'now', () => first.startedAt - 3_600_000); // the clock went back an hour
+  const second = ledger.beginSession({}, false);
+  assert.ok(second.startedAt > first.startedAt, `${second.startedAt} > ${first.startedAt}`);
+  assert.ok(second.id > first.id);
+});
+
 test('a reset sets the chosen versions due, logs itself, and a send in flight does not undo it', { timeout: 10_000 }, (t) => {
   const at = path.join(tempDir(t), 'ledger.sqlite');
   const sender = Ledger.open(at, { create: true });

@@ -195,14 +195,20 @@ export class Ledger {
     }
   }
 
-  /** Records a sender start; without resume every version is due again (R more passes). */
-  beginSession(settings: Record<string, unknown>, resume: boolean): number {
+  /**
+   * Records a sender start; without resume every version is due again (R more passes). The start
+   * time is later than every earlier session's, even if the clock went back: the receiver follows
+   * the session that started last and drops the others as replays.
+   */
+  beginSession(settings: Record<string, unknown>, resume: boolean): { id: number; startedAt: number } {
     return this.db.transaction(() => {
       if (!resume) {
         this.sql("UPDATE versions SET sends = 0, status = CASE status WHEN 'gone' THEN 'gone' ELSE 'pending' END WHERE status <> 'superseded'").run();
       }
-      const info = this.sql('INSERT INTO sessions (started_at, settings) VALUES (?, ?)').run(Date.now(), JSON.stringify({ ...settings, resume }));
-      return Number(info.lastInsertRowid);
+      const last = this.sql('SELECT max(started_at) AS at FROM sessions').get() as { at: number | null };
+      const startedAt = Math.max(Date.now(), (last.at ?? 0) + 1);
+      const info = this.sql('INSERT INTO sessions (started_at, settings) VALUES (?, ?)').run(startedAt, JSON.stringify({ ...settings, resume }));
+      return { id: Number(info.lastInsertRowid), startedAt };
     }).immediate();
   }
 

@@ -47,6 +47,8 @@ export interface SenderConfig {
   announceChanges: boolean;
   /** Watch mode: poll the tree this often instead of relying on file-system events. */
   pollMs?: number;
+  /** This session's start (ms), later than any earlier session's: heartbeats carry it, and receivers follow the latest. */
+  startedAt?: number;
 }
 
 /** A delete or rename announced R times, like a file version. */
@@ -106,7 +108,7 @@ export class Sender {
   private nextObjectId = 1;
   private lastManifestAt = 0;
   private cycle = 0;
-  private readonly startedAt = Date.now();
+  private readonly startedAt: number;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   /** Earliest time a file still being written will have settled. */
   private settlingUntil: number | undefined;
@@ -124,6 +126,7 @@ export class Sender {
     private readonly ledger: Ledger,
     private readonly signal: AbortSignal,
   ) {
+    this.startedAt = config.startedAt ?? Date.now();
     // Without parity there is nothing to spread: frames go out in order.
     this.interleaver = new Interleaver(emitter, config.fec.k > 0 ? config.interleave : 1, signal);
   }
