@@ -147,7 +147,7 @@ export class Receiver {
         if (path) this.sync.noteProblem(path, `write failed: ${err.code ?? err.message}`);
         if (logged) return;
         logged = true;
-        log('write-failed', { path: path || '(manifest)', error: err.code ?? err.message, keep: 'partial kept: the next pass brings the missing chunks' });
+        log('write-failed', { path: path ? printablePath(path) : '(manifest)', error: err.code ?? err.message, keep: 'partial kept: the next pass brings the missing chunks' });
       },
     };
   }
