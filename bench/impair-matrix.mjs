@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Loss pattern x FEC setting -> files delivered and wire overhead, through diode-impair over loopback.
-// Usage: node bench/impair-matrix.mjs [--rate 100m] [--seed 7]   (build first: npx tsc -b)
+// Usage: node bench/impair-matrix.mjs [--rate 100m] [--seed 7] [--only TEXT]   (build first: npx tsc -b)
+// --only runs the loss patterns whose name contains TEXT.
 // Each cell is one run of the built CLIs: diode-send --once -> diode-impair -> diode-receive
 // --exit-when-synced. "delivered" counts files byte-identical in the mirror; "wire/tree" is the
 // sender's wire bytes (headers, parity, every pass) over the tree's bytes.
@@ -25,7 +26,8 @@ const patterns = [
   ['10% random', ['--loss', '0.1']],
   ['GE p=0.002 r=0.1 (~2%, bursts ~10)', ['--ge', '0.002,0.1']],
   ['bursts 20/1000', ['--burst', '20/1000']],
-];
+  ['bursts 16/200 (16 = default depth)', ['--burst', '16/200']],
+].filter(([name]) => name.includes(opt('--only', '')));
 const settings = [
   ['fec 0, R=1', ['--fec', '0', '-R', '1']],
   ['fec 0, R=2', ['--fec', '0', '-R', '2']],

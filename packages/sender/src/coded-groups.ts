@@ -47,8 +47,8 @@ export async function* codedBlocks(
   if (data.length > 0) yield await close();
 }
 
-/** The frames of a group of blocks in wire order: column by column across its blocks. */
-export function* interleaved<T>(group: readonly (readonly T[])[]): Generator<{ frame: T; row: number; column: number }> {
+/** The frames of a group of blocks in wire order: column by column across its blocks (holes skipped). */
+export function* interleaved<T>(group: readonly (readonly (T | undefined)[])[]): Generator<{ frame: T; row: number; column: number }> {
   const width = Math.max(0, ...group.map((r) => r.length));
   for (let column = 0; column < width; column++) {
     for (let row = 0; row < group.length; row++) {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { FrameType, decodeDatagram, type FrameHeader, type ObjectHeader } from '@diodesync/protocol';
+import { FrameType, decodeDatagram, fecBlockCount, fecBlockRange, fecParityCount, type FrameHeader, type ObjectHeader } from '@diodesync/protocol';
 import { FrameEmitter } from './frame-emitter.js';
 import { Interleaver } from './interleaver.js';
 import { sendObject } from './object-sender.js';
@@ -86,5 +86,84 @@ test('every object has two header copies at least `depth` frames apart, the firs
     assert.ok(at.length >= 2, `object ${id}`);
     assert.ok(at[1]! - at[0]! >= depth, `object ${id}: copies at ${at}`);
     if (size(id) > 0) assert.ok(at[0]! < data[0]!, `object ${id}: header first`);
+  }
+});
+
+/** mulberry32: the same seed gives the same tree, so a failure can be replayed. */
+function prng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Every place a burst of `burst` consecutive lost frames can fall on `frames`, and whether each
+ * object survives it, modelled as the receiver works: an object needs one header copy; a data
+ * frame that comes before any header copy waits in the orphan buffer, a parity frame does not
+ * (it is dropped); a block of k' data and m' parity frames is rebuilt from any k' of them.
+ * Returns the first object lost and where, or undefined.
+ */
+function firstLoss(frames: readonly FrameHeader[], chunkCounts: ReadonlyMap<number, number>, k: number, m: number, burst: number): string | undefined {
+  interface Block { data: number; parity: number; positions: number[]; parityPositions: number[] }
+  const objects = new Map<number, { headers: number[]; blocks: Map<number, Block> }>();
+  for (const [id, chunks] of chunkCounts) {
+    const blocks = new Map<number, Block>();
+    for (let b = 0; b < fecBlockCount({ k, m }, chunks); b++) {
+      const { count } = fecBlockRange({ k, m }, chunks, b);
+      blocks.set(b, { data: count, parity: fecParityCount({ k, m }, count), positions: [], parityPositions: [] });
+    }
+    objects.set(id, { headers: [], blocks });
+  }
+  frames.forEach((f, i) => {
+    const o = objects.get(f.objectId)!;
+    if (f.type === FrameType.ObjectHeader) return void o.headers.push(i);
+    const block = o.blocks.get(f.type === FrameType.Parity ? f.chunkIndex : Math.floor(f.chunkIndex / k))!;
+    block.positions.push(i);
+    if (f.type === FrameType.Parity) block.parityPositions.push(i);
+  });
+  for (const [id, o] of objects) {
+    for (const [b, block] of o.blocks) assert.equal(block.positions.length, block.data + block.parity, `object ${id} block ${b} on the wire whole`);
+  }
+  for (let start = 0; start === 0 || start + burst <= frames.length; start++) {
+    const end = start + burst;
+    const lost = (i: number) => i >= start && i < end;
+    for (const id of new Set(frames.slice(start, end).map((f) => f.objectId))) {
+      const o = objects.get(id)!;
+      const header = o.headers.find((i) => !lost(i));
+      if (header === undefined) return `object ${id}: every header copy in the burst at ${start}`;
+      for (const [b, block] of o.blocks) {
+        const missing = block.positions.filter(lost).length + block.parityPositions.filter((i) => !lost(i) && i < header).length;
+        if (missing > block.parity) return `object ${id} block ${b} (${block.data}+${block.parity}): ${missing} frames lost to the burst at ${start}`;
+      }
+    }
+  }
+  return undefined;
+}
+
+test('no burst of up to `depth` frames takes a whole object: trees of small files (0..30 chunks) among larger ones', async () => {
+  const chunkSize = 64;
+  for (const [k, m, depth] of [[20, 4, 16], [20, 4, 5], [5, 1, 16], [24, 6, 8], [1, 1, 3]] as const) {
+    for (let seed = 1; seed <= 6; seed++) {
+      const random = prng(seed * 1000 + k * 10 + depth);
+      const { sink, frames } = wire();
+      const interleaver = new Interleaver(new FrameEmitter(1, sink, new TokenBucket(1e12)), depth);
+      const chunkCounts = new Map<number, number>();
+      for (let id = 1; id <= 60; id++) {
+        const kind = random();
+        const chunks = kind < 0.1 ? 0 : kind < 0.25 ? 31 + Math.floor(random() * 150) : 1 + Math.floor(random() * 30);
+        const size = chunks === 0 ? 0 : (chunks - 1) * chunkSize + 1 + Math.floor(random() * chunkSize);
+        chunkCounts.set(id, chunks);
+        await sendObject(interleaver, id, { ...header(size, chunkSize), fecK: k, fecM: m }, [randomBytes(size)], 1);
+        if (random() < 0.1) await interleaver.flush(); // the end of a pass, or a sleep in watch mode
+      }
+      await interleaver.flush();
+      for (let burst = 1; burst <= depth; burst++) {
+        const loss = firstLoss(frames, chunkCounts, k, m, burst);
+        assert.equal(loss, undefined, `${k}+${m}, depth ${depth}, seed ${seed}, burst ${burst}: ${loss}`);
+      }
+    }
   }
 });

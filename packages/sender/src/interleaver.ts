@@ -21,17 +21,34 @@ export interface ObjectStream {
   secondCopySent: boolean;
 }
 
-/**
- * Holds up to `depth` FEC blocks, of one object or of several consecutive ones, and sends them
- * column by column, so that a burst of up to `depth` lost frames costs each block at most one
- * frame: small files share a group and are protected like large ones. Memory: depth * (K + M)
- * chunks. Whoever adds blocks must `flush()` before waiting for anything (end of a pass, a sleep).
- */
-/** Where an empty object's second header copy goes in a group: it has no column 1 to precede. */
+/** An empty object's second header copy, in a group's row of its own: it has no frame of column 1 to precede. */
 const HEADER_COPY = 'header-copy';
 
+/** What a group's row holds in one column: undefined is a hole (nothing of that row in that column). */
+type Slot = CodedFrame | typeof HEADER_COPY | undefined;
+
+/**
+ * Holds up to `depth` FEC blocks, of one object or of several consecutive ones, and sends them
+ * column by column: small files share a group and are protected like large ones. Memory:
+ * depth * (K + M) chunks. Whoever adds blocks must `flush()` before waiting for anything (end of a
+ * pass, a sleep).
+ *
+ * The guarantee, with FEC on (K+M, this depth D): a burst of at most D consecutive frames lost
+ * anywhere on this sender's wire takes no file of any size (empty, one chunk, many blocks) and no
+ * manifest. Because:
+ * - any two frames of one block are at least D frames apart on the wire (see `flush`), so such a
+ *   burst costs every block at most one of its k'+m' frames, and every block has m' >= 1 parity
+ *   frames (`fecParityCount`): every block is rebuilt;
+ * - an object's header goes out before its first group and again just before its first frame of
+ *   column 1 (an empty object: in column 1 of its group), which is more than D frames later, so one
+ *   copy arrives; what came before it is data of column 0 (never parity, k' >= 1), which waits in
+ *   the receiver's orphan buffer (5 s, megabytes: far more than a column).
+ * Frames of other kinds sent in between (heartbeats, more header copies) only widen the gaps.
+ * Longer bursts cost a block ceil(L / D) frames, which small blocks (m' = 1) do not survive;
+ * two bursts within a block's span add up as well: keep -R 2 for those.
+ */
 export class Interleaver {
-  private group: { stream: ObjectStream; frames: (CodedFrame | typeof HEADER_COPY)[] }[] = [];
+  private group: { stream: ObjectStream; frames: Slot[] }[] = [];
   /** Run once the frames held when they were registered have been sent. */
   private afterFlush: (() => void)[] = [];
 
@@ -53,7 +70,8 @@ export class Interleaver {
 
   /** An object without data (an empty file) still gets its second header copy, spread like a block. */
   async addEmpty(stream: ObjectStream): Promise<void> {
-    this.group.push({ stream, frames: [HEADER_COPY] });
+    // In column 1, not 0: the whole padded column 0 (at least `depth` frames) then separates it from the first copy.
+    this.group.push({ stream, frames: [undefined, HEADER_COPY] });
     if (this.group.length >= this.depth) await this.flush();
   }
 
@@ -64,13 +82,17 @@ export class Interleaver {
   }
 
   /**
-   * Sends the blocks held, however few. A column of fewer than `depth` frames (a group of fewer
-   * blocks at the end of a pass, or of short blocks) is filled up with copies of the group's object
-   * headers (small, and useful), except the last column: so the tail of a pass, where the manifest
-   * goes, resists the same bursts as the rest.
+   * Sends the blocks held, however few, column by column. A column of fewer than `depth` frames (a
+   * group of fewer blocks at the end of a pass, or a column past the end of the shorter blocks) is
+   * filled up with copies of the group's object headers (small, and useful), except the last
+   * column. The longest blocks go first (a stable sort), so every column holds a prefix of the rows
+   * and each block keeps its place in every column it has a frame in: with columns of at least
+   * `depth` frames, a block's consecutive frames are at least `depth` apart. (In arrival order, a
+   * block after a shorter one would move up a place once that one ended, closer than `depth` to its
+   * previous frame: a burst of `depth` could take two frames of a small block with m' = 1.)
    */
   async flush(): Promise<void> {
-    const group = this.group;
+    const group = this.group.sort((a, b) => b.frames.length - a.frames.length);
     const done = this.afterFlush;
     this.group = [];
     this.afterFlush = [];
@@ -92,7 +114,7 @@ export class Interleaver {
   }
 
   /** Sends one frame of a block, after the header copy due before it if any. */
-  private async send(stream: ObjectStream, frame: CodedFrame | typeof HEADER_COPY, column: number): Promise<void> {
+  private async send(stream: ObjectStream, frame: NonNullable<Slot>, column: number): Promise<void> {
     if (frame === HEADER_COPY) {
       stream.secondCopySent = true;
       await this.sendHeader(stream);
