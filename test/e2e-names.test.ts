@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { setFileTimes } from '@diodesync/native';
-import { SEND_CLI, events, runSender, startReceiver } from './lib/cli.js';
+import { SEND_CLI, events, runSender, start, startReceiver } from './lib/cli.js';
 import { tempDir } from './lib/tree.js';
 
 /** A path under `root` given as raw name bytes: names here need not be UTF-8. */
@@ -64,8 +64,9 @@ test('names Linux allows are mirrored byte for byte; special entries are skipped
   writeFileSync(path.join(src, 'draft.tmp'), 'temporary\n');
   writeFileSync(path.join(src, 'secret.key'), 'excluded\n');
 
+  const state = path.join(root, 'send-state');
   const receiver = await startReceiver(dest, ['--exit-when-synced', '--timeout', '60']);
-  const sent = await runSender(src, `udp://127.0.0.1:${receiver.port}`, ['--once', '-R', '2', '--rate', '200m', '--exclude', '*.key']);
+  const sent = await runSender(src, `udp://127.0.0.1:${receiver.port}`, ['--once', '-R', '2', '--rate', '200m', '--exclude', '*.key', '--state', state]);
   assert.equal(sent.code, 0, sent.stderr);
   const received = await receiver.exited;
   assert.equal(received.code, 0, received.stderr);
@@ -89,6 +90,14 @@ test('names Linux allows are mirrored byte for byte; special entries are skipped
   assert.equal(done.files, 2 * (LEGAL_NAMES.length + 1));
   // The log shows a non-UTF-8 name with \xNN escapes, not U+FFFD.
   assert.ok(log.some((e) => e.event === 'file-sent' && e.path === 'f\\xffo.bin'), 'file-sent f\\xffo.bin');
+
+  // A receiver's report naming a non-UTF-8 path (JSON holds its bytes as \udcNN) resets exactly that version.
+  const report = path.join(root, 'report.json');
+  writeFileSync(report, JSON.stringify({ missing: [{ path: 'f\udcffo.bin' }, { path: `dir\udcfe/inner\udc80` }], outdated: [] }));
+  const reset = await start(SEND_CLI, ['ledger', 'reset', '--from-report', report, '--state', state]).exited;
+  assert.equal(reset.code, 0, reset.stderr);
+  assert.match(reset.stdout, /^reset 2 file/);
+  assert.equal(reset.stderr, '');
 });
 
 test('mtimes before 1970 and after 2038 arrive to the nanosecond, a sparse file stays sparse', { timeout: 90_000 }, async (t) => {
