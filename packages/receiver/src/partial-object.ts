@@ -171,8 +171,15 @@ export class PartialObject {
       const saved: Checkpoint = { header: encodeObjectHeader(this.header).toString('base64'), bitmap, lastActivity: this.lastActivity };
       const temp = `${this.checkpointPath}.tmp`;
       this.checkpointed = true;
-      await writeFile(temp, JSON.stringify(saved));
-      await rename(temp, this.checkpointPath);
+      try {
+        await writeFile(temp, JSON.stringify(saved));
+        await rename(temp, this.checkpointPath);
+      } catch (err) {
+        // A full disk: the older checkpoint stays (it never claims a chunk that is not on disk);
+        // the half-written temp file goes, rather than holding space until the next restart.
+        await rm(temp, { force: true }).catch(() => undefined);
+        throw err;
+      }
     });
   }
 
