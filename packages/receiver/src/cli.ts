@@ -19,7 +19,7 @@ import { startMetricsServer } from './metrics-server.js';
 import { isInside } from './paths.js';
 import { Receiver } from './receiver.js';
 import { removeStaleJsonTemps } from './json-file.js';
-import { writeReport } from './report.js';
+import { reserveReportSpace, writeReport } from './report.js';
 import { formatStatus, readStatus, writeStatus, type ReceiverStatus } from './status.js';
 import { connectTcp, listenTcp, pipeStream } from './stream-source.js';
 import { SyncTracker } from './sync-tracker.js';
@@ -119,6 +119,7 @@ async function main(): Promise<void> {
   const portableNames = Boolean(argv['portable-names']);
   const sync = new SyncTracker(tree, portableNames);
   await removeStaleJsonTemps(stateDir);
+  await reserveReportSpace(stateDir);
   const watchdog = new LinkWatchdog((event, detail) => log(event, detail), argv['on-alert'] === undefined ? undefined : String(argv['on-alert']));
   let exiting = false;
   const exitOnce = (code: number, reason: string) => {
@@ -220,7 +221,7 @@ async function main(): Promise<void> {
     let report: Awaited<ReturnType<typeof buildReport>> | undefined;
     let reportPath: string | undefined;
     await step('build report', async () => (report = await buildReport()));
-    await step('write report', async () => (reportPath = report && (await writeReport(stateDir, report))));
+    await step('write report', async () => (reportPath = report && (await writeReport(stateDir, report, true))));
     if (!report) code = code === 0 && sync.synced ? 0 : 2;
     else if (code === 1 && !report.synced) code = 2;
     const c = receiver.counters;
