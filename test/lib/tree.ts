@@ -31,18 +31,26 @@ export interface TreeEntry {
   mode: number;
 }
 
+/** The tree below `root`; an entry that vanishes while it is walked (a receiver at work) is left out. */
 export async function listTree(root: string): Promise<TreeEntry[]> {
   const out: TreeEntry[] = [];
   const walk = async (rel: string) => {
-    for (const name of (await readdir(path.join(root, rel))).sort()) {
+    const names = await readdir(path.join(root, rel)).catch(vanished);
+    for (const name of (names ?? []).sort()) {
       const relPath = rel ? `${rel}/${name}` : name;
-      const st = await lstat(path.join(root, relPath));
+      const st = await lstat(path.join(root, relPath)).catch(vanished);
+      if (!st) continue;
       out.push({ path: relPath, type: st.isDirectory() ? 'dir' : 'file', size: st.isDirectory() ? 0 : st.size, mtimeMs: st.isDirectory() ? 0 : Math.floor(st.mtimeMs), mode: st.mode & 0o777 });
       if (st.isDirectory()) await walk(relPath);
     }
   };
   await walk('');
   return out;
+}
+
+function vanished(err: NodeJS.ErrnoException): undefined {
+  if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return undefined;
+  throw err;
 }
 
 /** Lists differences between two trees: names, types, sizes, mtimes (ms), modes and bytes. */
