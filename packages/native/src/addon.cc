@@ -2,11 +2,13 @@
 #include <napi.h>
 
 #include "times.h"
+#include "udp.h"
 
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   diodesync::InitTimes(env, exports);
+  diodesync::InitUdp(env, exports);
   return exports;
 }
 

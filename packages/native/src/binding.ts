@@ -9,6 +9,60 @@ import { fileURLToPath } from 'node:url';
 export interface NativeBinding {
   /** utimensat(AT_FDCWD, path, [atime, mtime], 0): 0, or the errno. */
   setFileTimes(path: string | Buffer, atimeNs: bigint, mtimeNs: bigint): number;
+  /** What the kernel offers for batched UDP (batch: false off Linux). */
+  udpProbe(): { batch: boolean; gso: boolean; gro: boolean; reason: string };
+  /** Linux only: a UDP socket with batched I/O (src/udp.cc; udp.ts is the API). */
+  UdpSocket?: new (options: NativeUdpOptions) => NativeUdpSocket;
+}
+
+/** What udp.ts passes the native UdpSocket constructor (addresses are IP literals). */
+export interface NativeUdpOptions {
+  family: 4 | 6;
+  bindAddress: string;
+  bindPort: number;
+  connectAddress?: string;
+  connectPort?: number;
+  reuseAddr: boolean;
+  broadcast: boolean;
+  /** 0: leave the kernel's default. */
+  sndbuf: number;
+  rcvbuf: number;
+  /** -1: leave the default. */
+  multicastTtl: number;
+  multicastInterface?: string;
+  /** -1: leave the default; 0 or 1. */
+  multicastLoop: number;
+  joinGroup?: string;
+  joinInterface?: string;
+  gso: boolean;
+  gro: boolean;
+  sendTimeoutMs: number;
+  /** Tests only: SO_NO_CHECK, with which the kernel refuses GSO (EINVAL). */
+  noCheck?: boolean;
+}
+
+export interface NativeUdpInfo {
+  address: string;
+  port: number;
+  sndbuf: number;
+  rcvbuf: number;
+  gso: boolean;
+  gsoReason: string;
+  gsoUsed: boolean;
+  gro: boolean;
+  groReason: string;
+  refused: number;
+  closed: boolean;
+}
+
+/** Throws Error{errno (negative), syscall, address?, port?, sent?}; udp.ts names the code. */
+export interface NativeUdpSocket {
+  sendBatch(buffer: Uint8Array, lengths: Uint32Array | Int32Array | null, frameSize: number, count: number,
+    offsets: Uint32Array | Int32Array | null, toAddress?: string, toPort?: number): number;
+  recvBatch(ring: Uint8Array, slotSize: number, firstSlot: number, maxSlots: number, lengths: Uint32Array | Int32Array,
+    segments: Uint32Array | Int32Array | null, timeoutMs: number): number;
+  close(): void;
+  info(): NativeUdpInfo;
 }
 
 export interface NativeIo {
@@ -20,7 +74,8 @@ export interface NativeIo {
 
 const ADDON_FILE = fileURLToPath(new URL('../build/Release/diodesync_native.node', import.meta.url));
 const NOT_BUILT_FILE = fileURLToPath(new URL('../build/not-built.txt', import.meta.url));
-const FUNCTIONS: readonly (keyof NativeBinding)[] = ['setFileTimes'];
+// UdpSocket is not among them: it exists on Linux only, and udp.ts says so when it is absent.
+const FUNCTIONS: readonly (keyof NativeBinding)[] = ['setFileTimes', 'udpProbe'];
 
 function load(): { binding: NativeBinding | undefined; io: NativeIo } {
   const off = (reason: string) => ({ binding: undefined, io: { available: false, reason } });
