@@ -371,6 +371,8 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
       return ThrowErrno(env, errno, "getsockname");
     }
     local_address_ = FormatAddress(local, &local_port_);
+    sndbuf_ = GetIntOpt(fd.Get(), SOL_SOCKET, SO_SNDBUF);
+    rcvbuf_ = GetIntOpt(fd.Get(), SOL_SOCKET, SO_RCVBUF);
     fd_ = std::move(fd);
   }
 
@@ -681,6 +683,11 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
       ThrowRange(env, "(firstSlot + maxSlots) * slotSize is beyond the end of the ring");
       return env.Undefined();
     }
+    if (gro_ && slot_size < 65535) {
+      // A coalesced message is up to 64 KB: a smaller slot would cut it.
+      ThrowRange(env, "with GRO on, slots must hold 65535 bytes");
+      return env.Undefined();
+    }
     if (lengths_count < end || (segments != nullptr && segments_count < end)) {
       ThrowRange(env, "lengths and segments must hold firstSlot + maxSlots entries");
       return env.Undefined();
@@ -752,14 +759,15 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     return info.Env().Undefined();
   }
 
-  // { address, port, sndbuf, rcvbuf, gso, gsoReason, gsoUsed, gro, groReason, refused, closed }
+  // { address, port, sndbuf, rcvbuf (as granted at open), gso, gsoReason,
+  //   gsoUsed, gro, groReason, refused, closed }: no system call.
   Napi::Value Info(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Napi::Object o = Napi::Object::New(env);
     o.Set("address", local_address_);
     o.Set("port", local_port_);
-    o.Set("sndbuf", fd_.Get() >= 0 ? GetIntOpt(fd_.Get(), SOL_SOCKET, SO_SNDBUF) : -1);
-    o.Set("rcvbuf", fd_.Get() >= 0 ? GetIntOpt(fd_.Get(), SOL_SOCKET, SO_RCVBUF) : -1);
+    o.Set("sndbuf", sndbuf_);
+    o.Set("rcvbuf", rcvbuf_);
     o.Set("gso", gso_);
     o.Set("gsoReason", gso_reason_);
     o.Set("gsoUsed", gso_used_);
@@ -775,6 +783,8 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   int send_timeout_ms_ = 5000;
   std::string local_address_;
   int local_port_ = 0;
+  int sndbuf_ = -1;
+  int rcvbuf_ = -1;
   bool gso_ = false;
   bool gso_used_ = false;
   std::string gso_reason_;

@@ -207,6 +207,7 @@ describe('GSO', { skip: udpIo.mode !== 'gso' && `no GSO here: ${udpIo.reason}` }
     const s = await openUdp({ connect: { address: '127.0.0.1', port: r.port } });
     try {
       if (!r.io.gro) return t.skip(`UDP_GRO unavailable: ${binding!.udpProbe().reason}`);
+      assert.throws(() => r.recvBatch(Buffer.alloc(9000), 9000, 1, new Uint32Array(1), 0), /with GRO on, slots must hold 65535 bytes/);
       const frames = [...Array<number>(100).fill(1472), 5, ...Array<number>(20).fill(8972)].map((len, i) => frame(i, len));
       s.sendBatch(Buffer.concat(frames), Uint32Array.from(frames, (f) => f.length));
       const slot = 65536;
@@ -433,6 +434,24 @@ for (const p of PATHS) {
         assert.ok((await recvAll(r, 2, 2048, 1000)).length >= 2, 'the frames before it went');
       } finally {
         await s.close();
+        await r.close();
+      }
+    });
+
+    test('`to` on a connected socket: EISCONN; none on an unconnected one: EDESTADDRREQ; nothing sent', T, async () => {
+      const r = await openUdp({ bind: { address: '127.0.0.1' } });
+      const connected = await openUdp({ connect: { address: '127.0.0.1', port: r.port }, io: p.io });
+      const unconnected = await openUdp({ io: p.io });
+      try {
+        const code = (c: string) => (err: UdpError) => err.code === c && err.syscall === 'sendmmsg';
+        assert.throws(() => connected.sendBatch(Buffer.alloc(10), 10, 1, { address: '127.0.0.1', port: r.port }), code('EISCONN'));
+        assert.throws(() => unconnected.sendBatch(Buffer.alloc(10), 10), code('EDESTADDRREQ'));
+        await connected.flush();
+        await unconnected.flush();
+        assert.equal(await r.recvBatch(Buffer.alloc(100), 100, 1, new Uint32Array(1), 100), 0);
+      } finally {
+        await connected.close();
+        await unconnected.close();
         await r.close();
       }
     });

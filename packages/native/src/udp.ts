@@ -3,6 +3,7 @@
 // interface everywhere else, so that callers have one code path.
 import * as dgram from 'node:dgram';
 import { isIP } from 'node:net';
+import { constants } from 'node:os';
 import { getSystemErrorMap } from 'node:util';
 import { binding, nativeIo, type NativeUdpSocket } from './binding.js';
 
@@ -45,7 +46,8 @@ export interface OpenUdpOptions {
   join?: { group: string; interface?: string };
   /**
    * UDP_GRO: the kernel may hand recvBatch several datagrams of one size in one slot (slots
-   * must then hold 65535 bytes) and says the size in `segments`. Only with io `gso`.
+   * must then hold 65535 bytes: recvBatch refuses smaller ones) and says the size in
+   * `segments`. Only with io `gso`; `io.gro` says whether it is on.
    */
   gro?: boolean;
   /** At most this path; DIODESYNC_IO (same values) caps it too. `auto` by default. */
@@ -91,7 +93,8 @@ export interface BatchSocket {
    * send buffer is full, up to `sendTimeoutMs`; returns undefined; failures throw here (`sent` says
    * how many frames went). dgram: copies the frames and hands them to node:dgram; returns a Promise
    * when more than 1024 datagrams are in flight (await it: backpressure); a send failure is thrown
-   * by the next sendBatch or flush. `to` is needed unless the socket is connected.
+   * by the next sendBatch or flush. `to` is for an unconnected socket only: without it there,
+   * or with it on a connected one, EDESTADDRREQ / EISCONN are thrown before anything is sent.
    */
   sendBatch(buffer: Uint8Array, frames: number | Uint32Array, count?: number, to?: UdpEndpoint, offsets?: Uint32Array): Promise<void> | undefined;
 
@@ -184,8 +187,14 @@ function systemError(err: unknown): unknown {
   return out;
 }
 
-function closedError(syscall: string): UdpError {
-  return systemError(Object.assign(new Error('closed'), { errno: -9, syscall })) as UdpError; // EBADF
+const errnoError = (errno: number, syscall: string): UdpError =>
+  systemError(Object.assign(new Error(syscall), { errno: -errno, syscall })) as UdpError;
+const closedError = (syscall: string): UdpError => errnoError(constants.errno.EBADF, syscall);
+
+/** One rule on both paths (Linux alone would take `to` on a connected socket; node:dgram would not). */
+function checkDestination(connected: boolean, to: UdpEndpoint | undefined): void {
+  if (connected && to) throw errnoError(constants.errno.EISCONN, 'sendmmsg');
+  if (!connected && !to) throw errnoError(constants.errno.EDESTADDRREQ, 'sendmmsg');
 }
 
 function checkAddress(what: string, address: string | undefined): void {
@@ -234,7 +243,7 @@ export async function openUdp(options: OpenUdpOptions = {}): Promise<BatchSocket
   } catch (err) {
     throw systemError(err);
   }
-  return new NativeBatchSocket(raw, family, io);
+  return new NativeBatchSocket(raw, family, io, options.connect !== undefined);
 }
 
 class NativeBatchSocket implements BatchSocket {
@@ -243,8 +252,10 @@ class NativeBatchSocket implements BatchSocket {
   readonly sndbuf: number;
   readonly rcvbuf: number;
   readonly dropped = 0;
+  private closed = false;
 
-  constructor(private readonly raw: NativeUdpSocket, readonly family: 4 | 6, private readonly available: UdpIo) {
+  constructor(private readonly raw: NativeUdpSocket, readonly family: 4 | 6, private readonly available: UdpIo,
+    private readonly connected: boolean) {
     const info = raw.info();
     this.address = info.address;
     this.port = info.port;
@@ -264,6 +275,7 @@ class NativeBatchSocket implements BatchSocket {
   }
 
   sendBatch(buffer: Uint8Array, frames: number | Uint32Array, count?: number, to?: UdpEndpoint, offsets?: Uint32Array): undefined {
+    if (!this.closed) checkDestination(this.connected, to); // once closed, the addon says EBADF
     try {
       if (typeof frames === 'number') {
         const n = count ?? offsets?.length ?? Math.ceil(buffer.length / frames);
@@ -289,6 +301,7 @@ class NativeBatchSocket implements BatchSocket {
   async flush(): Promise<void> {}
 
   async close(): Promise<void> {
+    this.closed = true;
     this.raw.close();
   }
 }
@@ -363,10 +376,11 @@ class DgramBatchSocket implements BatchSocket {
       socket.close();
       throw err;
     }
-    return new DgramBatchSocket(socket, family, io, options.maxQueuedBytes);
+    return new DgramBatchSocket(socket, family, io, options.connect !== undefined, options.maxQueuedBytes);
   }
 
-  private constructor(private readonly socket: dgram.Socket, readonly family: 4 | 6, io: UdpIo, maxQueuedBytes: number | undefined) {
+  private constructor(private readonly socket: dgram.Socket, readonly family: 4 | 6, io: UdpIo, private readonly connected: boolean,
+    maxQueuedBytes: number | undefined) {
     this.io = Object.freeze({ mode: 'dgram', gro: false, reason: io.reason });
     const local = socket.address();
     this.address = local.address;
@@ -414,6 +428,7 @@ class DgramBatchSocket implements BatchSocket {
 
   sendBatch(buffer: Uint8Array, frames: number | Uint32Array, count?: number, to?: UdpEndpoint, offsets?: Uint32Array): Promise<void> | undefined {
     this.check('sendmmsg');
+    checkDestination(this.connected, to);
     // Where each frame is, checked as the addon checks it, before anything goes.
     const lengths = typeof frames === 'number' ? undefined : frames;
     const frameSize = typeof frames === 'number' ? frames : 0;
