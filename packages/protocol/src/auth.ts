@@ -9,20 +9,6 @@ export const MIN_KEY_BYTES = 32;
 const AAD_BYTES = 40;
 
 /**
- * Parses the text of a key file: at least 32 bytes, written as hex or base64 (surrounding
- * white space ignored). Throws an Error that says what is wrong, never echoing the key.
- */
-export function parseKeyText(text: string): Buffer {
-  const t = text.trim();
-  let key: Buffer;
-  if (/^[0-9a-fA-F]+$/.test(t) && t.length % 2 === 0) key = Buffer.from(t, 'hex');
-  else if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(t)) key = Buffer.from(t, 'base64');
-  else throw new Error('key file must hold the key as hex or base64 text');
-  if (key.length < MIN_KEY_BYTES) throw new Error(`key is ${key.length} bytes; at least ${MIN_KEY_BYTES} are needed (head -c 32 /dev/urandom | base64)`);
-  return key;
-}
-
-/**
  * Frame authentication with a pre-shared key. The PSK itself is never used directly: HKDF
  * gives one key for HMAC, and one AES-256-GCM key per sender session (salt = session id), so
  * the GCM nonce (session id || sequence number, 96 bits) never repeats under one key.
@@ -132,17 +118,4 @@ export function openFrame(frame: Frame, keys: readonly FrameAuthenticator[], req
   if (requireEncryption) return { ok: false, reason: 'unencrypted' };
   for (const key of keys) if (key.verify(signed, tag)) return { ok: true, frame: { header: h, payload: frame.payload } };
   return { ok: false, reason: 'bad-tag' };
-}
-
-/**
- * The key of a key file, given its permission bits and text (the CLIs read the file; this
- * package touches no files). A key others can read is no secret: refuse it.
- */
-export function keyFromFile(file: string, mode: number, text: string): FrameAuthenticator {
-  if (mode & 0o077) throw new Error(`key file '${file}' is readable or writable by others: chmod 600 ${file}`);
-  try {
-    return new FrameAuthenticator(parseKeyText(text));
-  } catch (err) {
-    throw new Error(`key file '${file}': ${(err as Error).message}`);
-  }
 }

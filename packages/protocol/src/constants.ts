@@ -18,9 +18,6 @@ export const MAX_PAYLOAD = 65_536;
 /** Largest UDP payload on IPv4 (65535 - 20 IP - 8 UDP). */
 export const MAX_DATAGRAM = 65_507;
 
-/** Default port: BlindFTP's. */
-export const DEFAULT_PORT = 36016;
-
 /** IPv4 (20) + UDP (8) header bytes, subtracted from the MTU to get the datagram size. */
 export const IP_UDP_OVERHEAD = 28;
 

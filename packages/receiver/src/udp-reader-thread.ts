@@ -8,7 +8,7 @@
 import * as dgram from 'node:dgram';
 import { isIP } from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
-import { isMulticast } from '@diodesync/protocol';
+import { isMulticast } from '@diodesync/cli-kit';
 
 export interface ReaderSettings {
   host: string;
