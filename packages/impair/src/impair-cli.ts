@@ -3,10 +3,9 @@ import * as dgram from 'node:dgram';
 import { isIP } from 'node:net';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { UsageError, parseBitRate, parseByteSize, parseEndpoint, parseOrUsage } from '@diodesync/cli-kit';
+import { UsageError, log, parseBitRate, parseByteSize, parseEndpoint, parseOrUsage } from '@diodesync/cli-kit';
 import { Impairment, type ImpairmentConfig } from './impairment.js';
 import { LinkShaper } from './link-shaper.js';
-import { log } from './log.js';
 
 const PROGRAM = 'diode-impair';
 
