@@ -1,12 +1,12 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
-import { FLAG_AUTHENTICATED, FLAG_ENCRYPTED, HEADER_SIZE, TAG_SIZE } from './constants.js';
+import { FLAG_AUTHENTICATED, FLAG_ENCRYPTED, HEADER_LAYOUT, HEADER_SIZE, TAG_SIZE } from './constants.js';
 import { encodeHeader, type Frame, type FrameFields } from './superframe.js';
 
 /** Shortest pre-shared key accepted, in bytes. */
 export const MIN_KEY_BYTES = 32;
 
 /** Bytes of the header that GCM authenticates as associated data: everything but the two CRCs, which cover the ciphertext. */
-const AAD_BYTES = 40;
+const AAD_BYTES = HEADER_LAYOUT.payloadCrc.offset;
 
 /**
  * Frame authentication with a pre-shared key. The PSK itself is never used directly: HKDF

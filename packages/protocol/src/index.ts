@@ -1,7 +1,8 @@
 // The package's surface: what the sender, the receiver, cli-kit, the tests and the benches use.
 // A name not listed here is internal to the wire format's implementation.
 export {
-  FLAG_AUTHENTICATED, FLAG_ENCRYPTED, FrameType, HEADER_SIZE, IP_UDP_OVERHEAD, MAX_DATAGRAM, MAX_PAYLOAD, TAG_SIZE,
+  FLAG_AUTHENTICATED, FLAG_ENCRYPTED, FrameType, HEADER_LAYOUT, HEADER_SIZE, IP_UDP_OVERHEAD, MAX_DATAGRAM, MAX_PAYLOAD, TAG_SIZE,
+  type HeaderField,
 } from './constants.js';
 export { crc32 } from './crc.js';
 export { ProtocolError } from './errors.js';
