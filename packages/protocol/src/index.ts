@@ -22,3 +22,4 @@ export {
 } from './fec.js';
 export { FrameAuthenticator, MIN_KEY_BYTES, openFrame, sealFrame } from './auth.js';
 export { fsPath, hasEscapedBytes, pathFromBytes, pathToBytes, printablePath } from './path-bytes.js';
+export { reportedPaths, type ReceiverReport, type ReportEntry, type SyncReport } from './report.js';
