@@ -70,7 +70,7 @@ for (const [pattern, impair] of patterns) {
     rmSync(path.join(root, '.dest.diodesync'), { recursive: true, force: true });
     const receiver = run(cli('receiver'), [dest, '--listen', 'udp://127.0.0.1:0', '--exit-when-synced', '--timeout', '6']);
     const rport = (await receiver.waitFor('listening')).port;
-    const relay = run(cli('receiver', 'impair-cli.js'), ['--listen', 'udp://127.0.0.1:0', '--to', `udp://127.0.0.1:${rport}`, '--seed', seed, '--stats', '0', ...impair]);
+    const relay = run(cli('impair', 'impair-cli.js'), ['--listen', 'udp://127.0.0.1:0', '--to', `udp://127.0.0.1:${rport}`, '--seed', seed, '--stats', '0', ...impair]);
     const pport = (await relay.waitFor('listening')).port;
     const sender = run(cli('sender'), [src, '--to', `udp://127.0.0.1:${pport}`, '--once', '--rate', rate, ...send]);
     await sender.exited;

@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FrameType, HEADER_LAYOUT } from '../packages/protocol/dist/index.js';
 import { bareUdp, diskWrite } from './limits.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -185,8 +186,8 @@ if (want('rate')) {
     rx.bind(0, '127.0.0.1');
     await once(rx, 'listening');
     const samples = [];
-    // From the first data frame on (byte 5 is the frame type; 2 = data): heartbeats go out while the file is hashed.
-    rx.on('message', (m) => (samples.length > 0 || m[5] === 2) && samples.push([performance.now(), m.length]));
+    // From the first data frame on: heartbeats go out while the file is hashed.
+    rx.on('message', (m) => (samples.length > 0 || m[HEADER_LAYOUT.type.offset] === FrameType.Data) && samples.push([performance.now(), m.length]));
     // 1 Gb/s in 1472-byte datagrams is beyond this sender (see the goodput rows): jumbo frames there.
     const mtu = rate === '1g' ? '9000' : '1500';
     const fec = rate === '1g' ? ['--fec', '0'] : [];

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import type { ReceiverReport as Report } from '@diodesync/protocol';
 import { SEND_CLI, events, start, startReceiver, type Exited, type Running } from './lib/cli.js';
 import { prng } from './lib/prng.js';
 import { listTree, makeTree, tempDir, treeDifferences } from './lib/tree.js';
@@ -132,13 +133,6 @@ async function jsonTemps(state: string): Promise<string[]> {
   return found;
 }
 
-interface Report {
-  generatedAt: string;
-  synced: boolean;
-  manifestFiles: number;
-  missing: { path: string; reason?: string }[];
-  outdated: { path: string; reason?: string }[];
-}
 
 async function readReport(state: string): Promise<Report | undefined> {
   try {

@@ -2,8 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { FrameType, HEADER_SIZE, crc32 } from '@diodesync/protocol';
+import { FrameType, HEADER_SIZE } from '@diodesync/protocol';
 import { events, runSender, startReceiver } from './lib/cli.js';
+import { fixCrcs, headerField } from './lib/header.js';
 import { prng } from './lib/prng.js';
 import { startRelay } from './lib/relay.js';
 import { makeTree, tempDir, treeDifferences, listTree } from './lib/tree.js';
@@ -45,10 +46,9 @@ test('a forged payload with valid CRCs fails verification and never replaces the
   await makeTree(dest, { 'victim.txt': 'the good copy already here\n' });
   const receiver = await startReceiver(dest, ['--exit-when-synced', '--timeout', '4']);
   const relay = await startRelay(receiver.port, (d) => {
-    if (d[5] === FrameType.Data && d.readUInt32BE(24) === 1) {
+    if (headerField(d, 'type') === FrameType.Data && headerField(d, 'objectId') === 1) {
       d[HEADER_SIZE]! ^= 0xff; // tamper, then re-seal both CRCs as an attacker on the link could
-      d.writeUInt32BE(crc32(d.subarray(HEADER_SIZE)), 40);
-      d.writeUInt32BE(crc32(d.subarray(0, 44)), 44);
+      fixCrcs(d);
     }
     return d;
   });
@@ -71,7 +71,7 @@ test('a file whose data never arrives is reported missing at --timeout, exit 2',
   await makeTree(src, { 'a-lost.bin': 10_000, 'b-kept.bin': 10_000 });
   const receiver = await startReceiver(dest, ['--exit-when-synced', '--timeout', '3']);
   // Object ids follow path order: 'a-lost.bin' is object 1.
-  const relay = await startRelay(receiver.port, (d) => (d[5] === FrameType.Data && d.readUInt32BE(24) === 1 ? null : d));
+  const relay = await startRelay(receiver.port, (d) => (headerField(d, 'type') === FrameType.Data && headerField(d, 'objectId') === 1 ? null : d));
   t.after(() => relay.close());
   const sent = await runSender(src, `udp://127.0.0.1:${relay.port}`, ['--once', '-R', '2']);
   assert.equal(sent.code, 0, sent.stderr);
@@ -92,14 +92,12 @@ test('a hostile path in an object header is refused and nothing is written outsi
   const receiver = await startReceiver(dest, ['--exit-when-synced', '--timeout', '3']);
   // Rewrite the path to "../outside.txt" (same length), re-sealing the CRCs.
   const relay = await startRelay(receiver.port, (d) => {
-    if (d[5] !== FrameType.ObjectHeader) return d;
+    if (headerField(d, 'type') !== FrameType.ObjectHeader) return d;
     const at = d.indexOf('aaaaaaaaaaaa.txt');
     if (at < 0) return d;
     d.write('../outside.txt\0\0', at, 'latin1');
     d.write('../../outside.tx', at, 'latin1');
-    d.writeUInt32BE(crc32(d.subarray(HEADER_SIZE)), 40);
-    d.writeUInt32BE(crc32(d.subarray(0, 44)), 44);
-    return d;
+    return fixCrcs(d);
   });
   t.after(() => relay.close());
   await runSender(src, `udp://127.0.0.1:${relay.port}`, ['--once', '-R', '1']);

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { setFileTimes } from '@diodesync/native';
+import type { ReceiverReport } from '@diodesync/protocol';
 import { SEND_CLI, events, runSender, start, startReceiver } from './lib/cli.js';
 import { tempDir } from './lib/tree.js';
 
@@ -154,10 +155,10 @@ test('--portable-names refuses what Windows cannot hold, lists each in the repor
   assert.equal(received.code, 2, received.stderr);
   assert.equal(events(received.stderr).find((e) => e.event === 'exit')?.reason, 'refused');
   assert.deepEqual(readdirSync(dest), ['fine.txt']);
-  const report = JSON.parse(await readFile(path.join(root, '.dest.diodesync', 'report.json'), 'utf8')) as { missing: { path: string; reason: string }[] };
+  const report = JSON.parse(await readFile(path.join(root, '.dest.diodesync', 'report.json'), 'utf8')) as ReceiverReport;
   const reasons = Object.fromEntries(report.missing.map((m) => [m.path, m.reason]));
   assert.deepEqual(Object.keys(reasons).sort(), ['CON.txt', 'back\\slash', 'colon:name', 'f\udcff', 'trailing.']);
-  for (const reason of Object.values(reasons)) assert.match(reason, /^not portable: /);
+  for (const reason of Object.values(reasons)) assert.match(reason ?? '', /^not portable: /);
   assert.match(reasons['CON.txt']!, /reserves/);
 });
 

@@ -4,13 +4,14 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FrameType } from '@diodesync/protocol';
+import { FrameType, HEADER_LAYOUT, HEADER_SIZE } from '@diodesync/protocol';
 import { RECEIVE_CLI, SEND_CLI, events, runSender, start, startReceiver } from './lib/cli.js';
+import { headerField } from './lib/header.js';
 import { startRelay } from './lib/relay.js';
 import { makeTree, tempDir, treeDifferences } from './lib/tree.js';
 
-const isData = (d: Buffer) => d[5] === FrameType.Data;
-const chunkOf = (d: Buffer) => d.readUInt32BE(28);
+const isData = (d: Buffer) => headerField(d, 'type') === FrameType.Data;
+const chunkOf = (d: Buffer) => headerField(d, 'chunkIndex');
 
 test('frames shuffled and duplicated still assemble into the exact tree', { timeout: 60_000 }, async (t) => {
   const root = await tempDir(t);
@@ -47,7 +48,7 @@ test('a receiver killed in the middle of a file keeps what it had and completes 
   const first = await startReceiver(dest, []);
   t.after(() => first.kill('SIGKILL'));
   // Object 1 of each sender run is big.bin; its manifest (a later object) passes untouched.
-  const ofBigFile = (d: Buffer) => isData(d) && d.readUInt32BE(24) === 1;
+  const ofBigFile = (d: Buffer) => isData(d) && headerField(d, 'objectId') === 1;
   const relay = await startRelay(first.port, (d) => (ofBigFile(d) && (phase === 1 ? chunkOf(d) >= half : chunkOf(d) < half) ? null : d));
   t.after(() => relay.close());
   assert.equal((await runSender(src, `udp://127.0.0.1:${relay.port}`, ['--once', '--rate', '50m', '-R', '1'])).code, 0);
@@ -96,8 +97,8 @@ test('status and metrics show injected faults: corrupt frames by reason, frames 
   const metricsPort = Number((await receiver.waitForEvent('listening')).metricsPort);
   const relay = await startRelay(receiver.port, (d, i) => {
     if (i % 50 === 10) return null; // lost on the link
-    if (i % 50 === 20) d[60]! ^= 1; // payload bit flip
-    if (i % 50 === 30) d[12]! ^= 1; // header bit flip
+    if (i % 50 === 20) d[HEADER_SIZE + 12]! ^= 1; // payload bit flip
+    if (i % 50 === 30) d[HEADER_LAYOUT.sessionId.offset]! ^= 1; // header bit flip
     return d;
   });
   t.after(() => relay.close());

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 export const SEND_CLI = fileURLToPath(new URL('../../../packages/sender/dist/cli.js', import.meta.url));
 export const RECEIVE_CLI = fileURLToPath(new URL('../../../packages/receiver/dist/cli.js', import.meta.url));
-export const IMPAIR_CLI = fileURLToPath(new URL('../../../packages/receiver/dist/impair-cli.js', import.meta.url));
+export const IMPAIR_CLI = fileURLToPath(new URL('../../../packages/impair/dist/impair-cli.js', import.meta.url));
 
 const running = new Set<ChildProcess>();
 const stateHomes = new Set<string>();

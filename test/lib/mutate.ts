@@ -1,18 +1,10 @@
-import { FLAG_AUTHENTICATED, FLAG_ENCRYPTED, HEADER_SIZE, crc32 } from '@diodesync/protocol';
+import { FLAG_AUTHENTICATED, FLAG_ENCRYPTED, HEADER_LAYOUT, HEADER_SIZE, type HeaderField } from '@diodesync/protocol';
+import { fixCrcs, headerField, setHeaderField } from './header.js';
 
 /** Values that break careless length and count arithmetic. */
 const EXTREMES = [0, 1, 0x7f, 0xff, 0x7fff, 0xffff, 0x1_0000, 0x7fff_ffff, 0x8000_0000, 0xffff_fffe, 0xffff_ffff];
-/** Header fields (offset, width) worth setting to extremes: flags, length, session, sequence, object, chunk, FEC, pass. */
-const FIELDS: [number, 1 | 2 | 4][] = [[5, 1], [6, 2], [8, 4], [12, 4], [16, 4], [20, 4], [24, 4], [28, 4], [32, 1], [33, 1], [34, 2], [36, 2], [38, 2]];
-
-/** Rewrites both CRCs so a mutated frame gets past the codec to the layers behind it. */
-export function fixCrcs(frame: Buffer): Buffer {
-  if (frame.length < HEADER_SIZE) return frame;
-  const length = frame.readUInt32BE(8);
-  if (HEADER_SIZE + length <= frame.length) frame.writeUInt32BE(crc32(frame.subarray(HEADER_SIZE, HEADER_SIZE + length)), 40);
-  frame.writeUInt32BE(crc32(frame.subarray(0, 44)), 44);
-  return frame;
-}
+/** Header fields worth setting to extremes: all but the marker, the version and the CRCs (those only get a frame dropped). */
+const FIELDS = (Object.keys(HEADER_LAYOUT) as HeaderField[]).filter((name) => !['magic', 'version', 'payloadCrc', 'headerCrc'].includes(name));
 
 export const MUTATIONS = ['bit-flips', 'truncate', 'extend', 'extreme-field', 'payload-bytes', 'random-bytes', 'splice', 'auth-flags'] as const;
 export type Mutation = (typeof MUTATIONS)[number];
@@ -35,11 +27,8 @@ export function mutate(frames: readonly Buffer[], random: () => number): { kind:
     case 'extend':
       return { kind, bytes: Buffer.concat([f, Buffer.from(Array.from({ length: 1 + Math.floor(random() * 64) }, byte))]) };
     case 'extreme-field': {
-      const [at, width] = pick(FIELDS);
-      const v = pick(EXTREMES);
-      if (width === 1) f[at] = v & 0xff;
-      else if (width === 2) f.writeUInt16BE(v & 0xffff, at);
-      else f.writeUInt32BE(v >>> 0, at);
+      const name = pick(FIELDS);
+      setHeaderField(f, name, pick(EXTREMES) % 2 ** (8 * HEADER_LAYOUT[name].size));
       return { kind, bytes: fixCrcs(f) };
     }
     case 'payload-bytes':
@@ -50,12 +39,12 @@ export function mutate(frames: readonly Buffer[], random: () => number): { kind:
     case 'splice': {
       const other = pick(frames);
       const spliced = Buffer.concat([f.subarray(0, HEADER_SIZE), other.subarray(HEADER_SIZE)]);
-      if (spliced.length >= HEADER_SIZE) spliced.writeUInt32BE(spliced.length - HEADER_SIZE, 8);
+      if (spliced.length >= HEADER_SIZE) setHeaderField(spliced, 'payloadLength', spliced.length - HEADER_SIZE);
       return { kind, bytes: fixCrcs(spliced) };
     }
     case 'auth-flags':
       // Claims a tag (or encryption) that is not there, or garbles one that is.
-      f.writeUInt16BE(f.readUInt16BE(6) ^ pick([FLAG_AUTHENTICATED, FLAG_ENCRYPTED, FLAG_AUTHENTICATED | FLAG_ENCRYPTED]), 6);
+      setHeaderField(f, 'flags', headerField(f, 'flags') ^ pick([FLAG_AUTHENTICATED, FLAG_ENCRYPTED, FLAG_AUTHENTICATED | FLAG_ENCRYPTED]));
       return { kind, bytes: fixCrcs(f) };
   }
 }

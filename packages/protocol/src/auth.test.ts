@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { FrameAuthenticator, MIN_KEY_BYTES, keyFromFile, openFrame, parseKeyText, sealFrame } from './auth.js';
+import { FrameAuthenticator, MIN_KEY_BYTES, openFrame, sealFrame } from './auth.js';
 import { FLAG_AUTHENTICATED, FLAG_ENCRYPTED, FrameType, TAG_SIZE } from './constants.js';
 import { StreamDeframer } from './deframer.js';
 import { decodeDatagram, type FrameFields } from './superframe.js';
@@ -16,12 +16,7 @@ function decode(pieces: Buffer[]) {
   return result.frame;
 }
 
-test('key text: hex or base64 of at least 32 bytes; anything else is refused without echoing it', () => {
-  const raw = randomBytes(32);
-  assert.deepEqual(parseKeyText(raw.toString('hex') + '\n'), raw);
-  assert.deepEqual(parseKeyText(` ${raw.toString('base64')}\n`), raw);
-  assert.throws(() => parseKeyText(randomBytes(16).toString('base64')), /at least 32/);
-  assert.throws(() => parseKeyText('not a key!'), /hex or base64/);
+test('a key shorter than 32 bytes is refused', () => {
   assert.throws(() => new FrameAuthenticator(Buffer.alloc(MIN_KEY_BYTES - 1)), RangeError);
 });
 
@@ -68,13 +63,4 @@ test('an encrypted frame hides its payload, decrypts with the key, and refuses t
   assert.equal(openFrame(replayed, [key]).ok, false);
   // Authenticated but not encrypted, where encryption is required.
   assert.deepEqual(openFrame(decode(sealFrame(fields, payload, key)), [key], true), { ok: false, reason: 'unencrypted' });
-});
-
-test('a key file that group or others may read is refused with the chmod that fixes it', () => {
-  const text = randomBytes(32).toString('base64');
-  assert.ok(keyFromFile('k', 0o100600, text));
-  assert.ok(keyFromFile('k', 0o100400, text));
-  assert.throws(() => keyFromFile('/etc/k', 0o100644, text), /chmod 600 \/etc\/k/);
-  assert.throws(() => keyFromFile('k', 0o100660, text), /chmod 600 k/);
-  assert.throws(() => keyFromFile('k', 0o100600, 'short'), /key file 'k': key is/);
 });

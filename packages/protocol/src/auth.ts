@@ -1,26 +1,12 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
-import { FLAG_AUTHENTICATED, FLAG_ENCRYPTED, HEADER_SIZE, TAG_SIZE } from './constants.js';
+import { FLAG_AUTHENTICATED, FLAG_ENCRYPTED, HEADER_LAYOUT, HEADER_SIZE, TAG_SIZE } from './constants.js';
 import { encodeHeader, type Frame, type FrameFields } from './superframe.js';
 
 /** Shortest pre-shared key accepted, in bytes. */
 export const MIN_KEY_BYTES = 32;
 
 /** Bytes of the header that GCM authenticates as associated data: everything but the two CRCs, which cover the ciphertext. */
-const AAD_BYTES = 40;
-
-/**
- * Parses the text of a key file: at least 32 bytes, written as hex or base64 (surrounding
- * white space ignored). Throws an Error that says what is wrong, never echoing the key.
- */
-export function parseKeyText(text: string): Buffer {
-  const t = text.trim();
-  let key: Buffer;
-  if (/^[0-9a-fA-F]+$/.test(t) && t.length % 2 === 0) key = Buffer.from(t, 'hex');
-  else if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(t)) key = Buffer.from(t, 'base64');
-  else throw new Error('key file must hold the key as hex or base64 text');
-  if (key.length < MIN_KEY_BYTES) throw new Error(`key is ${key.length} bytes; at least ${MIN_KEY_BYTES} are needed (head -c 32 /dev/urandom | base64)`);
-  return key;
-}
+const AAD_BYTES = HEADER_LAYOUT.payloadCrc.offset;
 
 /**
  * Frame authentication with a pre-shared key. The PSK itself is never used directly: HKDF
@@ -132,17 +118,4 @@ export function openFrame(frame: Frame, keys: readonly FrameAuthenticator[], req
   if (requireEncryption) return { ok: false, reason: 'unencrypted' };
   for (const key of keys) if (key.verify(signed, tag)) return { ok: true, frame: { header: h, payload: frame.payload } };
   return { ok: false, reason: 'bad-tag' };
-}
-
-/**
- * The key of a key file, given its permission bits and text (the CLIs read the file; this
- * package touches no files). A key others can read is no secret: refuse it.
- */
-export function keyFromFile(file: string, mode: number, text: string): FrameAuthenticator {
-  if (mode & 0o077) throw new Error(`key file '${file}' is readable or writable by others: chmod 600 ${file}`);
-  try {
-    return new FrameAuthenticator(parseKeyText(text));
-  } catch (err) {
-    throw new Error(`key file '${file}': ${(err as Error).message}`);
-  }
 }

@@ -2,8 +2,37 @@
 export const MAGIC = Buffer.from([0xd1, 0x0d, 0xe5, 0x7c]);
 export const PROTOCOL_VERSION = 1;
 
-/** Fixed header size in bytes (see superframe.ts for the layout). */
-export const HEADER_SIZE = 48;
+/**
+ * The superframe header, big-endian: byte offset and size of each field (superframe.ts says what
+ * they mean). The codec reads and writes through this table, and so do the tests that forge or
+ * corrupt frames: no bare offsets.
+ */
+export const HEADER_LAYOUT = {
+  magic: { offset: 0, size: 4 },
+  version: { offset: 4, size: 1 },
+  type: { offset: 5, size: 1 },
+  flags: { offset: 6, size: 2 },
+  payloadLength: { offset: 8, size: 4 },
+  sessionId: { offset: 12, size: 4 },
+  sequenceHigh: { offset: 16, size: 4 },
+  sequenceLow: { offset: 20, size: 4 },
+  objectId: { offset: 24, size: 4 },
+  chunkIndex: { offset: 28, size: 4 },
+  fecK: { offset: 32, size: 1 },
+  fecM: { offset: 33, size: 1 },
+  fecIndex: { offset: 34, size: 2 },
+  pass: { offset: 36, size: 2 },
+  reserved: { offset: 38, size: 2 },
+  /** CRC-32 of the payload. */
+  payloadCrc: { offset: 40, size: 4 },
+  /** CRC-32 of every header byte before it. */
+  headerCrc: { offset: 44, size: 4 },
+} as const;
+
+export type HeaderField = keyof typeof HEADER_LAYOUT;
+
+/** Fixed header size in bytes: up to the end of the header CRC, the last field. */
+export const HEADER_SIZE = HEADER_LAYOUT.headerCrc.offset + HEADER_LAYOUT.headerCrc.size;
 
 /** Header flag: a TAG_SIZE-byte authentication tag follows the payload (see auth.ts). */
 export const FLAG_AUTHENTICATED = 0x0001;
@@ -17,9 +46,6 @@ export const MAX_PAYLOAD = 65_536;
 
 /** Largest UDP payload on IPv4 (65535 - 20 IP - 8 UDP). */
 export const MAX_DATAGRAM = 65_507;
-
-/** Default port: BlindFTP's. */
-export const DEFAULT_PORT = 36016;
 
 /** IPv4 (20) + UDP (8) header bytes, subtracted from the MTU to get the datagram size. */
 export const IP_UDP_OVERHEAD = 28;

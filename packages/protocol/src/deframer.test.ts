@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { FrameType, MAGIC } from './constants.js';
+import { FrameType, HEADER_SIZE, MAGIC } from './constants.js';
 import { StreamDeframer } from './deframer.js';
 import { encodeFrame, type Frame } from './superframe.js';
 
@@ -35,7 +35,7 @@ test('random chunk sizes yield every frame with its payload intact', () => {
   const d = new StreamDeframer();
   const out = feed(d, Buffer.concat(frames), () => Math.floor(Math.random() * 5000));
   assert.equal(out.length, 300);
-  out.forEach((f, i) => assert.deepEqual(Buffer.concat([frames[i]!.subarray(0, 48), f.payload]), frames[i]));
+  out.forEach((f, i) => assert.deepEqual(Buffer.concat([frames[i]!.subarray(0, HEADER_SIZE), f.payload]), frames[i]));
 });
 
 test('garbage between frames is skipped and counted; the next good frame is found', () => {

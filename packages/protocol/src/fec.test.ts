@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   fecBlockCount, fecBlockRange, fecEncode, fecParityCount, fecRebuild, fecShardSize, parseFec,
@@ -49,4 +50,17 @@ test('too few shards is an error, not a wrong answer', async () => {
   const data = [randomBytes(16), randomBytes(16), randomBytes(16)];
   const parity = await fecEncode(data, 1, 16);
   await assert.rejects(fecRebuild([undefined, undefined, data[2]], parity, 16), RangeError);
+});
+
+test('importing the package loads no native addon; the codec comes on first use', () => {
+  const index = JSON.stringify(new URL('./index.js', import.meta.url).href);
+  const script = `
+    import { createRequire } from 'node:module';
+    const loaded = () => Object.keys(createRequire(process.cwd() + '/').cache).filter((k) => k.includes('reed-solomon')).length > 0;
+    const protocol = await import(${index});
+    const before = loaded();
+    await protocol.fecEncode([Buffer.alloc(8)], 1, 8);
+    console.log(JSON.stringify({ before, after: loaded() }));`;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.deepEqual(JSON.parse(out), { before: false, after: true });
 });

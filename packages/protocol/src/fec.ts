@@ -83,18 +83,28 @@ interface ReedSolomon {
   ): void;
 }
 
-// A native CommonJS addon: ESM cannot import a .node file, so load it through require.
-const rs = createRequire(import.meta.url)('@ronomon/reed-solomon') as ReedSolomon;
+let codec: ReedSolomon | undefined;
+
+/**
+ * The codec, loaded on first use: importing the package must not load a native addon (a worker
+ * thread that only parses addresses, a tool that never codes). A native CommonJS addon: ESM
+ * cannot import a .node file, so it comes through require.
+ */
+function reedSolomon(): ReedSolomon {
+  return (codec ??= createRequire(import.meta.url)('@ronomon/reed-solomon') as ReedSolomon);
+}
+
 const contexts = new Map<string, Buffer>();
 
 function context(k: number, m: number): Buffer {
   const key = `${k}+${m}`;
   let ctx = contexts.get(key);
-  if (!ctx) contexts.set(key, (ctx = rs.create(k, m)));
+  if (!ctx) contexts.set(key, (ctx = reedSolomon().create(k, m)));
   return ctx;
 }
 
 function run(k: number, m: number, sources: number, targets: number, data: Buffer, parity: Buffer): Promise<void> {
+  const rs = reedSolomon();
   return new Promise((resolve, reject) =>
     rs.encode(context(k, m), sources, targets, data, 0, data.length, parity, 0, parity.length, (err) => (err ? reject(err) : resolve())));
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { FrameType, HEADER_SIZE, MAX_PAYLOAD } from './constants.js';
+import { FrameType, HEADER_LAYOUT, HEADER_SIZE, MAGIC, MAX_PAYLOAD, PROTOCOL_VERSION, type HeaderField } from './constants.js';
 import { crc32, crc32Reference } from './crc.js';
 import { decodeDatagram, encodeFrame, encodeHeader, readHeader, type FrameFields } from './superframe.js';
 
@@ -56,22 +56,52 @@ test('truncated, padded and over-long frames are refused', () => {
   assert.throws(() => encodeFrame(fields, Buffer.alloc(MAX_PAYLOAD + 1)), RangeError);
 });
 
+/** A copy of `frame` with one header field set and the header CRC re-sealed, as an attacker could. */
+function forged(frame: Buffer, name: HeaderField, value: number): Buffer {
+  const copy = Buffer.from(frame);
+  copy.writeUIntBE(value, HEADER_LAYOUT[name].offset, HEADER_LAYOUT[name].size);
+  copy.writeUInt32BE(crc32(copy.subarray(0, HEADER_LAYOUT.headerCrc.offset)), HEADER_LAYOUT.headerCrc.offset);
+  return copy;
+}
+
 test('a header whose CRC matches but announces a huge length is refused before any allocation', () => {
   const frame = encodeFrame(fields, Buffer.alloc(0));
-  frame.writeUInt32BE(0xffff_fff0, 8);
-  // Re-seal the header CRC, as an attacker could.
-  frame.writeUInt32BE(crc32(frame.subarray(0, 44)), 44);
-  assert.deepEqual(readHeader(frame), { ok: false, reason: 'length' });
+  assert.deepEqual(readHeader(forged(frame, 'payloadLength', 0xffff_fff0)), { ok: false, reason: 'length' });
 });
 
 test('unknown version and frame type are refused', () => {
   const frame = encodeFrame(fields, Buffer.alloc(0));
-  const version = Buffer.from(frame);
-  version[4] = 9;
-  version.writeUInt32BE(crc32(version.subarray(0, 44)), 44);
-  assert.deepEqual(readHeader(version), { ok: false, reason: 'version' });
-  const type = Buffer.from(frame);
-  type[5] = 200;
-  type.writeUInt32BE(crc32(type.subarray(0, 44)), 44);
-  assert.deepEqual(readHeader(type), { ok: false, reason: 'type' });
+  assert.deepEqual(readHeader(forged(frame, 'version', 9)), { ok: false, reason: 'version' });
+  assert.deepEqual(readHeader(forged(frame, 'type', 200)), { ok: false, reason: 'type' });
+});
+
+test('HEADER_LAYOUT tiles the header in order, and the codec puts every field where it says', () => {
+  let end = 0;
+  for (const [name, { offset, size }] of Object.entries(HEADER_LAYOUT)) {
+    assert.equal(offset, end, `${name} starts where the field before it ends`);
+    assert.ok(size === 1 || size === 2 || size === 4, `${name}: ${size} bytes`);
+    end = offset + size;
+  }
+  assert.equal(end, HEADER_SIZE);
+
+  const payload = randomBytes(33);
+  const frame = encodeFrame(fields, payload);
+  const field = (name: HeaderField) => frame.readUIntBE(HEADER_LAYOUT[name].offset, HEADER_LAYOUT[name].size);
+  assert.deepEqual(
+    {
+      magic: field('magic'), version: field('version'), type: field('type'), flags: field('flags'),
+      payloadLength: field('payloadLength'), sessionId: field('sessionId'),
+      sequence: field('sequenceHigh') * 2 ** 32 + field('sequenceLow'),
+      objectId: field('objectId'), chunkIndex: field('chunkIndex'), fecK: field('fecK'), fecM: field('fecM'),
+      fecIndex: field('fecIndex'), pass: field('pass'), reserved: field('reserved'),
+      payloadCrc: field('payloadCrc'), headerCrc: field('headerCrc'),
+    },
+    {
+      magic: MAGIC.readUInt32BE(0), version: PROTOCOL_VERSION, type: fields.type, flags: fields.flags,
+      payloadLength: payload.length, sessionId: fields.sessionId, sequence: fields.sequence,
+      objectId: fields.objectId, chunkIndex: fields.chunkIndex, fecK: fields.fecK, fecM: fields.fecM,
+      fecIndex: fields.fecIndex, pass: fields.pass, reserved: 0,
+      payloadCrc: crc32(payload), headerCrc: crc32(frame.subarray(0, HEADER_LAYOUT.headerCrc.offset)),
+    },
+  );
 });

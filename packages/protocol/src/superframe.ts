@@ -1,8 +1,8 @@
 import { crc32 } from './crc.js';
-import { FLAG_AUTHENTICATED, FrameType, HEADER_SIZE, MAGIC, TAG_SIZE, MAX_PAYLOAD, PROTOCOL_VERSION, isFrameType } from './constants.js';
+import { FLAG_AUTHENTICATED, FrameType, HEADER_LAYOUT as H, HEADER_SIZE, MAGIC, TAG_SIZE, MAX_PAYLOAD, PROTOCOL_VERSION, isFrameType } from './constants.js';
 
 /*
- * Superframe header, big-endian, 48 bytes:
+ * Superframe header, big-endian, 48 bytes (offsets and sizes: HEADER_LAYOUT in constants.ts):
  *
  *   0  u32 marker (MAGIC)          24 u32 object id
  *   4  u8  version                 28 u32 chunk index (parity: block index)
@@ -56,6 +56,8 @@ export type FrameResult = { ok: true; frame: Frame } | { ok: false; reason: Drop
 
 const TWO_32 = 0x1_0000_0000;
 const MAGIC_U32 = MAGIC.readUInt32BE(0);
+/** The header CRC covers every byte before it. */
+const HEADER_CRC_SPAN = H.headerCrc.offset;
 
 /** Builds the 48-byte header for `payload`; send it followed by the payload. */
 export function encodeHeader(fields: FrameFields, payload: Uint8Array): Buffer {
@@ -92,23 +94,23 @@ function u32(t: Buffer, at: number, v: number): void {
 
 function writeHeader(target: Buffer, at: number, f: Omit<FrameFields, 'sessionId' | 'sequence'>, sessionId: number, sequence: number, payload: Uint8Array): void {
   if (payload.length > MAX_PAYLOAD) throw new RangeError(`payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD}`);
-  u32(target, at, MAGIC_U32);
-  target[at + 4] = PROTOCOL_VERSION;
-  target[at + 5] = f.type;
-  u16(target, at + 6, f.flags ?? 0);
-  u32(target, at + 8, payload.length);
-  u32(target, at + 12, sessionId);
-  u32(target, at + 16, Math.floor(sequence / TWO_32));
-  u32(target, at + 20, sequence % TWO_32);
-  u32(target, at + 24, f.objectId ?? 0);
-  u32(target, at + 28, f.chunkIndex ?? 0);
-  target[at + 32] = f.fecK ?? 0;
-  target[at + 33] = f.fecM ?? 0;
-  u16(target, at + 34, f.fecIndex ?? 0);
-  u16(target, at + 36, f.pass ?? 0);
-  u16(target, at + 38, 0);
-  u32(target, at + 40, crc32(payload));
-  u32(target, at + 44, crc32(target.subarray(at, at + 44)));
+  u32(target, at + H.magic.offset, MAGIC_U32);
+  target[at + H.version.offset] = PROTOCOL_VERSION;
+  target[at + H.type.offset] = f.type;
+  u16(target, at + H.flags.offset, f.flags ?? 0);
+  u32(target, at + H.payloadLength.offset, payload.length);
+  u32(target, at + H.sessionId.offset, sessionId);
+  u32(target, at + H.sequenceHigh.offset, Math.floor(sequence / TWO_32));
+  u32(target, at + H.sequenceLow.offset, sequence % TWO_32);
+  u32(target, at + H.objectId.offset, f.objectId ?? 0);
+  u32(target, at + H.chunkIndex.offset, f.chunkIndex ?? 0);
+  target[at + H.fecK.offset] = f.fecK ?? 0;
+  target[at + H.fecM.offset] = f.fecM ?? 0;
+  u16(target, at + H.fecIndex.offset, f.fecIndex ?? 0);
+  u16(target, at + H.pass.offset, f.pass ?? 0);
+  u16(target, at + H.reserved.offset, 0);
+  u32(target, at + H.payloadCrc.offset, crc32(payload));
+  u32(target, at + H.headerCrc.offset, crc32(target.subarray(at, at + HEADER_CRC_SPAN)));
 }
 
 /**
@@ -117,28 +119,28 @@ function writeHeader(target: Buffer, at: number, f: Omit<FrameFields, 'sessionId
  */
 export function readHeader(buf: Buffer, at = 0): HeaderResult {
   if (buf.length - at < HEADER_SIZE) return { ok: false, reason: 'short' };
-  if (buf.readUInt32BE(at) !== MAGIC_U32) return { ok: false, reason: 'magic' };
-  if (buf.readUInt32BE(at + 44) !== crc32(buf.subarray(at, at + 44))) return { ok: false, reason: 'header-crc' };
-  if (buf[at + 4] !== PROTOCOL_VERSION) return { ok: false, reason: 'version' };
-  const type = buf[at + 5]!;
+  if (buf.readUInt32BE(at + H.magic.offset) !== MAGIC_U32) return { ok: false, reason: 'magic' };
+  if (buf.readUInt32BE(at + H.headerCrc.offset) !== crc32(buf.subarray(at, at + HEADER_CRC_SPAN))) return { ok: false, reason: 'header-crc' };
+  if (buf[at + H.version.offset] !== PROTOCOL_VERSION) return { ok: false, reason: 'version' };
+  const type = buf[at + H.type.offset]!;
   if (!isFrameType(type)) return { ok: false, reason: 'type' };
-  const payloadLength = buf.readUInt32BE(at + 8);
+  const payloadLength = buf.readUInt32BE(at + H.payloadLength.offset);
   if (payloadLength > MAX_PAYLOAD) return { ok: false, reason: 'length' };
   return {
     ok: true,
     header: {
       type,
-      flags: buf.readUInt16BE(at + 6),
+      flags: buf.readUInt16BE(at + H.flags.offset),
       payloadLength,
-      sessionId: buf.readUInt32BE(at + 12),
-      sequence: buf.readUInt32BE(at + 16) * TWO_32 + buf.readUInt32BE(at + 20),
-      objectId: buf.readUInt32BE(at + 24),
-      chunkIndex: buf.readUInt32BE(at + 28),
-      fecK: buf[at + 32]!,
-      fecM: buf[at + 33]!,
-      fecIndex: buf.readUInt16BE(at + 34),
-      pass: buf.readUInt16BE(at + 36),
-      payloadCrc: buf.readUInt32BE(at + 40),
+      sessionId: buf.readUInt32BE(at + H.sessionId.offset),
+      sequence: buf.readUInt32BE(at + H.sequenceHigh.offset) * TWO_32 + buf.readUInt32BE(at + H.sequenceLow.offset),
+      objectId: buf.readUInt32BE(at + H.objectId.offset),
+      chunkIndex: buf.readUInt32BE(at + H.chunkIndex.offset),
+      fecK: buf[at + H.fecK.offset]!,
+      fecM: buf[at + H.fecM.offset]!,
+      fecIndex: buf.readUInt16BE(at + H.fecIndex.offset),
+      pass: buf.readUInt16BE(at + H.pass.offset),
+      payloadCrc: buf.readUInt32BE(at + H.payloadCrc.offset),
     },
   };
 }

@@ -6,9 +6,8 @@ import { mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import {
-  UsageError, keyFromFile, parseByteSize, parseEndpoint, parseOrUsage, stdioDashAsValue, type Frame, type FrameAuthenticator,
-} from '@diodesync/protocol';
+import type { Frame, FrameAuthenticator } from '@diodesync/protocol';
+import { UsageError, keyFromFile, parseByteSize, parseEndpoint, parseOrUsage, stdioDashAsValue } from '@diodesync/cli-kit';
 import { nativeIo } from '@diodesync/native';
 import { ChangeApplier } from './change-applier.js';
 import { DestTree } from './dest-tree.js';

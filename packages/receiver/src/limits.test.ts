@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseByteSize, type ObjectHeader } from '@diodesync/protocol';
+import type { ObjectHeader } from '@diodesync/protocol';
+import { parseByteSize } from '@diodesync/cli-kit';
 import { MAX_ASSEMBLY_CHUNKS, MAX_MANIFEST_BYTES, ResourceLimits, parseFreeFloor } from './limits.js';
 
 const file = (size: number, kind: ObjectHeader['kind'] = 'file'): ObjectHeader => ({

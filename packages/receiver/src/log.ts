@@ -1,4 +1,4 @@
-import { formatLogLine, type LogFields } from '@diodesync/protocol';
+import { formatLogLine, type LogFields } from '@diodesync/cli-kit';
 
 const json = !process.stderr.isTTY || process.env.DIODESYNC_LOG === 'json';
 

@@ -1,18 +1,12 @@
 import { rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { writeJsonAtomic } from './json-file.js';
-import type { SyncReport } from './sync-tracker.js';
+import type { ReceiverReport } from '@diodesync/protocol';
 
 export const REPORT_FILE = 'report.json';
 /** Space held on the state's file system for the last report: a full disk must not keep the receiver from saying what it lacks. */
 const RESERVE_FILE = 'report.reserve';
 const RESERVE_BYTES = 8 * 1024 * 1024;
-
-/** The sync report plus what the assembler knows: objects still partial, and those given up. */
-export interface ReceiverReport extends SyncReport {
-  partial: { path: string; chunks: number; of: number; idleSeconds: number }[];
-  expired: { path: string; at: string; chunks: number; of: number }[];
-}
 
 /** Takes the reserve (bytes that are not zeros: a file system may store zeros as a hole). Best effort. */
 export async function reserveReportSpace(stateDir: string): Promise<void> {

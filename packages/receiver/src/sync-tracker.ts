@@ -1,4 +1,4 @@
-import type { Manifest, ManifestFile, ObjectHeader } from '@diodesync/protocol';
+import type { Manifest, ManifestFile, ObjectHeader, ReportEntry as MissingEntry, SyncReport } from '@diodesync/protocol';
 import type { DestTree } from './dest-tree.js';
 import { isPermanentRefusal, pathRefusal } from './paths.js';
 
@@ -8,29 +8,8 @@ interface VerifiedFile {
   sha256: Buffer;
 }
 
-export interface MissingEntry {
-  path: string;
-  size: number;
-  sha256: string;
-  mtime: string;
-  /** Why it is not in the mirror, where the receiver knows (refused, write failed, ...). */
-  reason?: string;
-}
-
-/** What the receiver lacks against the sender's latest manifest; `diode-send ledger reset --from-report` reads it. */
-export interface SyncReport {
-  generatedAt: string;
-  dest: string;
-  synced: boolean;
-  manifestCreatedAt: string | null;
-  manifestFiles: number;
-  /** In the manifest, absent from the mirror (refused files too, with their reason). */
-  missing: MissingEntry[];
-  /** In the manifest, present in the mirror with other content, size or mtime. */
-  outdated: MissingEntry[];
-  /** In the mirror, not in the manifest. */
-  unexpected: string[];
-}
+/** report.json's types live in the protocol package: `diode-send ledger reset --from-report` reads what this writes. */
+export type { MissingEntry, SyncReport };
 
 /** Paths with a known problem kept for the report; beyond this the oldest go. */
 const MAX_PROBLEMS = 1_000_000;

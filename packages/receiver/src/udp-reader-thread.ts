@@ -8,8 +8,7 @@
 import * as dgram from 'node:dgram';
 import { isIP } from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
-// Not the package index: it loads the FEC addon, which a worker thread has no use for.
-import { isMulticast } from '@diodesync/protocol/endpoint';
+import { isMulticast } from '@diodesync/cli-kit';
 
 export interface ReaderSettings {
   host: string;

@@ -3,11 +3,8 @@ import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
 import yargs, { type ArgumentsCamelCase, type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import {
-  UsageError, parseOrUsage, stdioDashAsValue,
-  HEADER_SIZE, IP_UDP_OVERHEAD, MAX_DATAGRAM, MAX_PAYLOAD, TAG_SIZE,
-  fecEnabled, formatBitRate, formatFec, keyFromFile, parseBitRate, parseEndpoint, parseFec,
-} from '@diodesync/protocol';
+import { HEADER_SIZE, IP_UDP_OVERHEAD, MAX_DATAGRAM, MAX_PAYLOAD, TAG_SIZE, fecEnabled, formatFec, parseFec } from '@diodesync/protocol';
+import { UsageError, formatBitRate, keyFromFile, parseBitRate, parseEndpoint, parseOrUsage, stdioDashAsValue } from '@diodesync/cli-kit';
 import { FrameEmitter } from './frame-emitter.js';
 import { Ledger, LedgerError, STATUSES, damagedLedger, isSqliteError } from './ledger.js';
 import { LEDGER_ACTIONS, runLedgerCommand, type LedgerAction } from './ledger-cli.js';

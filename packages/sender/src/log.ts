@@ -1,4 +1,4 @@
-import { formatBitRate, formatBytes, formatLogLine, type LogFields } from '@diodesync/protocol';
+import { formatBitRate, formatBytes, formatLogLine, type LogFields } from '@diodesync/cli-kit';
 import type { SenderStats } from './sender.js';
 
 const tty = process.stderr.isTTY && process.env.DIODESYNC_LOG !== 'json';

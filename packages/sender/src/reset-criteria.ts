@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import picomatch from 'picomatch';
+import { reportedPaths } from '@diodesync/protocol';
 import type { LedgerVersion } from './ledger.js';
 
 /** What an operator gave `diode-send ledger reset`; every criterion given must match. */
@@ -52,10 +53,6 @@ export function parseDateTime(text: string, option = 'date'): number {
   return at;
 }
 
-interface ReportEntry {
-  path: string;
-}
-
 /** The paths the receiver's report lists as missing or outdated. */
 export function readReportPaths(file: string): Set<string> {
   let report: unknown;
@@ -65,12 +62,9 @@ export function readReportPaths(file: string): Set<string> {
     const e = err as NodeJS.ErrnoException;
     throw new CriteriaError(`--from-report: cannot read ${file}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
   }
-  const r = report as { missing?: unknown; outdated?: unknown };
-  const lists = [r?.missing, r?.outdated];
-  const valid = (l: unknown): l is ReportEntry[] =>
-    Array.isArray(l) && l.every((e) => typeof e === 'object' && e !== null && typeof (e as ReportEntry).path === 'string');
-  if (!lists.every(valid)) throw new CriteriaError(`--from-report: ${file} is not a diode-receive report (expected "missing" and "outdated" lists of {path})`);
-  return new Set(lists.flatMap((l) => (l as ReportEntry[]).map((e) => e.path)));
+  const paths = reportedPaths(report);
+  if (!paths) throw new CriteriaError(`--from-report: ${file} is not a diode-receive report (expected "missing" and "outdated" lists of {path})`);
+  return new Set(paths);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { formatEndpoint, type Endpoint } from '@diodesync/protocol';
+import { formatEndpoint, type Endpoint } from '@diodesync/cli-kit';
 import { log } from './log.js';
 import { stdoutSink, TcpSink } from './stream-sink.js';
 import type { FrameSink } from './transport.js';

@@ -1,7 +1,7 @@
 import * as dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { isMulticast } from '@diodesync/protocol';
+import { isMulticast } from '@diodesync/cli-kit';
 import { TransportError, type FrameSink } from './transport.js';
 
 const MAX_IN_FLIGHT = 512;

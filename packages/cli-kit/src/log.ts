@@ -2,7 +2,7 @@ export type LogFields = Record<string, string | number | boolean | null | undefi
 
 /**
  * One log line: JSON for machines (pipes, journald), "event key=value" for people on a terminal.
- * Pure formatting; each program decides where the line goes.
+ * Pure formatting; `log` writes it to stderr, a program with a live status line does its own.
  */
 export function formatLogLine(event: string, fields: LogFields, json: boolean, now = new Date()): string {
   if (json) return JSON.stringify({ time: now.toISOString(), event, ...fields });
@@ -10,4 +10,15 @@ export function formatLogLine(event: string, fields: LogFields, json: boolean, n
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => `${k}=${typeof v === 'string' && /\s/.test(v) ? JSON.stringify(v) : v}`);
   return [now.toISOString().slice(11, 19), event, ...parts].join(' ');
+}
+
+let json: boolean | undefined;
+
+/**
+ * Writes one log line to stderr (stdout may be the data transport, '-'): JSON unless stderr is a
+ * terminal, and always with DIODESYNC_LOG=json.
+ */
+export function log(event: string, fields: LogFields = {}): void {
+  json ??= !process.stderr.isTTY || process.env.DIODESYNC_LOG === 'json';
+  process.stderr.write(formatLogLine(event, fields, json) + '\n');
 }

@@ -1,5 +1,7 @@
 import { isIP } from 'node:net';
-import { DEFAULT_PORT } from './constants.js';
+
+/** Port of an address given without one: BlindFTP's. */
+export const DEFAULT_PORT = 36016;
 
 export type Scheme = 'udp' | 'tcp' | 'tcp-listen' | 'stdio';
 

@@ -1,12 +1,9 @@
 #!/usr/bin/env node
 import * as dgram from 'node:dgram';
 import { isIP } from 'node:net';
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
-import { UsageError, parseBitRate, parseByteSize, parseEndpoint, parseOrUsage } from '@diodesync/protocol';
+import { UsageError, commandLine, log, parseBitRate, parseByteSize, parseEndpoint, parseOrUsage, runMain } from '@diodesync/cli-kit';
 import { Impairment, type ImpairmentConfig } from './impairment.js';
 import { LinkShaper } from './link-shaper.js';
-import { log } from './log.js';
 
 const PROGRAM = 'diode-impair';
 
@@ -33,8 +30,7 @@ function parseBurst(text: string): ImpairmentConfig['burst'] {
 }
 
 async function main(): Promise<void> {
-  const argv = await yargs(hideBin(process.argv))
-    .scriptName(PROGRAM)
+  const argv = await (await commandLine(PROGRAM))
     .usage('$0 --listen URL --to URL [impairments]\n\nA UDP relay that impairs what it forwards, reproducibly from a seed: a lab stand-in for a bad link.')
     .option('listen', { type: 'string', demandOption: true, describe: 'where datagrams arrive: udp://HOST:PORT (port 0: any)' })
     .option('to', { type: 'string', demandOption: true, describe: 'where they go: udp://HOST:PORT' })
@@ -49,12 +45,6 @@ async function main(): Promise<void> {
     .option('rate', { type: 'string', describe: 'rate cap in bits per second (k, m, g suffixes); none by default' })
     .option('queue', { type: 'string', default: '256k', describe: 'with --rate: bytes queued before tail drop' })
     .option('stats', { type: 'number', default: 5, describe: 'seconds between counter lines (0 = only at exit)' })
-    .strict()
-    .help()
-    .version(false)
-    .fail((msg, err) => {
-      throw new UsageError(msg ?? err?.message ?? 'invalid arguments');
-    })
     .parseAsync();
 
   const listen = parseOrUsage(() => parseEndpoint(argv.listen, ['udp']));
@@ -105,7 +95,4 @@ async function main(): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => stop(signal));
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${PROGRAM}: error: ${(err as Error).message}\n`);
-  process.exit(1);
-});
+runMain(PROGRAM, main);
