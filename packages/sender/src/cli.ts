@@ -8,17 +8,17 @@ import {
   HEADER_SIZE, IP_UDP_OVERHEAD, MAX_DATAGRAM, MAX_PAYLOAD, TAG_SIZE,
   fecEnabled, formatBitRate, formatFec, keyFromFile, parseBitRate, parseEndpoint, parseFec,
 } from '@diodesync/protocol';
-import { FrameEmitter } from './frame-emitter.js';
-import { Ledger, LedgerError, STATUSES, damagedLedger, isSqliteError } from './ledger.js';
-import { LEDGER_ACTIONS, runLedgerCommand, type LedgerAction } from './ledger-cli.js';
-import { CriteriaError } from './reset-criteria.js';
-import { defaultStateDir, ledgerPath } from './state.js';
+import { FrameEmitter } from './framing/frame-emitter.js';
+import { Ledger, LedgerError, STATUSES, damagedLedger, isSqliteError } from './ledger/store.js';
+import { LEDGER_ACTIONS, runLedgerCommand, type LedgerAction } from './ledger/ledger-cli.js';
+import { CriteriaError } from './ledger/reset-criteria.js';
+import { defaultStateDir, ledgerPath } from './ledger/location.js';
 import { log, showProgress } from './log.js';
-import { TokenBucket } from './rate-limiter.js';
+import { TokenBucket } from './transport/rate-limiter.js';
 import { Sender } from './sender.js';
-import { openSink } from './sinks.js';
-import { TransportError } from './transport.js';
-import { treeFilter } from './tree-filter.js';
+import { openSink } from './transport/sinks.js';
+import { TransportError } from './transport/frame-sink.js';
+import { treeFilter } from './inventory/tree-filter.js';
 
 const PROGRAM = 'diode-send';
 

@@ -5,17 +5,17 @@ import {
   FrameType, chunkCountFor, encodeChange, encodeHeartbeat, encodeManifest, printablePath,
   type Change, type FecLayout, type Heartbeat, type ObjectHeader,
 } from '@diodesync/protocol';
-import { hashFile } from './file-hash.js';
-import type { FrameEmitter } from './frame-emitter.js';
-import type { Ledger, LedgerVersion } from './ledger.js';
+import { hashFile } from './framing/file-hash.js';
+import type { FrameEmitter } from './framing/frame-emitter.js';
+import type { Ledger, LedgerVersion } from './ledger/store.js';
 import { log } from './log.js';
-import { Interleaver, SendStopped } from './interleaver.js';
-import { sendFile, sendObject } from './object-sender.js';
-import { scanTree, type SkippedEntry, type SourceFile } from './scan.js';
-import { ReadAhead, type SmallFile } from './small-file-reader.js';
-import { TransportError } from './transport.js';
-import type { TreeFilter } from './tree-filter.js';
-import { TreeWatcher } from './tree-watcher.js';
+import { Interleaver, SendStopped } from './framing/interleaver.js';
+import { sendFile, sendObject } from './framing/object-sender.js';
+import { scanTree, type SkippedEntry, type SourceFile } from './inventory/scan.js';
+import { ReadAhead, type SmallFile } from './framing/small-file-reader.js';
+import { TransportError } from './transport/frame-sink.js';
+import type { TreeFilter } from './inventory/tree-filter.js';
+import { TreeWatcher } from './inventory/tree-watcher.js';
 
 /** Files at least this big have their hash recorded as soon as it is known. */
 const HASH_RECORD_BYTES = 16 * 1024 * 1024;

@@ -1,6 +1,6 @@
 import { homedir } from 'node:os';
 import * as path from 'node:path';
-import { LEDGER_FILE } from './ledger.js';
+import { LEDGER_FILE } from './store.js';
 
 /**
  * Default sender state directory: $XDG_STATE_HOME/diodesync, else ~/.local/state/diodesync.

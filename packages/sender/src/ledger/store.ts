@@ -2,7 +2,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, rmSyn
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { hasEscapedBytes, pathFromBytes, pathToBytes } from '@diodesync/protocol';
-import type { SourceFile } from './scan.js';
+import type { SourceFile } from '../inventory/scan.js';
 
 /**
  * The recovery ledger: on a one-way link it is the sender's only memory of what it sent, when

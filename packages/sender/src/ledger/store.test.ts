@@ -4,8 +4,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
-import { Ledger, LedgerError, SCHEMA_VERSION } from './ledger.js';
-import type { SourceFile } from './scan.js';
+import { Ledger, LedgerError, SCHEMA_VERSION } from './store.js';
+import type { SourceFile } from '../inventory/scan.js';
 
 function tempDir(t: { after(fn: () => void): void }): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'diodesync-ledger-'));

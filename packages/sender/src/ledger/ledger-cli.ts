@@ -1,5 +1,5 @@
 import { printablePath } from '@diodesync/protocol';
-import { Ledger, STATUSES, type LedgerStats, type LedgerVersion, type VersionStatus } from './ledger.js';
+import { Ledger, STATUSES, type LedgerStats, type LedgerVersion, type VersionStatus } from './store.js';
 import { CriteriaError, resetSelection, type ResetOptions } from './reset-criteria.js';
 
 /** `diode-send ledger list|stats|reset`: what an operator needs to read and correct the ledger. */
