@@ -9,7 +9,9 @@ import {
   fecEnabled, formatBitRate, formatBytes, formatFec, keyFromFile, parseBitRate, parseEndpoint, parseFec,
 } from '@diodesync/protocol';
 import { FrameEmitter } from './framing/frame-emitter.js';
-import { Ledger, LedgerError, STATUSES, damagedLedger, isSqliteError } from './ledger/store.js';
+import { LedgerError, damagedLedger, isSqliteError } from './ledger/errors.js';
+import { STATUSES } from './ledger/status.js';
+import { Ledger } from './ledger/store.js';
 import { LEDGER_ACTIONS, runLedgerCommand, type LedgerAction } from './ledger/ledger-cli.js';
 import { CriteriaError } from './ledger/reset-criteria.js';
 import { defaultStateDir, ledgerPath } from './ledger/location.js';
