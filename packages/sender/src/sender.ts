@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  FrameType, chunkCountFor, encodeChange, encodeHeartbeat, encodeManifest, printablePath,
+  FrameType, chunkCountFor, encodeChange, encodeManifest, printablePath,
   type Change, type FecLayout, type Heartbeat, type ObjectHeader,
 } from '@diodesync/protocol';
 import { hashFile } from './framing/file-hash.js';
+import { HeartbeatTimer, type HeartbeatCounters } from './heartbeat.js';
 import type { FrameEmitter } from './framing/frame-emitter.js';
 import type { Ledger, LedgerVersion } from './ledger/store.js';
 import { log } from './log.js';
@@ -108,8 +108,7 @@ export class Sender {
   private nextObjectId = 1;
   private lastManifestAt = 0;
   private cycle = 0;
-  private readonly startedAt: number;
-  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private readonly heartbeats: HeartbeatTimer;
   /** Earliest time a file still being written will have settled. */
   private settlingUntil: number | undefined;
   private lastScan = new Map<string, SourceFile>();
@@ -126,14 +125,14 @@ export class Sender {
     private readonly ledger: Ledger,
     private readonly signal: AbortSignal,
   ) {
-    this.startedAt = config.startedAt ?? Date.now();
+    this.heartbeats = new HeartbeatTimer(emitter, config.heartbeatMs, config.startedAt ?? Date.now(), () => this.counters());
     // Without parity there is nothing to spread: frames go out in order.
     this.interleaver = new Interleaver(emitter, config.fec.k > 0 ? config.interleave : 1, signal);
   }
 
   /** Sends the tree until every version went out R times; returns the versions that could not be sent. */
   async runOnce(): Promise<number> {
-    this.startHeartbeat();
+    this.heartbeats.start();
     try {
       while (!this.signal.aborted) {
         await this.refresh();
@@ -149,17 +148,17 @@ export class Sender {
         if (next === undefined) break;
         await this.sleepUntil(next);
       }
-      await this.sendHeartbeat();
+      await this.heartbeats.send();
       await this.emitter.flush();
     } finally {
-      this.stopHeartbeat();
+      this.heartbeats.stop();
     }
     return [...this.versions.values()].filter((v) => this.failed.has(v.id)).length;
   }
 
   /** Keeps the mirror going: rescans, sends what changed and what is due for another pass. */
   async watch(): Promise<void> {
-    this.startHeartbeat();
+    this.heartbeats.start();
     const watcher = new TreeWatcher(this.config.source, this.config.pollMs, () => this.wake?.());
     try {
       while (!this.signal.aborted) {
@@ -173,7 +172,7 @@ export class Sender {
       }
       await this.emitter.flush();
     } finally {
-      this.stopHeartbeat();
+      this.heartbeats.stop();
       await watcher.close();
     }
   }
@@ -455,28 +454,14 @@ export class Sender {
     }
   }
 
+  /** What the heartbeat reports, read at each beat. */
+  private counters(): HeartbeatCounters {
+    const queueDepth = [...this.versions.values()].filter((v) => this.isDue(v, Date.now())).length;
+    return { filesSent: this.stats.filesSent, queueDepth, pass: this.cycle, passes: this.config.redundancy, nextPassAt: this.nextDueAt() ?? 0 };
+  }
+
   heartbeat(): Heartbeat {
-    const next = this.nextDueAt();
-    return {
-      sessionId: this.emitter.sessionId, host: hostname(), startedAt: this.startedAt, sentAt: Date.now(),
-      intervalMs: this.config.heartbeatMs, framesSent: this.emitter.framesSent, bytesSent: this.emitter.bytesSent,
-      filesSent: this.stats.filesSent, queueDepth: [...this.versions.values()].filter((v) => this.isDue(v, Date.now())).length,
-      pass: this.cycle, passes: this.config.redundancy, nextPassAt: next ?? 0,
-    };
-  }
-
-  private async sendHeartbeat(): Promise<void> {
-    await this.emitter.emit({ type: FrameType.Heartbeat }, encodeHeartbeat(this.heartbeat()));
-  }
-
-  private startHeartbeat(): void {
-    void this.sendHeartbeat();
-    this.heartbeatTimer = setInterval(() => void this.sendHeartbeat().catch(() => undefined), this.config.heartbeatMs);
-    this.heartbeatTimer.unref();
-  }
-
-  private stopHeartbeat(): void {
-    clearInterval(this.heartbeatTimer);
+    return this.heartbeats.message();
   }
 
   /** Waits until `at`, a stop, or (if `wakeOnChange`) a change in the tree. */
