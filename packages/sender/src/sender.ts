@@ -11,10 +11,12 @@ import type { Ledger, LedgerVersion } from './ledger/store.js';
 import { log } from './log.js';
 import { Interleaver, SendStopped } from './framing/interleaver.js';
 import { sendFile, sendObject } from './framing/object-sender.js';
-import { scanTree, type SkippedEntry, type SourceFile } from './inventory/scan.js';
+import { detectChanges } from './inventory/changes.js';
+import { Inventory, type InventoryOptions } from './inventory/inventory.js';
+import { ObjectIds } from './inventory/object-ids.js';
+import type { SourceFile } from './inventory/scan.js';
 import { ReadAhead, type SmallFile } from './framing/small-file-reader.js';
 import { TransportError } from './transport/frame-sink.js';
-import type { TreeFilter } from './inventory/tree-filter.js';
 import { TreeWatcher } from './inventory/tree-watcher.js';
 
 /** Files at least this big have their hash recorded as soon as it is known. */
@@ -23,8 +25,7 @@ const HASH_RECORD_BYTES = 16 * 1024 * 1024;
 const RECORD_BATCH = 64;
 const RECORD_DELAY_MS = 1000;
 
-export interface SenderConfig {
-  source: string;
+export interface SenderConfig extends InventoryOptions {
   /** Every file version is sent this many times. */
   redundancy: number;
   chunkSize: number;
@@ -39,14 +40,6 @@ export interface SenderConfig {
   rescanMs: number;
   /** Watch mode: a manifest at least this often, so a restarted or repaired receiver learns the tree again. */
   manifestIntervalMs: number;
-  /** A file is sent once its size and mtime have not changed for this long. */
-  settleMs: number;
-  /** Which paths are mirrored (--include, --exclude, temporary names). */
-  filter: TreeFilter;
-  /** --delete: announce files gone from the tree (R times), and renames instead of resends. */
-  announceChanges: boolean;
-  /** Watch mode: poll the tree this often instead of relying on file-system events. */
-  pollMs?: number;
   /** This session's start (ms), later than any earlier session's: heartbeats carry it, and receivers follow the latest. */
   startedAt?: number;
 }
@@ -87,9 +80,6 @@ export interface SenderStats {
   unreadable: number;
 }
 
-/** Skipped entries already logged (path and reason): each is said once, not at every rescan. */
-const MAX_SKIPS_REMEMBERED = 100_000;
-
 /**
  * The scheduler: keeps the versions of the tree, sends what is due (new versions first,
  * redundancy passes after), and a manifest after each cycle.
@@ -98,20 +88,14 @@ export class Sender {
   readonly stats: SenderStats = {
     filesSent: 0, fileBytesSent: 0, changedDuringSend: 0, failed: 0, queuedFiles: 0, queuedBytes: 0, changesAnnounced: 0, skipped: 0, unreadable: 0,
   };
-  private readonly skipsLogged = new Set<string>();
   private versions = new Map<string, Version>();
-  /** Object ids are per session; a version keeps its id while it is current. */
-  private objectIds = new Map<number, number>();
+  private readonly inventory: Inventory;
+  private readonly objectIds = new ObjectIds();
   /** Could not be read (permissions, I/O error): retried only once the file changes, or at the next start. */
   private readonly failed = new Set<number>();
-  private dirs: string[] = [];
-  private nextObjectId = 1;
   private lastManifestAt = 0;
   private cycle = 0;
   private readonly heartbeats: HeartbeatTimer;
-  /** Earliest time a file still being written will have settled. */
-  private settlingUntil: number | undefined;
-  private lastScan = new Map<string, SourceFile>();
   private changes: PendingChange[] = [];
   /** Ends the current wait early: the tree changed. */
   private wake: (() => void) | undefined;
@@ -125,6 +109,7 @@ export class Sender {
     private readonly ledger: Ledger,
     private readonly signal: AbortSignal,
   ) {
+    this.inventory = new Inventory(config, this.stats);
     this.heartbeats = new HeartbeatTimer(emitter, config.heartbeatMs, config.startedAt ?? Date.now(), () => this.counters());
     // Without parity there is nothing to spread: frames go out in order.
     this.interleaver = new Interleaver(emitter, config.fec.k > 0 ? config.interleave : 1, signal);
@@ -140,7 +125,7 @@ export class Sender {
         if (this.signal.aborted) break;
         // Not while files are still settling: a receiver waiting for --exit-when-synced would take
         // a manifest without them for the whole tree.
-        if (this.settlingUntil === undefined) {
+        if (this.inventory.settlingUntil === undefined) {
           await this.sendManifest();
           await this.flushInterleaver();
         }
@@ -182,83 +167,21 @@ export class Sender {
    * so a reset made by `diode-send ledger reset` meanwhile takes effect here.
    */
   private async refresh(): Promise<void> {
-    const snapshot = await scanTree(this.config.source, this.config.filter);
-    this.reportSkipped(snapshot.skipped);
-    const files = this.settled(snapshot.files, Date.now());
+    const files = await this.inventory.scan((relPath) => this.versions.get(relPath)?.file);
     const current = this.ledger.sync(files, this.config.redundancy);
-    const versions = new Map<string, Version>();
-    const objectIds = new Map<number, number>();
-    for (const file of files) {
-      const row = current.get(file.relPath)!;
-      const objectId = this.objectIds.get(row.id) ?? this.nextObjectId++;
-      objectIds.set(row.id, objectId);
-      versions.set(file.relPath, this.version(file, row, objectId));
+    const rows = files.map((f) => current.get(f.relPath)!);
+    const ids = this.objectIds.assign(rows.map((row) => row.id));
+    const versions = new Map(files.map((f, i) => [f.relPath, this.version(f, rows[i]!, ids[i]!)]));
+    if (this.config.announceChanges) {
+      for (const { change, from, to } of detectChanges(this.versions, versions)) {
+        if (to) {
+          this.ledger.adoptSends(to.id, from.id, this.config.redundancy);
+          Object.assign(to, { sha256: from.sha256, sendsDone: from.sendsDone, everSent: true, lastSentAt: from.lastSentAt });
+        }
+        this.announce(change);
+      }
     }
-    if (this.config.announceChanges) this.detectChanges(this.versions, versions);
     this.versions = versions;
-    this.objectIds = objectIds;
-    this.dirs = snapshot.dirs;
-  }
-
-  /** Nothing is left out silently: each skipped entry is logged once with its reason, and counted. */
-  private reportSkipped(skipped: readonly SkippedEntry[]): void {
-    this.stats.skipped = skipped.length;
-    this.stats.unreadable = skipped.filter((e) => e.unreadable).length;
-    for (const e of skipped) {
-      const key = `${e.relPath}\0${e.reason}`;
-      if (this.skipsLogged.has(key)) continue;
-      if (this.skipsLogged.size >= MAX_SKIPS_REMEMBERED) this.skipsLogged.clear();
-      this.skipsLogged.add(key);
-      log(e.unreadable ? 'entry-unreadable' : 'entry-skipped', { path: printablePath(e.relPath), reason: e.reason });
-    }
-  }
-
-  /**
-   * The files that may be sent: quiet for --settle (size and mtime), or with a future mtime
-   * (a skewed clock) but unchanged since the last scan. A file still being written keeps
-   * the version it had, if any, until it settles.
-   */
-  private settled(files: SourceFile[], now: number): SourceFile[] {
-    const { settleMs } = this.config;
-    const previous = this.lastScan;
-    this.lastScan = new Map(files.map((f) => [f.relPath, f]));
-    this.settlingUntil = undefined;
-    const out: SourceFile[] = [];
-    for (const f of files) {
-      const before = previous.get(f.relPath);
-      const unchanged = before !== undefined && before.size === f.size && before.mtimeMs === f.mtimeMs;
-      if (now - f.mtimeMs >= settleMs || (f.mtimeMs > now && unchanged)) {
-        out.push(f);
-        continue;
-      }
-      const known = this.versions.get(f.relPath);
-      if (known) out.push(known.file);
-      const at = f.mtimeMs > now ? now + settleMs : f.mtimeMs + settleMs;
-      this.settlingUntil = Math.min(this.settlingUntil ?? Infinity, at);
-    }
-    return out;
-  }
-
-  /**
-   * Paths that left the tree since the last scan become delete announcements; one whose file
-   * reappears under a new path (same inode, size and mtime) becomes a rename, and the new path
-   * inherits its send history instead of being sent again.
-   */
-  private detectChanges(before: Map<string, Version>, after: Map<string, Version>): void {
-    const fresh = new Map<number, Version>();
-    for (const v of after.values()) if (!v.everSent && !before.has(v.file.relPath)) fresh.set(v.file.ino, v);
-    for (const [path, old] of before) {
-      if (after.has(path) || !old.everSent || !old.sha256) continue;
-      const moved = fresh.get(old.file.ino);
-      if (moved && moved.file.size === old.file.size && moved.file.mtimeMs === old.file.mtimeMs) {
-        this.ledger.adoptSends(moved.id, old.id, this.config.redundancy);
-        Object.assign(moved, { sha256: old.sha256, sendsDone: old.sendsDone, everSent: true, lastSentAt: old.lastSentAt });
-        fresh.delete(old.file.ino);
-        this.announce({ op: 'rename', path, to: moved.file.relPath, sha256: old.sha256 });
-      } else {
-        this.announce({ op: 'delete', path, to: '', sha256: old.sha256 });
-      }
-    }
   }
 
   private announce(change: Change): void {
@@ -279,7 +202,7 @@ export class Sender {
   }
 
   private nextDueAt(): number | undefined {
-    let next = this.settlingUntil;
+    let next = this.inventory.settlingUntil;
     const consider = (sends: number, lastSentAt: number) => {
       const at = sends === 0 ? 0 : lastSentAt + this.config.passIntervalMs;
       next = next === undefined ? at : Math.min(next, at);
@@ -425,7 +348,7 @@ export class Sender {
     const files = [...this.versions.values()]
       .filter((v): v is Version & { sha256: Buffer } => v.sha256 !== undefined && v.everSent)
       .map((v) => ({ path: v.file.relPath, size: v.file.size, mtimeMs: v.file.mtimeMs, sha256: v.sha256 }));
-    const body = encodeManifest({ createdAt: Date.now(), pass: this.cycle, passes: this.config.redundancy, files, dirs: this.dirs });
+    const body = encodeManifest({ createdAt: Date.now(), pass: this.cycle, passes: this.config.redundancy, files, dirs: this.inventory.dirs });
     const { chunkSize } = this.config;
     const header: ObjectHeader = {
       kind: 'manifest', path: '', size: body.length, mtimeMs: Date.now(), mode: 0,
@@ -433,13 +356,13 @@ export class Sender {
       fecK: this.config.fec.k, fecM: this.config.fec.m,
     };
     try {
-      await sendObject(this.interleaver, this.nextObjectId++, header, [body], this.cycle);
+      await sendObject(this.interleaver, this.objectIds.fresh(), header, [body], this.cycle);
     } catch (err) {
       if (err instanceof SendStopped) return;
       throw err;
     }
     this.lastManifestAt = Date.now();
-    log('manifest-sent', { cycle: this.cycle, files: files.length, dirs: this.dirs.length, bytes: body.length });
+    log('manifest-sent', { cycle: this.cycle, files: files.length, dirs: this.inventory.dirs.length, bytes: body.length });
   }
 
   /** Sends the blocks the interleaver still holds: nothing may wait in it while we sleep. */
