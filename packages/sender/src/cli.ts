@@ -4,18 +4,20 @@ import { randomInt } from 'node:crypto';
 import yargs, { type ArgumentsCamelCase, type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { HEADER_SIZE, IP_UDP_OVERHEAD, MAX_DATAGRAM, MAX_PAYLOAD, TAG_SIZE, fecEnabled, formatFec, parseFec } from '@diodesync/protocol';
-import { UsageError, formatBitRate, keyFromFile, parseBitRate, parseEndpoint, parseOrUsage, stdioDashAsValue } from '@diodesync/cli-kit';
-import { FrameEmitter } from './frame-emitter.js';
-import { Ledger, LedgerError, STATUSES, damagedLedger, isSqliteError } from './ledger.js';
-import { LEDGER_ACTIONS, runLedgerCommand, type LedgerAction } from './ledger-cli.js';
-import { CriteriaError } from './reset-criteria.js';
-import { defaultStateDir, ledgerPath } from './state.js';
-import { log, showProgress } from './log.js';
-import { TokenBucket } from './rate-limiter.js';
-import { Sender } from './sender.js';
-import { openSink } from './sinks.js';
-import { TransportError } from './transport.js';
-import { treeFilter } from './tree-filter.js';
+import { UsageError, formatBitRate, formatBytes, keyFromFile, parseBitRate, parseEndpoint, parseOrUsage, stdioDashAsValue } from '@diodesync/cli-kit';
+import { FrameEmitter } from './framing/frame-emitter.js';
+import { LedgerError, damagedLedger, isSqliteError } from './ledger/errors.js';
+import { STATUSES } from './ledger/status.js';
+import { Ledger } from './ledger/store.js';
+import { LEDGER_ACTIONS, runLedgerCommand, type LedgerAction } from './ledger/ledger-cli.js';
+import { CriteriaError } from './ledger/reset-criteria.js';
+import { defaultStateDir, ledgerPath } from './ledger/location.js';
+import { log, showStatus } from './log.js';
+import { TokenBucket } from './transport/rate-limiter.js';
+import { Sender, type SenderStats } from './sender.js';
+import { openSink } from './transport/sinks.js';
+import { TransportError } from './transport/frame-sink.js';
+import { treeFilter } from './inventory/tree-filter.js';
 
 const PROGRAM = 'diode-send';
 
@@ -173,7 +175,7 @@ async function main(): Promise<void> {
   });
   const started = performance.now();
   let unsent = 0;
-  const progress = setInterval(() => showProgress(sender.stats, emitter.bytesSent, (performance.now() - started) / 1000), 500);
+  const progress = setInterval(() => showStatus(progressLine(sender.stats, emitter.bytesSent, (performance.now() - started) / 1000)), 500);
   progress.unref();
   try {
     if (argv.once) unsent = await sender.runOnce();
@@ -181,7 +183,7 @@ async function main(): Promise<void> {
     ledger.endSession(session.id);
   } finally {
     clearInterval(progress);
-    showProgress(undefined);
+    showStatus(undefined);
     ledger.close();
     await sink.close();
   }
@@ -195,6 +197,13 @@ async function main(): Promise<void> {
   if (stop.signal.aborted) return;
   if (unsent > 0) fail(`${unsent} file(s) could not be read and were not sent`, 2);
   if (stats.unreadable > 0) fail(`${stats.unreadable} entr${stats.unreadable === 1 ? 'y' : 'ies'} of the tree could not be read (see entry-unreadable): the tree was not sent whole`, 2);
+}
+
+/** The live line on a terminal: what is queued and sent, the rate and the time left. */
+function progressLine(stats: SenderStats, wireBytes: number, seconds: number): string {
+  const rate = seconds > 0 ? (wireBytes * 8) / seconds : 0;
+  const eta = rate > 0 && stats.queuedBytes > 0 ? Math.ceil((stats.queuedBytes * 8) / rate) : 0;
+  return `sent ${stats.filesSent} files (${formatBytes(stats.fileBytesSent)}), queued ${stats.queuedFiles} (${formatBytes(stats.queuedBytes)}), ${formatBitRate(rate)}${eta ? `, ETA ${Math.floor(eta / 60)}:${String(eta % 60).padStart(2, '0')}` : ''}`;
 }
 
 /** Reads the pre-shared key; the permission check and parsing live in the protocol package. */

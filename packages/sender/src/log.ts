@@ -1,5 +1,4 @@
-import { formatBitRate, formatBytes, formatLogLine, type LogFields } from '@diodesync/cli-kit';
-import type { SenderStats } from './sender.js';
+import { formatLogLine, type LogFields } from '@diodesync/cli-kit';
 
 const tty = process.stderr.isTTY && process.env.DIODESYNC_LOG !== 'json';
 let statusLine = '';
@@ -11,16 +10,14 @@ export function log(event: string, fields: LogFields = {}): void {
   process.stderr.write(tty && statusLine ? `\r\x1b[K${line}${statusLine}` : line);
 }
 
-/** On a terminal, one live line: what is queued and sent, the rate and the time left. Elsewhere nothing (events are logged). */
-export function showProgress(stats: SenderStats | undefined, wireBytes = 0, seconds = 0): void {
+/** On a terminal, draws `line` as the live last line of stderr; undefined removes it. Elsewhere nothing. */
+export function showStatus(line: string | undefined): void {
   if (!tty) return;
-  if (!stats) {
+  if (line === undefined) {
     if (statusLine) process.stderr.write('\r\x1b[K');
     statusLine = '';
     return;
   }
-  const rate = seconds > 0 ? (wireBytes * 8) / seconds : 0;
-  const eta = rate > 0 && stats.queuedBytes > 0 ? Math.ceil((stats.queuedBytes * 8) / rate) : 0;
-  statusLine = `sent ${stats.filesSent} files (${formatBytes(stats.fileBytesSent)}), queued ${stats.queuedFiles} (${formatBytes(stats.queuedBytes)}), ${formatBitRate(rate)}${eta ? `, ETA ${Math.floor(eta / 60)}:${String(eta % 60).padStart(2, '0')}` : ''}`;
+  statusLine = line;
   process.stderr.write(`\r\x1b[K${statusLine}`);
 }

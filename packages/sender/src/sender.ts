@@ -1,124 +1,63 @@
-import { createHash } from 'node:crypto';
-import { hostname } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  FrameType, chunkCountFor, encodeChange, encodeHeartbeat, encodeManifest, printablePath,
-  type Change, type FecLayout, type Heartbeat, type ObjectHeader,
-} from '@diodesync/protocol';
-import { hashFile } from './file-hash.js';
-import type { FrameEmitter } from './frame-emitter.js';
-import type { Ledger, LedgerVersion } from './ledger.js';
+import { printablePath } from '@diodesync/protocol';
+import { Alarm } from './alarm.js';
+import { ChangeAnnouncer } from './framing/change-announcer.js';
+import { FileFramer } from './framing/file-framer.js';
+import type { FrameEmitter } from './framing/frame-emitter.js';
+import type { Interleaver } from './framing/interleaver.js';
+import { ManifestSender } from './framing/manifest.js';
+import { ObjectPasses } from './framing/object-pass.js';
+import type { FramingOptions } from './framing/options.js';
+import { ReadAhead, type SmallFile } from './framing/small-file-reader.js';
+import { HeartbeatTimer, type HeartbeatCounters } from './heartbeat.js';
+import { detectChanges } from './inventory/changes.js';
+import { Inventory, type InventoryOptions } from './inventory/inventory.js';
+import { ObjectIds } from './inventory/object-ids.js';
+import { TreeWatcher } from './inventory/tree-watcher.js';
+import { Schedule, type ScheduleOptions } from './ledger/schedule.js';
+import { SendRecorder } from './ledger/send-recorder.js';
+import type { Ledger } from './ledger/store.js';
+import { adoptSends, versionsOf, type Version } from './ledger/version.js';
 import { log } from './log.js';
-import { Interleaver, SendStopped } from './interleaver.js';
-import { sendFile, sendObject } from './object-sender.js';
-import { scanTree, type SkippedEntry, type SourceFile } from './scan.js';
-import { ReadAhead, type SmallFile } from './small-file-reader.js';
-import { TransportError } from './transport.js';
-import type { TreeFilter } from './tree-filter.js';
-import { TreeWatcher } from './tree-watcher.js';
+import { emptyStats, type SenderStats } from './stats.js';
 
-/** Files at least this big have their hash recorded as soon as it is known. */
-const HASH_RECORD_BYTES = 16 * 1024 * 1024;
-/** Sends are written to the ledger in batches of this many, or once the oldest waited this long. */
-const RECORD_BATCH = 64;
-const RECORD_DELAY_MS = 1000;
+export type { SenderStats } from './stats.js';
 
-export interface SenderConfig {
-  source: string;
-  /** Every file version is sent this many times. */
-  redundancy: number;
-  chunkSize: number;
-  /** FEC layout of every object sent (k = 0: none). */
-  fec: FecLayout;
-  /** FEC blocks interleaved on the wire: a burst of up to this many lost frames costs each block one. */
-  interleave: number;
-  /** Minimum time between two sends of the same version, so one outage cannot eat every copy. */
-  passIntervalMs: number;
+/*
+ * The sender, one cycle after another (--once: until every version went R times; else for ever):
+ *
+ *   inventory/            ledger/                framing/                  transport/
+ *   scan, filter, settle  sync the scan, decide  read + hash, FEC blocks,  rate limiter,
+ *   object ids, renames   what is due, record    interleave, frame;        UDP, TCP, stdout
+ *   and deletes      ──►  the sends         ──►  manifest, changes    ──►
+ *
+ * Beside the cycle, on its own timer, the heartbeat. This file only wires the stages together.
+ */
+
+/** Every option of the sender, each stage's beside the stage; these are the loops'. */
+export interface SenderConfig extends InventoryOptions, ScheduleOptions, FramingOptions {
   heartbeatMs: number;
   /** Watch mode: time between rescans of the tree. */
   rescanMs: number;
   /** Watch mode: a manifest at least this often, so a restarted or repaired receiver learns the tree again. */
   manifestIntervalMs: number;
-  /** A file is sent once its size and mtime have not changed for this long. */
-  settleMs: number;
-  /** Which paths are mirrored (--include, --exclude, temporary names). */
-  filter: TreeFilter;
-  /** --delete: announce files gone from the tree (R times), and renames instead of resends. */
-  announceChanges: boolean;
-  /** Watch mode: poll the tree this often instead of relying on file-system events. */
-  pollMs?: number;
   /** This session's start (ms), later than any earlier session's: heartbeats carry it, and receivers follow the latest. */
   startedAt?: number;
 }
 
-/** A delete or rename announced R times, like a file version. */
-interface PendingChange {
-  change: Change;
-  sends: number;
-  lastSentAt: number;
-}
-
-/** One content version of one path, and how often it has gone out (as the ledger says). */
-interface Version {
-  file: SourceFile;
-  /** Ledger row of this version. */
-  id: number;
-  sha256: Buffer | undefined;
-  objectId: number;
-  /** Sends that count towards R. */
-  sendsDone: number;
-  /** Sent at least once, ever: the receiver may hold it, so it belongs in the manifest. */
-  everSent: boolean;
-  lastSentAt: number;
-}
-
-export interface SenderStats {
-  filesSent: number;
-  fileBytesSent: number;
-  changedDuringSend: number;
-  failed: number;
-  /** What the current cycle still has to send (progress and ETA). */
-  queuedFiles: number;
-  queuedBytes: number;
-  changesAnnounced: number;
-  /** Entries of the last scan left out (special files, symlinks, excluded names, unreadable entries). */
-  skipped: number;
-  /** Of those, entries that could not be read: the tree was not sent whole. */
-  unreadable: number;
-}
-
-/** Skipped entries already logged (path and reason): each is said once, not at every rescan. */
-const MAX_SKIPS_REMEMBERED = 100_000;
-
-/**
- * The scheduler: keeps the versions of the tree, sends what is due (new versions first,
- * redundancy passes after), and a manifest after each cycle.
- */
 export class Sender {
-  readonly stats: SenderStats = {
-    filesSent: 0, fileBytesSent: 0, changedDuringSend: 0, failed: 0, queuedFiles: 0, queuedBytes: 0, changesAnnounced: 0, skipped: 0, unreadable: 0,
-  };
-  private readonly skipsLogged = new Set<string>();
+  readonly stats: SenderStats = emptyStats();
+  /** The current version of every path that may be sent. */
   private versions = new Map<string, Version>();
-  /** Object ids are per session; a version keeps its id while it is current. */
-  private objectIds = new Map<number, number>();
-  /** Could not be read (permissions, I/O error): retried only once the file changes, or at the next start. */
-  private readonly failed = new Set<number>();
-  private dirs: string[] = [];
-  private nextObjectId = 1;
-  private lastManifestAt = 0;
-  private cycle = 0;
-  private readonly startedAt: number;
-  private heartbeatTimer: NodeJS.Timeout | undefined;
-  /** Earliest time a file still being written will have settled. */
-  private settlingUntil: number | undefined;
-  private lastScan = new Map<string, SourceFile>();
-  private changes: PendingChange[] = [];
-  /** Ends the current wait early: the tree changed. */
-  private wake: (() => void) | undefined;
-  private readonly interleaver: Interleaver;
-  /** Sends on the wire, not yet in the ledger. */
-  private unrecorded: Version[] = [];
+  private readonly objectIds = new ObjectIds();
+  private readonly inventory: Inventory;
+  private readonly schedule: Schedule;
+  private readonly recorder: SendRecorder;
+  private readonly passes: ObjectPasses;
+  private readonly files: FileFramer<Version>;
+  private readonly manifests: ManifestSender;
+  private readonly changes: ChangeAnnouncer;
+  private readonly heartbeats: HeartbeatTimer;
+  private readonly alarm: Alarm;
 
   constructor(
     private readonly config: SenderConfig,
@@ -126,14 +65,20 @@ export class Sender {
     private readonly ledger: Ledger,
     private readonly signal: AbortSignal,
   ) {
-    this.startedAt = config.startedAt ?? Date.now();
-    // Without parity there is nothing to spread: frames go out in order.
-    this.interleaver = new Interleaver(emitter, config.fec.k > 0 ? config.interleave : 1, signal);
+    this.inventory = new Inventory(config, this.stats);
+    this.schedule = new Schedule(config);
+    this.recorder = new SendRecorder(ledger, config.redundancy);
+    this.passes = new ObjectPasses(emitter, config, signal, () => this.recorder.flush());
+    this.files = new FileFramer(config, (v, sha256) => this.recorder.hashed(v, sha256));
+    this.manifests = new ManifestSender(config);
+    this.changes = new ChangeAnnouncer(emitter, this.schedule, this.stats);
+    this.heartbeats = new HeartbeatTimer(emitter, config.heartbeatMs, config.startedAt ?? Date.now(), () => this.counters());
+    this.alarm = new Alarm(signal);
   }
 
   /** Sends the tree until every version went out R times; returns the versions that could not be sent. */
   async runOnce(): Promise<number> {
-    this.startHeartbeat();
+    this.heartbeats.start();
     try {
       while (!this.signal.aborted) {
         await this.refresh();
@@ -141,354 +86,114 @@ export class Sender {
         if (this.signal.aborted) break;
         // Not while files are still settling: a receiver waiting for --exit-when-synced would take
         // a manifest without them for the whole tree.
-        if (this.settlingUntil === undefined) {
-          await this.sendManifest();
-          await this.flushInterleaver();
-        }
+        if (this.inventory.settlingUntil === undefined) await this.sendManifest();
         const next = this.nextDueAt();
         if (next === undefined) break;
-        await this.sleepUntil(next);
+        await this.alarm.sleepUntil(next);
       }
-      await this.sendHeartbeat();
+      await this.heartbeats.send();
       await this.emitter.flush();
     } finally {
-      this.stopHeartbeat();
+      this.heartbeats.stop();
     }
-    return [...this.versions.values()].filter((v) => this.failed.has(v.id)).length;
+    return this.schedule.failedAmong(this.versions.values());
   }
 
   /** Keeps the mirror going: rescans, sends what changed and what is due for another pass. */
   async watch(): Promise<void> {
-    this.startHeartbeat();
-    const watcher = new TreeWatcher(this.config.source, this.config.pollMs, () => this.wake?.());
+    this.heartbeats.start();
+    const watcher = new TreeWatcher(this.config.source, this.config.pollMs, () => this.alarm.wake());
     try {
       while (!this.signal.aborted) {
         await this.refresh();
         const sent = await this.sendDue();
-        const manifestDue = Date.now() - this.lastManifestAt >= this.config.manifestIntervalMs;
+        const manifestDue = Date.now() - this.manifests.lastSentAt >= this.config.manifestIntervalMs;
         if ((sent > 0 || manifestDue) && !this.signal.aborted) await this.sendManifest();
-        await this.flushInterleaver();
         const next = Math.min(this.nextDueAt() ?? Infinity, Date.now() + this.config.rescanMs);
-        await this.sleepUntil(next, true);
+        await this.alarm.sleepUntil(next, true);
       }
       await this.emitter.flush();
     } finally {
-      this.stopHeartbeat();
+      this.heartbeats.stop();
       await watcher.close();
     }
   }
 
   /**
-   * Rescans the tree and brings the ledger in line. The ledger is the truth for sends done,
-   * so a reset made by `diode-send ledger reset` meanwhile takes effect here.
+   * Inventory, then ledger: rescans the tree and brings the ledger in line. The ledger is the truth
+   * for sends done, so a reset made by `diode-send ledger reset` meanwhile takes effect here.
    */
   private async refresh(): Promise<void> {
-    const snapshot = await scanTree(this.config.source, this.config.filter);
-    this.reportSkipped(snapshot.skipped);
-    const files = this.settled(snapshot.files, Date.now());
-    const current = this.ledger.sync(files, this.config.redundancy);
-    const versions = new Map<string, Version>();
-    const objectIds = new Map<number, number>();
-    for (const file of files) {
-      const row = current.get(file.relPath)!;
-      const objectId = this.objectIds.get(row.id) ?? this.nextObjectId++;
-      objectIds.set(row.id, objectId);
-      versions.set(file.relPath, this.version(file, row, objectId));
+    const files = await this.inventory.scan((relPath) => this.versions.get(relPath)?.file);
+    const versions = versionsOf(files, this.ledger.sync(files, this.config.redundancy), this.objectIds);
+    if (this.config.announceChanges) {
+      for (const { change, from, to } of detectChanges(this.versions, versions)) {
+        if (to) adoptSends(this.ledger, to, from, this.config.redundancy);
+        this.changes.add(change);
+      }
     }
-    if (this.config.announceChanges) this.detectChanges(this.versions, versions);
     this.versions = versions;
-    this.objectIds = objectIds;
-    this.dirs = snapshot.dirs;
   }
 
-  /** Nothing is left out silently: each skipped entry is logged once with its reason, and counted. */
-  private reportSkipped(skipped: readonly SkippedEntry[]): void {
-    this.stats.skipped = skipped.length;
-    this.stats.unreadable = skipped.filter((e) => e.unreadable).length;
-    for (const e of skipped) {
-      const key = `${e.relPath}\0${e.reason}`;
-      if (this.skipsLogged.has(key)) continue;
-      if (this.skipsLogged.size >= MAX_SKIPS_REMEMBERED) this.skipsLogged.clear();
-      this.skipsLogged.add(key);
-      log(e.unreadable ? 'entry-unreadable' : 'entry-skipped', { path: printablePath(e.relPath), reason: e.reason });
-    }
-  }
-
-  /**
-   * The files that may be sent: quiet for --settle (size and mtime), or with a future mtime
-   * (a skewed clock) but unchanged since the last scan. A file still being written keeps
-   * the version it had, if any, until it settles.
-   */
-  private settled(files: SourceFile[], now: number): SourceFile[] {
-    const { settleMs } = this.config;
-    const previous = this.lastScan;
-    this.lastScan = new Map(files.map((f) => [f.relPath, f]));
-    this.settlingUntil = undefined;
-    const out: SourceFile[] = [];
-    for (const f of files) {
-      const before = previous.get(f.relPath);
-      const unchanged = before !== undefined && before.size === f.size && before.mtimeMs === f.mtimeMs;
-      if (now - f.mtimeMs >= settleMs || (f.mtimeMs > now && unchanged)) {
-        out.push(f);
-        continue;
-      }
-      const known = this.versions.get(f.relPath);
-      if (known) out.push(known.file);
-      const at = f.mtimeMs > now ? now + settleMs : f.mtimeMs + settleMs;
-      this.settlingUntil = Math.min(this.settlingUntil ?? Infinity, at);
-    }
-    return out;
-  }
-
-  /**
-   * Paths that left the tree since the last scan become delete announcements; one whose file
-   * reappears under a new path (same inode, size and mtime) becomes a rename, and the new path
-   * inherits its send history instead of being sent again.
-   */
-  private detectChanges(before: Map<string, Version>, after: Map<string, Version>): void {
-    const fresh = new Map<number, Version>();
-    for (const v of after.values()) if (!v.everSent && !before.has(v.file.relPath)) fresh.set(v.file.ino, v);
-    for (const [path, old] of before) {
-      if (after.has(path) || !old.everSent || !old.sha256) continue;
-      const moved = fresh.get(old.file.ino);
-      if (moved && moved.file.size === old.file.size && moved.file.mtimeMs === old.file.mtimeMs) {
-        this.ledger.adoptSends(moved.id, old.id, this.config.redundancy);
-        Object.assign(moved, { sha256: old.sha256, sendsDone: old.sendsDone, everSent: true, lastSentAt: old.lastSentAt });
-        fresh.delete(old.file.ino);
-        this.announce({ op: 'rename', path, to: moved.file.relPath, sha256: old.sha256 });
-      } else {
-        this.announce({ op: 'delete', path, to: '', sha256: old.sha256 });
-      }
-    }
-  }
-
-  private announce(change: Change): void {
-    this.changes.push({ change, sends: 0, lastSentAt: 0 });
-    log(change.op === 'rename' ? 'rename-detected' : 'delete-detected', { path: printablePath(change.path), to: change.to ? printablePath(change.to) : undefined });
-  }
-
-  private version(file: SourceFile, row: LedgerVersion, objectId: number): Version {
-    return {
-      file, id: row.id, sha256: row.sha256 ?? undefined, objectId, sendsDone: row.sends,
-      everSent: row.totalSends > 0, lastSentAt: row.lastSentAt ?? 0,
-    };
-  }
-
-  private isDue(v: Version, now: number): boolean {
-    if (this.failed.has(v.id) || v.sendsDone >= this.config.redundancy) return false;
-    return v.sendsDone === 0 || now - v.lastSentAt >= this.config.passIntervalMs;
-  }
-
-  private nextDueAt(): number | undefined {
-    let next = this.settlingUntil;
-    const consider = (sends: number, lastSentAt: number) => {
-      const at = sends === 0 ? 0 : lastSentAt + this.config.passIntervalMs;
-      next = next === undefined ? at : Math.min(next, at);
-    };
-    for (const v of this.versions.values()) {
-      if (!this.failed.has(v.id) && v.sendsDone < this.config.redundancy) consider(v.sendsDone, v.lastSentAt);
-    }
-    for (const c of this.changes) consider(c.sends, c.lastSentAt);
-    return next;
-  }
-
-  /** New versions first, then redundancy passes, each group in path order. */
+  /** Ledger, then framing: the due versions in one pass (new versions first), then deletes and renames. */
   private async sendDue(): Promise<number> {
     const now = Date.now();
-    const due = [...this.versions.values()]
-      .filter((v) => this.isDue(v, now))
-      .sort((a, b) => Number(a.sendsDone > 0) - Number(b.sendsDone > 0));
+    const due = this.schedule.due(this.versions.values(), now);
     this.stats.queuedFiles = due.length;
     this.stats.queuedBytes = due.reduce((sum, v) => sum + v.file.size, 0);
+    const sent = await this.passes.run((out) => this.sendVersions(out, due));
+    return sent + (await this.changes.sendDue(now, this.signal));
+  }
+
+  private async sendVersions(out: Interleaver, due: Version[]): Promise<number> {
     let sent = 0;
     const readAhead = new ReadAhead(due.map((v) => v.file));
     for (const [i, v] of due.entries()) {
       if (this.signal.aborted) break;
-      if (await this.sendVersion(v, readAhead.take(i))) sent++;
+      if (await this.sendVersion(out, v, readAhead.take(i))) sent++;
       this.stats.queuedFiles--;
       this.stats.queuedBytes -= v.file.size;
     }
-    // Every send recorded before the manifest is built: it lists what has left.
-    await this.flushInterleaver();
-    return sent + (await this.sendChanges(now));
-  }
-
-  /** Each pending delete or rename goes once per cycle (spaced like passes) until it went R times. */
-  private async sendChanges(now: number): Promise<number> {
-    let sent = 0;
-    for (const c of this.changes) {
-      if (this.signal.aborted) break;
-      if (c.sends > 0 && now - c.lastSentAt < this.config.passIntervalMs) continue;
-      await this.emitter.emit({ type: FrameType.Change, pass: c.sends + 1 }, encodeChange(c.change));
-      c.sends++;
-      c.lastSentAt = Date.now();
-      this.stats.changesAnnounced++;
-      sent++;
-    }
-    this.changes = this.changes.filter((c) => c.sends < this.config.redundancy);
     return sent;
   }
 
-  /** Sends one version once; the ledger records it in one transaction once the last frame is out. */
-  private async sendVersion(v: Version, small: Promise<SmallFile> | undefined): Promise<boolean> {
-    const outcome = await this.transmit(v, small);
-    if (outcome === 'stopped') return false;
-    if (outcome === 'changed') return this.changed(v);
-    if (outcome === 'failed') {
-      this.failed.add(v.id);
-      this.ledger.markFailed(v.id);
+  /** Sends one version once; the ledger records it once the last frame is out. */
+  private async sendVersion(out: Interleaver, v: Version, small: Promise<SmallFile> | undefined): Promise<boolean> {
+    const outcome = await this.files.send(out, v, v.sendsDone + 1, small);
+    if (outcome === 'sent') {
+      // Recorded once its last frames have left the interleaver, not when they were handed to it:
+      // a kill meanwhile must not leave the ledger claiming a send that never reached the wire.
+      out.whenSent(() => {
+        this.stats.filesSent++;
+        this.stats.fileBytesSent += v.file.size;
+        this.recorder.sent(v);
+      });
+      return true;
+    }
+    if (outcome === 'changed') {
+      this.stats.changedDuringSend++;
+      log('file-changed', { path: printablePath(v.file.relPath) });
+      this.recorder.changed(v);
+      this.versions.delete(v.file.relPath);
+    } else if (outcome === 'failed') {
+      this.schedule.markFailed(v);
+      this.recorder.failed(v);
       this.stats.failed++;
-      return false;
     }
-    // Recorded once its last frames have left the interleaver, not when they were handed to it:
-    // a kill meanwhile must not leave the ledger claiming a send that never reached the wire.
-    this.interleaver.whenSent(() => {
-      v.everSent = true;
-      v.lastSentAt = Date.now();
-      this.stats.filesSent++;
-      this.stats.fileBytesSent += v.file.size;
-      this.unrecorded.push(v);
-      if (this.unrecorded.length >= RECORD_BATCH || Date.now() - this.unrecorded[0]!.lastSentAt >= RECORD_DELAY_MS) this.recordSends();
-    });
-    return true;
-  }
-
-  /**
-   * Writes the sends that reached the wire to the ledger, in one transaction: one commit per file
-   * cost 695 ms of the sender's 3.7 s on 10,000 small files. A kill -9 loses at most the last batch,
-   * whose files are then sent once more on resume: never a send claimed that did not happen.
-   */
-  private recordSends(): void {
-    const batch = this.unrecorded;
-    if (batch.length === 0) return;
-    this.unrecorded = [];
-    const recorded = this.ledger.recordSends(batch.map((v) => ({ id: v.id, sha256: v.sha256 ?? null })), this.config.redundancy);
-    batch.forEach((v, i) => {
-      const pass = v.sendsDone + 1;
-      v.sendsDone = recorded[i]!.sends;
-      log('file-sent', { path: printablePath(v.file.relPath), pass, sends: v.sendsDone, bytes: v.file.size });
-    });
-  }
-
-  /** Reads, hashes (unless the ledger knows the hash) and frames the file; no ledger writes but the hash. */
-  private async transmit(v: Version, small: Promise<SmallFile> | undefined): Promise<'sent' | 'changed' | 'failed' | 'stopped'> {
-    const { file } = v;
-    try {
-      if (small) {
-        const read = await small;
-        // A hash from the ledger that the bytes no longer have: the file changed without its mtime.
-        if (read === 'changed' || (v.sha256 && !v.sha256.equals(read.sha256))) return 'changed';
-        v.sha256 = read.sha256;
-        await sendObject(this.interleaver, v.objectId, this.objectHeader(v, read.sha256), [read.data], v.sendsDone + 1);
-        return 'sent';
-      }
-      if (!v.sha256) {
-        const { sha256, size } = await hashFile(file.absPath, file.size);
-        if (size !== file.size) return 'changed';
-        v.sha256 = sha256;
-        // A big file's hash is worth a write of its own: a kill during its long send will not cost
-        // a re-hash. A small one's goes with its send record (one transaction per file).
-        if (file.size >= HASH_RECORD_BYTES) this.ledger.recordHash(v.id, sha256);
-      }
-      const outcome = await sendFile(this.interleaver, v.objectId, this.objectHeader(v, v.sha256), file.absPath, v.sendsDone + 1);
-      return outcome === 'sent' ? 'sent' : 'changed';
-    } catch (err) {
-      if (err instanceof SendStopped) return 'stopped';
-      if (err instanceof TransportError) throw err;
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return 'changed';
-      if (code?.startsWith('SQLITE_')) throw err; // the ledger, not the file: stop, do not mark the file failed
-      log('file-unreadable', { path: printablePath(file.relPath), error: code ?? (err as Error).message });
-      return 'failed';
-    }
-  }
-
-  /** The file moved under us: its recorded hash may be stale; the next rescan picks up what is there now. */
-  private changed(v: Version): false {
-    this.stats.changedDuringSend++;
-    log('file-changed', { path: printablePath(v.file.relPath) });
-    this.ledger.recordHash(v.id, null);
-    this.versions.delete(v.file.relPath);
     return false;
   }
 
-  private objectHeader(v: Version, sha256: Buffer): ObjectHeader {
-    const { chunkSize } = this.config;
-    return {
-      kind: 'file', path: v.file.relPath, size: v.file.size, mtimeMs: v.file.mtimeMs, mtimeNs: v.file.mtimeNs, mode: v.file.mode,
-      sha256, chunkSize, chunkCount: chunkCountFor(v.file.size, chunkSize), version: v.objectId,
-      fecK: this.config.fec.k, fecM: this.config.fec.m,
-    };
-  }
-
   private async sendManifest(): Promise<void> {
-    this.cycle++;
-    const files = [...this.versions.values()]
-      .filter((v): v is Version & { sha256: Buffer } => v.sha256 !== undefined && v.everSent)
-      .map((v) => ({ path: v.file.relPath, size: v.file.size, mtimeMs: v.file.mtimeMs, sha256: v.sha256 }));
-    const body = encodeManifest({ createdAt: Date.now(), pass: this.cycle, passes: this.config.redundancy, files, dirs: this.dirs });
-    const { chunkSize } = this.config;
-    const header: ObjectHeader = {
-      kind: 'manifest', path: '', size: body.length, mtimeMs: Date.now(), mode: 0,
-      sha256: createHash('sha256').update(body).digest(), chunkSize, chunkCount: chunkCountFor(body.length, chunkSize), version: 0,
-      fecK: this.config.fec.k, fecM: this.config.fec.m,
-    };
-    try {
-      await sendObject(this.interleaver, this.nextObjectId++, header, [body], this.cycle);
-    } catch (err) {
-      if (err instanceof SendStopped) return;
-      throw err;
-    }
-    this.lastManifestAt = Date.now();
-    log('manifest-sent', { cycle: this.cycle, files: files.length, dirs: this.dirs.length, bytes: body.length });
+    await this.passes.run((out) => this.manifests.send(out, this.versions.values(), this.inventory.dirs, this.objectIds.fresh()));
   }
 
-  /** Sends the blocks the interleaver still holds: nothing may wait in it while we sleep. */
-  private async flushInterleaver(): Promise<void> {
-    try {
-      await this.interleaver.flush();
-    } catch (err) {
-      if (!(err instanceof SendStopped)) throw err;
-      this.interleaver.discard();
-    } finally {
-      this.recordSends();
-    }
+  private nextDueAt(): number | undefined {
+    return this.schedule.nextDueAt(this.versions.values(), this.changes.pending, this.inventory.settlingUntil);
   }
 
-  heartbeat(): Heartbeat {
-    const next = this.nextDueAt();
-    return {
-      sessionId: this.emitter.sessionId, host: hostname(), startedAt: this.startedAt, sentAt: Date.now(),
-      intervalMs: this.config.heartbeatMs, framesSent: this.emitter.framesSent, bytesSent: this.emitter.bytesSent,
-      filesSent: this.stats.filesSent, queueDepth: [...this.versions.values()].filter((v) => this.isDue(v, Date.now())).length,
-      pass: this.cycle, passes: this.config.redundancy, nextPassAt: next ?? 0,
-    };
-  }
-
-  private async sendHeartbeat(): Promise<void> {
-    await this.emitter.emit({ type: FrameType.Heartbeat }, encodeHeartbeat(this.heartbeat()));
-  }
-
-  private startHeartbeat(): void {
-    void this.sendHeartbeat();
-    this.heartbeatTimer = setInterval(() => void this.sendHeartbeat().catch(() => undefined), this.config.heartbeatMs);
-    this.heartbeatTimer.unref();
-  }
-
-  private stopHeartbeat(): void {
-    clearInterval(this.heartbeatTimer);
-  }
-
-  /** Waits until `at`, a stop, or (if `wakeOnChange`) a change in the tree. */
-  private async sleepUntil(at: number, wakeOnChange = false): Promise<void> {
-    const ms = at - Date.now();
-    if (ms <= 0) return;
-    const early = new AbortController();
-    const stop = () => early.abort();
-    this.signal.addEventListener('abort', stop, { once: true });
-    if (wakeOnChange) this.wake = stop;
-    await sleep(ms, undefined, { signal: early.signal }).catch(() => undefined);
-    this.signal.removeEventListener('abort', stop);
-    this.wake = undefined;
+  /** What the heartbeat reports, read at each beat. */
+  private counters(): HeartbeatCounters {
+    const queueDepth = this.schedule.countDue(this.versions.values(), Date.now());
+    return { filesSent: this.stats.filesSent, queueDepth, pass: this.manifests.cycle, passes: this.config.redundancy, nextPassAt: this.nextDueAt() ?? 0 };
   }
 }

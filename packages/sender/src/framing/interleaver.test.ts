@@ -5,8 +5,8 @@ import { FrameType, decodeDatagram, fecBlockCount, fecBlockRange, fecParityCount
 import { FrameEmitter } from './frame-emitter.js';
 import { Interleaver } from './interleaver.js';
 import { sendObject } from './object-sender.js';
-import { TokenBucket } from './rate-limiter.js';
-import type { FrameSink } from './transport.js';
+import { TokenBucket } from '../transport/rate-limiter.js';
+import type { FrameSink } from '../transport/frame-sink.js';
 
 /** Frames on the wire, decoded, in order. */
 function wire(): { sink: FrameSink; frames: FrameHeader[] } {

@@ -1,5 +1,6 @@
 import { printablePath } from '@diodesync/protocol';
-import { Ledger, STATUSES, type LedgerStats, type LedgerVersion, type VersionStatus } from './ledger.js';
+import { STATUSES, type VersionStatus } from './status.js';
+import { Ledger, type LedgerStats, type LedgerVersion } from './store.js';
 import { CriteriaError, resetSelection, type ResetOptions } from './reset-criteria.js';
 
 /** `diode-send ledger list|stats|reset`: what an operator needs to read and correct the ledger. */

@@ -2,7 +2,7 @@ import * as dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { isMulticast } from '@diodesync/cli-kit';
-import { TransportError, type FrameSink } from './transport.js';
+import { TransportError, type FrameSink } from './frame-sink.js';
 
 const MAX_IN_FLIGHT = 512;
 

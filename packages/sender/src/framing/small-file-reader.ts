@@ -3,7 +3,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { fsPath } from '@diodesync/protocol';
 import PQueue from 'p-queue';
-import type { SourceFile } from './scan.js';
+import type { SourceFile } from '../inventory/scan.js';
 
 /** Files up to this size are read whole, once: the same bytes are hashed and sent. */
 export const SMALL_FILE_BYTES = 256 * 1024;

@@ -1,6 +1,8 @@
 import { homedir } from 'node:os';
 import * as path from 'node:path';
-import { LEDGER_FILE } from './ledger.js';
+
+/** The ledger's name in the state directory. */
+export const LEDGER_FILE = 'ledger.sqlite';
 
 /**
  * Default sender state directory: $XDG_STATE_HOME/diodesync, else ~/.local/state/diodesync.

@@ -1,7 +1,7 @@
 import * as net from 'node:net';
 import type { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TransportError, type FrameSink } from './transport.js';
+import { TransportError, type FrameSink } from './frame-sink.js';
 
 /**
  * Frames back to back on a byte stream (stdout, a pipe, a serial device). The receiver

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import type { LedgerVersion } from './ledger.js';
+import type { LedgerVersion } from './store.js';
 import { CriteriaError, parseDateTime, resetSelection } from './reset-criteria.js';
 
 const version = (p: string, firstSentAt: number | null, lastSentAt: number | null): LedgerVersion => ({

@@ -1,7 +1,7 @@
 import { formatEndpoint, type Endpoint } from '@diodesync/cli-kit';
-import { log } from './log.js';
+import { log } from '../log.js';
 import { stdoutSink, TcpSink } from './stream-sink.js';
-import type { FrameSink } from './transport.js';
+import type { FrameSink } from './frame-sink.js';
 import { UdpSink, type UdpOptions } from './udp-sink.js';
 
 /** Opens the transport an endpoint names. */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import picomatch from 'picomatch';
 import { reportedPaths } from '@diodesync/protocol';
-import type { LedgerVersion } from './ledger.js';
+import type { LedgerVersion } from './store.js';
 
 /** What an operator gave `diode-send ledger reset`; every criterion given must match. */
 export interface ResetOptions {

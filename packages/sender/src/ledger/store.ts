@@ -1,68 +1,15 @@
-import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
-import * as path from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { hasEscapedBytes, pathFromBytes, pathToBytes } from '@diodesync/protocol';
-import type { SourceFile } from './scan.js';
+import type { SourceFile } from '../inventory/scan.js';
+import { LedgerError } from './errors.js';
+import { openDatabase } from './schema.js';
+import { statusAfterSends, type VersionStatus } from './status.js';
 
 /**
  * The recovery ledger: on a one-way link it is the sender's only memory of what it sent, when
  * and how often. One SQLite file in WAL mode; every write is one short transaction per batch
  * of file sends, per rescan or per reset, so a kill -9 at any moment leaves it consistent.
  */
-
-export const LEDGER_FILE = 'ledger.sqlite';
-/** 'DSLG' in the SQLite header: tells our ledger from any other SQLite file. */
-const APPLICATION_ID = 0x44534c47;
-
-/**
- * Schema migrations: entry i takes the schema from version i to i + 1. Append, never edit:
- * a ledger in the field may be at any earlier version.
- */
-const MIGRATIONS: readonly string[] = [
-  `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-   CREATE TABLE versions (
-     id            INTEGER PRIMARY KEY,
-     path          TEXT    NOT NULL,
-     size          INTEGER NOT NULL,
-     mtime_ms      REAL    NOT NULL,
-     ino           INTEGER NOT NULL,
-     mode          INTEGER NOT NULL,
-     sha256        BLOB,
-     first_seen    INTEGER NOT NULL,
-     sends         INTEGER NOT NULL DEFAULT 0,  -- passes that count towards R (a reset sets 0)
-     total_sends   INTEGER NOT NULL DEFAULT 0,  -- every completed send, ever
-     first_sent_at INTEGER,
-     last_sent_at  INTEGER,
-     status        TEXT    NOT NULL
-   );
-   -- At most one current (not superseded) version per path.
-   CREATE UNIQUE INDEX versions_current ON versions(path) WHERE status <> 'superseded';
-   CREATE INDEX versions_last_sent ON versions(last_sent_at);
-   CREATE TABLE sessions (
-     id         INTEGER PRIMARY KEY,
-     started_at INTEGER NOT NULL,
-     ended_at   INTEGER,
-     settings   TEXT    NOT NULL
-   );
-   CREATE TABLE resets (
-     id       INTEGER PRIMARY KEY,
-     at       INTEGER NOT NULL,
-     criteria TEXT    NOT NULL,
-     files    INTEGER NOT NULL
-   );
-   CREATE TRIGGER resets_append_only_update BEFORE UPDATE ON resets BEGIN SELECT RAISE(ABORT, 'the reset log is append-only'); END;
-   CREATE TRIGGER resets_append_only_delete BEFORE DELETE ON resets BEGIN SELECT RAISE(ABORT, 'the reset log is append-only'); END;`,
-];
-export const SCHEMA_VERSION = MIGRATIONS.length;
-const TABLES = ['meta', 'resets', 'sessions', 'versions'];
-
-export const STATUSES = ['pending', 'partial', 'sent', 'reset', 'failed', 'superseded', 'gone'] as const;
-/**
- * pending: to be sent (never sent, or the sender started without --resume); partial: sent fewer
- * than R times; sent: sent R times; reset: an operator asked for it again; failed: unreadable;
- * superseded: a newer version of the path exists; gone: the path left the source tree.
- */
-export type VersionStatus = (typeof STATUSES)[number];
 
 export interface LedgerVersion {
   id: number;
@@ -91,25 +38,11 @@ export interface LedgerStats {
   lastReset: { at: number; files: number; criteria: unknown } | null;
 }
 
-/** The ledger cannot be used as it is; the message says why and how to rebuild it. */
-export class LedgerError extends Error {
-  override name = 'LedgerError';
-}
-
-export function damagedLedger(file: string, reason: string): LedgerError {
-  return new LedgerError(
-    `ledger ${file} is unusable (${reason}). To rebuild it, move it aside with its -wal and -shm files ` +
-      `(for f in ${file}*; do mv "$f" "$f.damaged"; done) and start diode-send without -c: a new ledger is created and every file is sent again`,
-  );
-}
-
-/** SQLite errors carry a code such as SQLITE_CORRUPT or SQLITE_NOTADB. */
-export function isSqliteError(err: unknown): err is Error & { code: string } {
-  const code = (err as { code?: unknown } | null)?.code;
-  return err instanceof Error && typeof code === 'string' && code.startsWith('SQLITE_');
-}
-
-const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
+/** One completed send; superseded and gone versions keep their status. */
+const RECORD_SEND = `UPDATE versions SET sends = sends + 1, total_sends = total_sends + 1, sha256 = coalesce(@sha256, sha256),
+    first_sent_at = coalesce(first_sent_at, @at), last_sent_at = @at,
+    status = CASE WHEN status IN ('superseded', 'gone') THEN status ELSE ${statusAfterSends('sends + 1')} END
+  WHERE id = @id RETURNING sends, total_sends`;
 
 /** Selected straight into LedgerVersion's shape: no second object per row on every rescan. */
 const COLUMNS = `id, path, size, mtime_ms AS mtimeMs, ino, mode, sha256, first_seen AS firstSeen, sends,
@@ -130,9 +63,6 @@ function fromRow(row: LedgerVersion): LedgerVersion {
   return row;
 }
 
-const statusAfterSends = (sends: number, redundancy: number): VersionStatus =>
-  sends >= redundancy ? 'sent' : sends > 0 ? 'partial' : 'pending';
-
 export class Ledger {
   /** Prepared once: preparing per file send made the sender spend most of its time in GC. */
   private readonly statements = new Map<string, Database.Statement>();
@@ -148,32 +78,9 @@ export class Ledger {
     return statement;
   }
 
-  /**
-   * Opens a ledger. A missing file is created only if `create` (the sender); an existing file
-   * that is not an intact ledger of ours is refused, never replaced: a silent fresh start
-   * would resend the whole share.
-   */
-  static open(file: string, { create, durable = false }: { create: boolean; durable?: boolean }): Ledger {
-    if (!existsSync(file)) {
-      if (!create) throw new LedgerError(`no ledger at ${file} (diode-send creates it on its first run; see --ledger and --state)`);
-      createLedger(file);
-    }
-    checkHeader(file);
-    let db: Database.Database | undefined;
-    try {
-      db = new Database(file, { fileMustExist: true, timeout: 10_000 });
-      checkSchema(db, file); // before anything writes: a file that is not ours stays as it was
-      db.pragma('journal_mode = WAL');
-      // NORMAL in WAL mode survives a killed process; the operator's resets also survive power loss.
-      db.pragma(`synchronous = ${durable ? 'FULL' : 'NORMAL'}`);
-      migrate(db);
-      return new Ledger(db, file);
-    } catch (err) {
-      db?.close();
-      if (err instanceof LedgerError) throw err;
-      if (isSqliteError(err)) throw damagedLedger(file, err.message);
-      throw err;
-    }
+  /** Opens a ledger (see openDatabase: a missing file is created only if `create`; a damaged one is refused). */
+  static open(file: string, options: { create: boolean; durable?: boolean }): Ledger {
+    return new Ledger(openDatabase(file, options), file);
   }
 
   close(): void {
@@ -203,6 +110,7 @@ export class Ledger {
   beginSession(settings: Record<string, unknown>, resume: boolean): { id: number; startedAt: number } {
     return this.db.transaction(() => {
       if (!resume) {
+        // No sends left to count: 'pending' by the status rule, whatever R.
         this.sql("UPDATE versions SET sends = 0, status = CASE status WHEN 'gone' THEN 'gone' ELSE 'pending' END WHERE status <> 'superseded'").run();
       }
       const last = this.sql('SELECT max(started_at) AS at FROM sessions').get() as { at: number | null };
@@ -231,7 +139,7 @@ export class Ledger {
     return this.db.transaction(() => {
       const current = this.current();
       const supersede = this.sql("UPDATE versions SET status = 'superseded' WHERE id = ?");
-      const revive = this.sql('UPDATE versions SET status = ? WHERE id = ?');
+      const revive = this.sql(`UPDATE versions SET status = ${statusAfterSends('sends')} WHERE id = @id RETURNING status`);
       const insert = this.sql(
         `INSERT INTO versions (path, size, mtime_ms, ino, mode, first_seen, status) VALUES (?, ?, ?, ?, ?, ?, 'pending') RETURNING ${COLUMNS}`,
       );
@@ -241,8 +149,8 @@ export class Ledger {
         let v = current.get(f.relPath);
         if (v && sameIdentity(v, f)) {
           if (v.status === 'gone') {
-            v = { ...v, status: statusAfterSends(v.sends, redundancy) };
-            revive.run(v.status, v.id);
+            const { status } = revive.get({ id: v.id, r: redundancy }) as { status: VersionStatus };
+            v = { ...v, status };
           }
         } else {
           if (v) supersede.run(v.id);
@@ -268,12 +176,7 @@ export class Ledger {
    * value from memory: a reset made meanwhile by another process is not overwritten.
    */
   recordSends(sent: readonly { id: number; sha256: Buffer | null }[], redundancy: number, at = Date.now()): { sends: number; totalSends: number }[] {
-    const update = this.sql(
-      `UPDATE versions SET sends = sends + 1, total_sends = total_sends + 1, sha256 = coalesce(@sha256, sha256),
-         first_sent_at = coalesce(first_sent_at, @at), last_sent_at = @at,
-         status = CASE WHEN status IN ('superseded', 'gone') THEN status WHEN sends + 1 >= @r THEN 'sent' ELSE 'partial' END
-       WHERE id = @id RETURNING sends, total_sends`,
-    );
+    const update = this.sql(RECORD_SEND);
     return this.db.transaction(() =>
       sent.map(({ id, sha256 }) => {
         const row = update.get({ id, at, r: redundancy, sha256 }) as { sends: number; total_sends: number } | undefined;
@@ -297,8 +200,7 @@ export class Ledger {
          (SELECT sha256, sends, total_sends, first_sent_at, last_sent_at FROM versions WHERE id = @fromId)
        WHERE id = @id`,
     ).run({ id, fromId });
-    this.sql(`UPDATE versions SET status = CASE WHEN sends >= @r THEN 'sent' WHEN sends > 0 THEN 'partial' ELSE 'pending' END WHERE id = @id`)
-      .run({ id, r: redundancy });
+    this.sql(`UPDATE versions SET status = ${statusAfterSends('sends')} WHERE id = @id`).run({ id, r: redundancy });
   }
 
   /** Versions, oldest path first; by default the current ones. */
@@ -348,57 +250,5 @@ export class Ledger {
   resets(): { at: number; criteria: unknown; files: number }[] {
     const rows = this.sql('SELECT at, criteria, files FROM resets ORDER BY id').all() as { at: number; criteria: string; files: number }[];
     return rows.map((r) => ({ at: r.at, criteria: JSON.parse(r.criteria), files: r.files }));
-  }
-}
-
-/** Builds the schema in a temp file, then renames it in: an existing ledger file is always complete. */
-function createLedger(file: string): void {
-  // SQLite would replay a write-ahead log left by a ledger moved away into the new one.
-  for (const leftover of [`${file}-wal`, `${file}-shm`]) {
-    if (existsSync(leftover)) throw new LedgerError(`found ${leftover} but no ledger ${file}: move ${file}-wal and ${file}-shm aside as well, or put the ledger back`);
-  }
-  mkdirSync(path.dirname(file), { recursive: true });
-  const temp = `${file}.${process.pid}.creating`;
-  rmSync(temp, { force: true });
-  const db = new Database(temp);
-  try {
-    db.pragma(`application_id = ${APPLICATION_ID}`);
-    migrate(db);
-  } finally {
-    db.close();
-  }
-  renameSync(temp, file);
-}
-
-function checkHeader(file: string): void {
-  const fd = openSync(file, 'r');
-  try {
-    const head = Buffer.alloc(SQLITE_MAGIC.length);
-    const n = readSync(fd, head, 0, head.length, 0);
-    if (n === 0) throw damagedLedger(file, 'the file is empty: truncated');
-    if (n < head.length || !head.equals(SQLITE_MAGIC)) throw damagedLedger(file, 'not an SQLite database');
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function checkSchema(db: Database.Database, file: string): void {
-  if (db.pragma('application_id', { simple: true }) !== APPLICATION_ID) throw damagedLedger(file, 'an SQLite database, but not a diodesync ledger');
-  const version = db.pragma('user_version', { simple: true }) as number;
-  if (version > SCHEMA_VERSION) {
-    throw new LedgerError(`ledger ${file} has schema version ${version}, newer than this diode-send knows (${SCHEMA_VERSION}): use a newer diode-send`);
-  }
-  const check = db.pragma('quick_check', { simple: true });
-  if (check !== 'ok') throw damagedLedger(file, `corrupt: ${String(check)}`);
-  const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((t) => t.name);
-  if (version === SCHEMA_VERSION && TABLES.some((t) => !tables.includes(t))) throw damagedLedger(file, `wrong schema: tables ${tables.join(', ') || '(none)'}`);
-}
-
-function migrate(db: Database.Database): void {
-  for (let v = db.pragma('user_version', { simple: true }) as number; v < SCHEMA_VERSION; v++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[v]!);
-      db.pragma(`user_version = ${v + 1}`);
-    }).immediate();
   }
 }

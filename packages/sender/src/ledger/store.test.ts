@@ -4,8 +4,10 @@ import { mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
-import { Ledger, LedgerError, SCHEMA_VERSION } from './ledger.js';
-import type { SourceFile } from './scan.js';
+import { LedgerError } from './errors.js';
+import { SCHEMA_VERSION } from './schema.js';
+import { Ledger } from './store.js';
+import type { SourceFile } from '../inventory/scan.js';
 
 function tempDir(t: { after(fn: () => void): void }): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'diodesync-ledger-'));
@@ -61,6 +63,32 @@ test('without resume every current version is due again; history stays', { timeo
   assert.equal(after.totalSends, 1);
   assert.equal(after.status, 'pending');
   assert.equal(ledger.current().get('gone')!.status, 'gone', 'a path no longer in the tree stays gone');
+});
+
+test('one status rule wherever sends change: pending at none, partial below R, sent at R; gone stays gone', { timeout: 10_000 }, (t) => {
+  const ledger = Ledger.open(path.join(tempDir(t), 'ledger.sqlite'), { create: true });
+  t.after(() => ledger.close());
+  const status = (p: string) => ledger.current().get(p)!.status;
+  const v = ledger.sync([file('a', 1, 1, 1), file('b', 2, 2, 2)], 3);
+  const a = v.get('a')!;
+  assert.equal(status('a'), 'pending');
+  ledger.recordSend(a.id, 3);
+  assert.equal(status('a'), 'partial');
+  // Gone, then back unchanged: the status follows from its sends again.
+  ledger.sync([file('b', 2, 2, 2)], 3);
+  assert.equal(status('a'), 'gone');
+  ledger.recordSend(a.id, 3);
+  assert.equal(status('a'), 'gone', 'a send recorded after the path left does not bring it back');
+  assert.equal(ledger.sync([file('a', 1, 1, 1), file('b', 2, 2, 2)], 3).get('a')!.status, 'partial');
+  ledger.recordSend(a.id, 3);
+  assert.equal(status('a'), 'sent');
+  // A rename takes over the sends, and with them the status.
+  const c = ledger.sync([file('b', 2, 2, 2), file('c', 1, 1, 1)], 3).get('c')!;
+  ledger.adoptSends(c.id, a.id, 3);
+  assert.equal(status('c'), 'sent');
+  const d = ledger.sync([file('c', 1, 1, 1), file('d', 2, 2, 2)], 3).get('d')!;
+  ledger.adoptSends(d.id, v.get('b')!.id, 3);
+  assert.equal(status('d'), 'pending');
 });
 
 test('a session starts later than every earlier one, even when the clock went back (receivers follow the latest)', { timeout: 10_000 }, (t) => {

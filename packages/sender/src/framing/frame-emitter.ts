@@ -1,6 +1,6 @@
 import { encodeHeaderAs, sealFrame, type FrameAuthenticator, type FrameFields } from '@diodesync/protocol';
-import type { TokenBucket } from './rate-limiter.js';
-import type { FrameSink } from './transport.js';
+import type { TokenBucket } from '../transport/rate-limiter.js';
+import type { FrameSink } from '../transport/frame-sink.js';
 
 export type EmitFields = Omit<FrameFields, 'sessionId' | 'sequence'>;
 
