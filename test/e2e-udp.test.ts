@@ -59,3 +59,22 @@ test('the sender exits 0 with nobody listening: a one-way sender never waits for
   const done = events(sent.stderr).find((e) => e.event === 'done')!;
   assert.equal(done.files, 2);
 });
+
+for (const io of ['auto', 'dgram'] as const) {
+  test(`--io ${io} on both sides: a tree mirrors exactly, and the start lines say which path ran`, { timeout: 90_000 }, async (t) => {
+    const root = await tempDir(t);
+    const src = path.join(root, 'src');
+    const dest = path.join(root, 'dest');
+    await makeTree(src, { 'big.bin': 8 * 1024 * 1024, 'small.txt': 'small\n', 'd/e.bin': 100_000 });
+    const receiver = await startReceiver(dest, ['--exit-when-synced', '--timeout', '60', '--io', io]);
+    const sent = await runSender(src, `udp://127.0.0.1:${receiver.port}`, ['--once', '--rate', '500m', '-R', '2', '--io', io]);
+    assert.equal(sent.code, 0, sent.stderr);
+    const received = await receiver.exited;
+    assert.equal(received.code, 0, received.stderr);
+    assert.deepEqual(await treeDifferences(src, dest), []);
+    const sendIo = events(sent.stderr).find((e) => e.event === 'start')?.io;
+    const receiveIo = events(received.stderr).find((e) => e.event === 'listening')?.io;
+    if (io === 'dgram') assert.deepEqual([sendIo, receiveIo], ['dgram', 'dgram']);
+    else assert.deepEqual([sendIo, receiveIo], ['gso', 'mmsg'], 'this kernel has sendmmsg, GSO and recvmmsg: the addon path runs');
+  });
+}

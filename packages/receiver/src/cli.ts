@@ -8,7 +8,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import type { Frame, FrameAuthenticator } from '@diodesync/protocol';
 import { UsageError, keyFromFile, parseByteSize, parseEndpoint, parseOrUsage, stdioDashAsValue } from '@diodesync/cli-kit';
-import { nativeIo } from '@diodesync/native';
+import { nativeIo, type UdpIoPreference } from '@diodesync/native';
 import { ChangeApplier } from './change-applier.js';
 import { DestTree } from './dest-tree.js';
 import { ResourceLimits, parseFreeFloor } from './limits.js';
@@ -62,6 +62,7 @@ async function main(): Promise<void> {
       .option('state', { type: 'string', describe: 'receiver state: partial files, report, status (default: .<dest>.diodesync beside dest-dir)' })
       .option('exit-when-synced', { type: 'boolean', default: false, describe: "exit 0 once every file of the sender's manifest is present and verified" })
       .option('timeout', { type: 'number', default: 0, describe: 'with --exit-when-synced: give up after this many seconds, write the report, exit 2 (0 = never)' })
+      .option('io', { type: 'string', default: 'auto', choices: ['auto', 'mmsg', 'dgram'], describe: 'UDP path: mmsg (recvmmsg, many datagrams per call), dgram (node:dgram); auto = the best this host has' })
       .option('rcvbuf', { type: 'string', default: '32m', describe: 'receive buffer: the socket\'s (capped by net.core.rmem_max), and as much again held by the reader thread' })
       .option('max-buffer', { type: 'string', default: '64m', describe: 'memory for chunks not yet written; beyond it chunks are dropped and counted' })
       .option('workers', { type: 'number', default: 256, describe: 'objects assembled at once; headers of further objects wait for the next pass' })
@@ -154,7 +155,7 @@ async function main(): Promise<void> {
   const buildReport = async () => ({ ...(await sync.report()), partial: receiver.partialSummary(), expired: receiver.expired });
   const saveReport = async () => writeReport(stateDir, await buildReport());
 
-  let source: { port: number; close(): Promise<void> } | undefined;
+  let source: { port: number; io?: string; close(): Promise<void> } | undefined;
   const onFrame = (frame: Frame) => receiver.handleFrame(frame);
   try {
     switch (endpoint.scheme) {
@@ -166,7 +167,7 @@ async function main(): Promise<void> {
             log('reader-failed', { error: err.message });
             exitOnce(1, 'reader failed');
           },
-        }, argv['multicast-interface'] as string | undefined);
+        }, argv['multicast-interface'] as string | undefined, argv.io as UdpIoPreference);
         break;
       case 'tcp-listen':
         source = await listenTcp(endpoint.host, endpoint.port, receiver.counters, onFrame);
@@ -194,7 +195,7 @@ async function main(): Promise<void> {
   });
   log('listening', {
     on: listen, port: source?.port, dest, state: stateDir, metricsPort: metrics?.port, keys: keys.length, encrypt: Boolean(argv.encrypt),
-    native: nativeIo.available ? 'addon' : `fallback (${nativeIo.reason})`,
+    io: source?.io ?? 'stream', native: nativeIo.available ? 'addon' : `fallback (${nativeIo.reason})`,
   });
   const statusTimer = setInterval(() => void writeStatus(stateDir, status(true)).catch(() => undefined), STATUS_EVERY_MS);
 

@@ -1,10 +1,13 @@
 import { Worker } from 'node:worker_threads';
+import type { UdpIoPreference } from '@diodesync/native';
 import type { ReaderMessage, ReaderSettings } from './udp-reader-thread.js';
 
 export interface UdpSource {
   port: number;
   /** What the kernel granted for SO_RCVBUF (Linux reports twice the usable size). */
   receiveBufferBytes: number;
+  /** The receive path: mmsg (recvmmsg through the addon) or dgram (node:dgram). */
+  io: string;
   close(): Promise<void>;
 }
 
@@ -26,12 +29,13 @@ export async function listenUdp(
   receiveBufferBytes: number,
   handlers: UdpSourceHandlers,
   multicastInterface?: string,
+  io?: UdpIoPreference,
 ): Promise<UdpSource> {
-  const buffered = new SharedArrayBuffer(4);
-  const pending = new Int32Array(buffered);
-  const settings: ReaderSettings = { host, port, receiveBufferBytes, multicastInterface, maxBufferedBytes: receiveBufferBytes, buffered };
+  const shared = new SharedArrayBuffer(8);
+  const pending = new Int32Array(shared);
+  const settings: ReaderSettings = { host, port, receiveBufferBytes, multicastInterface, maxBufferedBytes: receiveBufferBytes, shared, io };
   const worker = new Worker(new URL('./udp-reader-thread.js', import.meta.url), { workerData: settings });
-  const ready = await new Promise<{ port: number; receiveBufferBytes: number }>((resolve, reject) => {
+  const ready = await new Promise<{ port: number; receiveBufferBytes: number; io: string }>((resolve, reject) => {
     worker.once('error', reject);
     worker.on('message', function first(message: ReaderMessage) {
       if (!('ready' in message) && !('error' in message)) return;
@@ -47,7 +51,7 @@ export async function listenUdp(
     if (!('batch' in message)) return;
     if (message.dropped > 0) handlers.onOverflow(message.dropped);
     if (!message.batch) return;
-    const batch = Buffer.from(message.batch);
+    const batch = Buffer.from(message.batch, 0, message.bytes);
     for (let offset = 0; offset < batch.length; ) {
       const length = batch.readUInt32BE(offset);
       // A copy: a frame kept for later (a chunk waiting for its header) must not pin the whole batch.
@@ -60,7 +64,7 @@ export async function listenUdp(
     ...ready,
     close: async () => {
       const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-      worker.postMessage('close');
+      Atomics.store(pending, 1, 1); // the thread looks at this between two receives (at most 100 ms)
       await exited;
     },
   };

@@ -5,6 +5,7 @@ import yargs, { type ArgumentsCamelCase, type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { HEADER_SIZE, IP_UDP_OVERHEAD, MAX_DATAGRAM, MAX_PAYLOAD, TAG_SIZE, fecEnabled, formatFec, parseFec } from '@diodesync/protocol';
 import { UsageError, formatBitRate, formatBytes, keyFromFile, parseBitRate, parseEndpoint, parseOrUsage, stdioDashAsValue } from '@diodesync/cli-kit';
+import { UDP_IO_PREFERENCES, type UdpIoPreference } from '@diodesync/native';
 import { FrameEmitter } from './framing/frame-emitter.js';
 import { LedgerError, damagedLedger, isSqliteError } from './ledger/errors.js';
 import { STATUSES } from './ledger/status.js';
@@ -30,6 +31,7 @@ const sendOptions = <T>(y: Argv<T>) => y
   .positional('source-dir', { type: 'string', describe: 'directory to mirror', demandOption: true })
   .option('to', { type: 'string', demandOption: true, describe: 'destination: udp://HOST:PORT (unicast, multicast or broadcast), tcp://HOST:PORT (diode appliance), or - for stdout' })
   .option('ttl', { type: 'number', default: 1, describe: 'multicast TTL (hops)' })
+  .option('io', { type: 'string', default: 'auto', choices: UDP_IO_PREFERENCES as string[], describe: 'UDP path: gso (sendmmsg + UDP GSO), mmsg (sendmmsg), dgram (node:dgram, one call per datagram); auto = the best this host has' })
   .option('multicast-interface', { type: 'string', describe: 'local address of the interface multicast leaves by' })
   .option('broadcast', { type: 'boolean', default: false, describe: 'allow sending to a broadcast address' })
   .option('once', { type: 'boolean', default: false, describe: 'send the tree (all R passes) and exit' })
@@ -145,7 +147,7 @@ async function main(): Promise<void> {
   if (!Number.isInteger(argv.ttl) || argv.ttl < 0 || argv.ttl > 255) throw new UsageError('--ttl must be 0-255');
   // --once is a job with an end: a link that stays down for about a minute fails it (exit 2).
   const tcpAttempts = argv.once ? 8 : Infinity;
-  const sink = await openSink(endpoint, { ttl: argv.ttl, multicastInterface: argv['multicast-interface'], broadcast: argv.broadcast }, tcpAttempts).catch((err: NodeJS.ErrnoException) => {
+  const sink = await openSink(endpoint, { ttl: argv.ttl, multicastInterface: argv['multicast-interface'], broadcast: argv.broadcast, io: argv.io as UdpIoPreference }, tcpAttempts).catch((err: NodeJS.ErrnoException) => {
     ledger.close();
     throw new UsageError(`cannot open ${argv.to}: ${err.code ?? err.message}`);
   });
@@ -170,7 +172,8 @@ async function main(): Promise<void> {
     stop.signal,
   );
   log('start', {
-    to: sink.description, session: sessionId.toString(16), rate: formatBitRate(rate), redundancy, fec: formatFec(fec), interleave, chunkSize,
+    to: sink.description, io: sink.io?.mode ?? 'stream', ioReason: sink.io?.reason,
+    session: sessionId.toString(16), rate: formatBitRate(rate), redundancy, fec: formatFec(fec), interleave, chunkSize,
     mode: argv.once ? 'once' : 'watch', auth: sealing ? (sealing.encrypt ? 'hmac+aes-256-gcm' : 'hmac') : 'none', ledger: ledgerFile, resume: argv.resume,
   });
   const started = performance.now();

@@ -32,8 +32,10 @@ export class FrameEmitter {
     this.framesSent++;
     this.bytesSent += bytes;
     const wait = this.limiter.take(bytes);
-    if (wait) return wait.then(() => this.sink.send(pieces));
-    return this.sink.send(pieces);
+    if (!wait) return this.sink.send(pieces);
+    // What is batched goes before we wait: a batch is never a bigger burst than the limiter allows.
+    const sent = this.sink.submit?.();
+    return (sent ? Promise.all([wait, sent]) : wait).then(() => this.sink.send(pieces));
   }
 
   flush(): Promise<void> {

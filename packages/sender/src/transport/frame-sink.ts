@@ -1,7 +1,11 @@
 /** Where frames go. `send` returns a promise only when the caller must wait (back-pressure). */
 export interface FrameSink {
   readonly description: string;
+  /** UDP: the path datagrams take (gso, mmsg, dgram) and why; absent on byte streams. */
+  readonly io?: { readonly mode: string; readonly reason: string };
   send(parts: readonly Buffer[]): Promise<void> | undefined;
+  /** Sends what a batching sink holds now (the rate limiter is about to wait: no frame waits with it). */
+  submit?(): Promise<void> | undefined;
   /** Waits until everything handed to `send` has left. */
   flush(): Promise<void>;
   close(): Promise<void>;

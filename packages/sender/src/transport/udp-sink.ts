@@ -1,10 +1,15 @@
-import * as dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { openUdp, type BatchSocket, type UdpError, type UdpIoPreference } from '@diodesync/native';
 import { isMulticast } from '@diodesync/cli-kit';
 import { TransportError, type FrameSink } from './frame-sink.js';
 
-const MAX_IN_FLIGHT = 512;
+/** Datagrams per system call: sendmmsg takes up to 1024, but 64 already make the call's cost vanish. */
+const BATCH_FRAMES = 64;
+/** The largest UDP payload over IPv4. */
+const MAX_DATAGRAM = 65_507;
+/** The batch buffer: 64 datagrams of the largest size. */
+const BATCH_BYTES = BATCH_FRAMES * MAX_DATAGRAM;
 
 export interface UdpOptions {
   sendBufferBytes?: number;
@@ -13,87 +18,101 @@ export interface UdpOptions {
   /** Local address of the interface multicast leaves by. */
   multicastInterface?: string;
   broadcast?: boolean;
+  /** --io: at most this path (gso, mmsg, dgram); the best available by default. */
+  io?: UdpIoPreference;
 }
 
 /**
- * UDP out, one superframe per datagram. The socket is connected so that sends skip the
- * address lookup; the ICMP "port unreachable" this may report is ignored, as a diode would.
+ * UDP out, one superframe per datagram, many datagrams per system call. Frames are copied into
+ * one preallocated buffer; the batch goes out (sendmmsg, or one UDP GSO send per run of frames
+ * of one size) when it holds 64 frames, when the rate limiter is about to wait (so a batch is
+ * never a bigger burst than the limiter allows), or once the event loop turns (so nothing waits
+ * while the sender reads a file). node:dgram, one call per datagram, where the addon or the
+ * kernel feature is missing. The socket is connected; an ICMP "port unreachable" is counted, as a
+ * diode would ignore it.
  */
 export class UdpSink implements FrameSink {
   readonly description: string;
-  refused = 0;
-  private inFlight = 0;
-  private waiter: (() => void) | undefined;
-  private drained: (() => void) | undefined;
-  private failure: Error | undefined;
+  private readonly buffer = Buffer.allocUnsafe(BATCH_BYTES);
+  private readonly lengths = new Uint32Array(BATCH_FRAMES);
+  private count = 0;
+  private bytes = 0;
+  private scheduled = false;
 
-  private constructor(private readonly socket: dgram.Socket, description: string) {
+  private constructor(private readonly socket: BatchSocket, description: string) {
     this.description = description;
-    socket.on('error', (err) => this.onError(err));
   }
 
   static async open(host: string, port: number, options: UdpOptions = {}): Promise<UdpSink> {
     const address = isIP(host) ? host : (await lookup(host)).address;
-    const socket = dgram.createSocket({ type: isIP(address) === 6 ? 'udp6' : 'udp4', sendBufferSize: options.sendBufferBytes ?? 4 * 1024 * 1024 });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(0, () => {
-        if (options.broadcast) socket.setBroadcast(true);
-        if (isMulticast(address)) {
-          socket.setMulticastTTL(options.ttl ?? 1);
-          if (options.multicastInterface) socket.setMulticastInterface(options.multicastInterface);
-        }
-        socket.connect(port, address, () => {
-          socket.off('error', reject);
-          resolve();
-        });
-      });
+    const multicast = isMulticast(address);
+    const socket = await openUdp({
+      connect: { address, port }, sndbuf: options.sendBufferBytes ?? 4 * 1024 * 1024, io: options.io,
+      broadcast: options.broadcast, ...(multicast && { multicastTtl: options.ttl ?? 1, multicastInterface: options.multicastInterface }),
     });
     return new UdpSink(socket, `udp://${isIP(address) === 6 ? `[${address}]` : address}:${port}`);
   }
 
+  /** The path datagrams take (gso, mmsg, dgram) and why. */
+  get io(): { mode: string; reason: string } {
+    return this.socket.io;
+  }
+
+  get refused(): number {
+    return this.socket.refused;
+  }
+
   send(parts: readonly Buffer[]): Promise<void> | undefined {
-    if (this.failure) throw this.failure;
-    this.inFlight++;
-    this.socket.send(parts as Buffer[], this.onSent);
-    if (this.inFlight < MAX_IN_FLIGHT) return undefined;
-    return new Promise((resolve) => (this.waiter = resolve));
+    let length = 0;
+    for (const p of parts) length += p.length;
+    if (length > MAX_DATAGRAM) throw new TransportError('datagram too large for the path: lower --mtu');
+    let wait: Promise<void> | undefined;
+    if (this.bytes + length > this.buffer.length) wait = this.submit();
+    for (const p of parts) {
+      p.copy(this.buffer, this.bytes);
+      this.bytes += p.length;
+    }
+    this.lengths[this.count++] = length;
+    if (this.count === BATCH_FRAMES) return this.submit() ?? wait;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        void this.submit()?.catch(() => undefined); // a failure shows at the next send or flush
+      });
+    }
+    return wait;
   }
 
-  /** Nobody listening (ICMP port unreachable) is normal on a one-way link: count it, carry on. */
-  private onError(err: Error): void {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ECONNREFUSED') this.refused++;
-    else if (code === 'EMSGSIZE') this.fail(new TransportError('datagram too large for the path: lower --mtu'));
-    else this.fail(new TransportError(`UDP send failed: ${code ?? err.message}`));
-  }
-
-  private readonly onSent = (err: Error | null): void => {
-    this.inFlight--;
-    if (err) this.onError(err);
-    if (this.waiter && this.inFlight < MAX_IN_FLIGHT / 2) {
-      const w = this.waiter;
-      this.waiter = undefined;
-      w();
+  /** Sends what is batched now. */
+  submit(): Promise<void> | undefined {
+    if (this.count === 0) return undefined;
+    const count = this.count;
+    this.count = 0;
+    this.bytes = 0;
+    try {
+      return this.socket.sendBatch(this.buffer, this.lengths, count)?.catch((err: UdpError) => {
+        throw transportError(err);
+      });
+    } catch (err) {
+      throw transportError(err as UdpError);
     }
-    if (this.drained && this.inFlight === 0) {
-      const d = this.drained;
-      this.drained = undefined;
-      d();
-    }
-  };
-
-  private fail(err: Error): void {
-    this.failure ??= err;
   }
 
   async flush(): Promise<void> {
-    if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
-    if (this.failure) throw this.failure;
+    await this.submit();
+    await this.socket.flush().catch((err: UdpError) => {
+      throw transportError(err);
+    });
   }
 
   async close(): Promise<void> {
     await this.flush().catch(() => undefined);
-    await new Promise<void>((resolve) => this.socket.close(() => resolve()));
+    await this.socket.close();
   }
+}
+
+function transportError(err: UdpError): TransportError {
+  if (err.code === 'EMSGSIZE') return new TransportError('datagram too large for the path: lower --mtu');
+  return new TransportError(`UDP send failed: ${err.code ?? err.message}`);
 }
