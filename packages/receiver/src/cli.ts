@@ -10,20 +10,20 @@ import {
   UsageError, keyFromFile, parseByteSize, parseEndpoint, parseOrUsage, stdioDashAsValue, type Frame, type FrameAuthenticator,
 } from '@diodesync/protocol';
 import { nativeIo } from '@diodesync/native';
-import { ChangeApplier } from './change-applier.js';
-import { DestTree } from './dest-tree.js';
-import { ResourceLimits, parseFreeFloor } from './limits.js';
-import { LinkWatchdog } from './link-watchdog.js';
+import { ChangeApplier } from './placement/change-applier.js';
+import { DestTree } from './placement/dest-tree.js';
+import { ResourceLimits, parseFreeFloor } from './assembly/limits.js';
+import { LinkWatchdog } from './operations/link-watchdog.js';
 import { log } from './log.js';
-import { startMetricsServer } from './metrics-server.js';
-import { isInside } from './paths.js';
+import { startMetricsServer } from './operations/metrics-server.js';
+import { isInside } from './placement/paths.js';
 import { Receiver } from './receiver.js';
-import { removeStaleJsonTemps } from './json-file.js';
-import { reserveReportSpace, writeReport } from './report.js';
-import { formatStatus, readStatus, writeStatus, type ReceiverStatus } from './status.js';
-import { connectTcp, listenTcp, pipeStream } from './stream-source.js';
-import { SyncTracker } from './sync-tracker.js';
-import { listenUdp } from './udp-source.js';
+import { removeStaleJsonTemps } from './operations/json-file.js';
+import { reserveReportSpace, writeReport } from './operations/report.js';
+import { formatStatus, readStatus, writeStatus, type ReceiverStatus } from './operations/status.js';
+import { connectTcp, listenTcp, pipeStream } from './ingest/stream-source.js';
+import { SyncTracker } from './placement/sync-tracker.js';
+import { listenUdp } from './ingest/udp-source.js';
 
 const PROGRAM = 'diode-receive';
 const STATUS_EVERY_MS = 1_000;

@@ -8,10 +8,10 @@ import {
   FrameType, chunkCountFor, encodeFrame, encodeObjectHeader, fecBlockCount, fecBlockRange, fecEncode,
   fecParityCount, fecShardSize, type ObjectHeader,
 } from '@diodesync/protocol';
-import { DestTree } from './dest-tree.js';
-import { ResourceLimits } from './limits.js';
+import { DestTree } from './placement/dest-tree.js';
+import { ResourceLimits } from './assembly/limits.js';
 import { Receiver } from './receiver.js';
-import { SyncTracker } from './sync-tracker.js';
+import { SyncTracker } from './placement/sync-tracker.js';
 
 const K = 4;
 const M = 2;

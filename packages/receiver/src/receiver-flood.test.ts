@@ -5,11 +5,11 @@ import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { FrameType, encodeObjectHeader, type Frame, type FrameHeader, type ObjectHeader } from '@diodesync/protocol';
-import { ChangeApplier } from './change-applier.js';
-import { DestTree } from './dest-tree.js';
-import { ResourceLimits } from './limits.js';
+import { ChangeApplier } from './placement/change-applier.js';
+import { DestTree } from './placement/dest-tree.js';
+import { ResourceLimits } from './assembly/limits.js';
 import { Receiver } from './receiver.js';
-import { SyncTracker } from './sync-tracker.js';
+import { SyncTracker } from './placement/sync-tracker.js';
 
 const FLOOD = 1_000_000;
 

@@ -6,17 +6,17 @@ import {
   fecBlockCount, fecParityCount, fecRebuild, fecShardSize, openFrame, type FrameAuthenticator,
   printablePath, type Change, type Frame, type Heartbeat, type ObjectHeader,
 } from '@diodesync/protocol';
-import type { ChangeApplier } from './change-applier.js';
+import type { ChangeApplier } from './placement/change-applier.js';
 import { newCounters, type ReceiverCounters } from './counters.js';
-import type { DestTree } from './dest-tree.js';
-import { MAX_ASSEMBLY_CHUNKS, type ResourceLimits } from './limits.js';
+import type { DestTree } from './placement/dest-tree.js';
+import { MAX_ASSEMBLY_CHUNKS, type ResourceLimits } from './assembly/limits.js';
 import { log } from './log.js';
-import { OrphanBuffer } from './orphan-buffer.js';
-import { PartialObject, type WriteEvents } from './partial-object.js';
-import { SequenceTracker } from './sequence-tracker.js';
-import { SessionOrder, startedAtText } from './session-order.js';
-import { isPermanentRefusal, pathRefusal } from './paths.js';
-import type { SyncTracker } from './sync-tracker.js';
+import { OrphanBuffer } from './assembly/orphan-buffer.js';
+import { PartialObject, type WriteEvents } from './assembly/partial-object.js';
+import { SequenceTracker } from './ingest/sequence-tracker.js';
+import { SessionOrder, startedAtText } from './ingest/session-order.js';
+import { isPermanentRefusal, pathRefusal } from './placement/paths.js';
+import type { SyncTracker } from './placement/sync-tracker.js';
 
 export interface ReceiverConfig {
   stateDir: string;

@@ -5,11 +5,11 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { FrameType, encodeObjectHeader, type Frame, type FrameHeader } from '@diodesync/protocol';
-import { DestTree } from './dest-tree.js';
-import { ResourceLimits } from './limits.js';
+import { DestTree } from './placement/dest-tree.js';
+import { ResourceLimits } from './assembly/limits.js';
 import { Receiver } from './receiver.js';
-import { SequenceTracker } from './sequence-tracker.js';
-import { SyncTracker } from './sync-tracker.js';
+import { SequenceTracker } from './ingest/sequence-tracker.js';
+import { SyncTracker } from './placement/sync-tracker.js';
 
 const CHUNK = 1024;
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { decodeObjectHeader, encodeObjectHeader, fecBlockRange, type FecLayout, type ObjectHeader } from '@diodesync/protocol';
-import { hashFileRange } from './hash-file.js';
+import { hashFileRange } from '../placement/hash-file.js';
 import { ParityStore } from './parity-store.js';
 
 /** Contiguous chunks waiting to go to disk in one positional write. */

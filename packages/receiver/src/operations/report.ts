@@ -1,7 +1,7 @@
 import { rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { writeJsonAtomic } from './json-file.js';
-import type { SyncReport } from './sync-tracker.js';
+import type { SyncReport } from '../placement/sync-tracker.js';
 
 export const REPORT_FILE = 'report.json';
 /** Space held on the state's file system for the last report: a full disk must not keep the receiver from saying what it lacks. */

@@ -8,12 +8,12 @@ import {
   FrameAuthenticator, FrameType, encodeHeartbeat, encodeObjectHeader, sealFrame,
   type Frame, type FrameFields, type Heartbeat,
 } from '@diodesync/protocol';
-import { DestTree } from './dest-tree.js';
-import { ResourceLimits } from './limits.js';
-import { LinkWatchdog, type LinkEvent } from './link-watchdog.js';
-import { Receiver } from './receiver.js';
+import { DestTree } from '../placement/dest-tree.js';
+import { ResourceLimits } from '../assembly/limits.js';
+import { LinkWatchdog, type LinkEvent } from '../operations/link-watchdog.js';
+import { Receiver } from '../receiver.js';
 import { SessionOrder, startedAtText } from './session-order.js';
-import { SyncTracker } from './sync-tracker.js';
+import { SyncTracker } from '../placement/sync-tracker.js';
 
 const KEY = new FrameAuthenticator(randomBytes(32));
 const A = 0xaaaa_0001; // the older run, replayed

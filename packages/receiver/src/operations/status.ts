@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import type { ReceiverCounters } from './counters.js';
+import type { ReceiverCounters } from '../counters.js';
 import { writeJsonAtomic } from './json-file.js';
 import type { LinkState } from './link-watchdog.js';
 
