@@ -129,7 +129,7 @@ async function main(): Promise<void> {
   };
   const receiver = new Receiver(
     {
-      stateDir, maxBufferedBytes: maxBuffer, maxPartials: workers, partialTtlMs: partialTtlHours * 3_600_000,
+      stateDir, maxBuffer, maxPartials: workers, partialTtlMs: partialTtlHours * 3_600_000,
       onSynced: () => argv['exit-when-synced'] && exitOnce(0, 'synced'),
       onManifest: () => {
         void saveReport().catch(() => undefined);
@@ -149,7 +149,7 @@ async function main(): Promise<void> {
   const status = (running: boolean): ReceiverStatus => ({
     updatedAt: new Date().toISOString(), pid: process.pid, running, listen, dest,
     counters: receiver.counters, framesLost: receiver.sequences.lost, partialFiles: receiver.partialCount,
-    bufferedBytes: receiver.heldBytes, synced: sync.synced, missing: sync.pendingCount, link: watchdog.state,
+    bufferedBytes: receiver.budget.held, synced: sync.synced, missing: sync.pendingCount, link: watchdog.state,
     lastHeartbeat: watchdog.lastHeartbeat ? new Date(watchdog.lastHeartbeat).toISOString() : null,
   });
   const buildReport = async () => ({ ...(await sync.report()), partial: receiver.partialSummary(), expired: receiver.expired });

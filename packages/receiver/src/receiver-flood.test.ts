@@ -32,7 +32,7 @@ async function withReceiver(t: import('node:test').TestContext, limits = { maxFi
   const tree = new DestTree(dest);
   await mkdir(dest, { recursive: true });
   const receiver = new Receiver(
-    { stateDir: state, maxBufferedBytes: 64 << 20, maxPartials: 256, partialTtlMs: 3_600_000, changes: new ChangeApplier(tree, path.join(state, 'q'), false, 1), limits: new ResourceLimits(limits, [root]) },
+    { stateDir: state, maxBuffer: 64 << 20, maxPartials: 256, partialTtlMs: 3_600_000, changes: new ChangeApplier(tree, path.join(state, 'q'), false, 1), limits: new ResourceLimits(limits, [root]) },
     tree, new SyncTracker(tree),
   );
   await receiver.init();

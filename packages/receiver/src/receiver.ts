@@ -7,6 +7,7 @@ import {
   printablePath, type Change, type Frame, type Heartbeat, type ObjectHeader,
 } from '@diodesync/protocol';
 import type { ChangeApplier } from './placement/change-applier.js';
+import { ByteBudget } from './assembly/byte-budget.js';
 import { newCounters, type ReceiverCounters } from './counters.js';
 import type { DestTree } from './placement/dest-tree.js';
 import { MAX_ASSEMBLY_CHUNKS, type ResourceLimits } from './assembly/limits.js';
@@ -20,8 +21,8 @@ import type { SyncTracker } from './placement/sync-tracker.js';
 
 export interface ReceiverConfig {
   stateDir: string;
-  /** Bytes accepted but not yet on disk; beyond this, new chunks are dropped (and come again next pass). */
-  maxBufferedBytes: number;
+  /** --max-buffer: bytes accepted but not yet on disk; beyond this, new chunks are dropped (and come again next pass). */
+  maxBuffer: number;
   /** Objects assembled at once; beyond this, new object headers are dropped. */
   maxPartials: number;
   /** A partial object that gets no chunk for this long is removed and reported (default 24 h). */
@@ -78,15 +79,16 @@ export class Receiver {
       session: s.sessionId.toString(16), startedAt: startedAtText(s), newest: newest.sessionId.toString(16), newestStartedAt: startedAtText(newest),
     }),
   });
-  private bufferedBytes = 0;
+  /** Chunks not yet on disk plus parity held: what --max-buffer bounds. */
+  readonly budget: ByteBudget;
+  /** Parity may hold at most a quarter of the buffer: under pressure, data must still get in. */
+  private readonly parityBudget: ByteBudget;
   private readonly partialDir: string;
   private readonly maintenance: NodeJS.Timeout;
   private readonly finishing = new Set<Promise<void>>();
   private ticks = 0;
   private changes: Promise<void> = Promise.resolve();
   private relieving = false;
-  /** The share of bufferedBytes that is parity. */
-  private parityBytes = 0;
   private readonly orphans: OrphanBuffer;
   /** Frames for objects under verification, by content id: if the object fails, they start it again. */
   private readonly awaitingVerdict: OrphanBuffer;
@@ -102,8 +104,10 @@ export class Receiver {
     readonly sync: SyncTracker,
   ) {
     this.partialDir = path.join(config.stateDir, 'partial');
-    this.orphans = new OrphanBuffer(Math.min(8 * 1024 * 1024, config.maxBufferedBytes / 4), ORPHAN_MAX_AGE_MS);
-    this.awaitingVerdict = new OrphanBuffer(Math.min(8 * 1024 * 1024, config.maxBufferedBytes / 4), ORPHAN_MAX_AGE_MS);
+    this.budget = new ByteBudget(config.maxBuffer);
+    this.parityBudget = this.budget.share(config.maxBuffer / 4);
+    this.orphans = new OrphanBuffer(Math.min(8 * 1024 * 1024, config.maxBuffer / 4), ORPHAN_MAX_AGE_MS);
+    this.awaitingVerdict = new OrphanBuffer(Math.min(8 * 1024 * 1024, config.maxBuffer / 4), ORPHAN_MAX_AGE_MS);
     this.maintenance = setInterval(() => this.maintain(), 200);
     this.maintenance.unref();
   }
@@ -138,9 +142,7 @@ export class Receiver {
   private writeEvents(id: string): WriteEvents {
     let logged = false;
     return {
-      written: (bytes) => {
-        this.bufferedBytes -= bytes;
-      },
+      written: (bytes) => this.budget.give(bytes),
       failed: (err) => {
         this.counters.writeErrors++;
         const path = this.partials.get(id)?.header.path;
@@ -315,14 +317,13 @@ export class Receiver {
 
   /** Takes a new chunk into its object if memory allows; finishes the object when it is complete. */
   private accept(id: string, partial: PartialObject, chunk: number, payload: Buffer): boolean {
-    if (this.bufferedBytes + payload.length > this.config.maxBufferedBytes) {
+    if (!this.budget.take(payload.length)) {
       this.counters.queueOverflow++;
       return false;
     }
-    this.bufferedBytes += payload.length;
     partial.add(chunk, payload);
     if (partial.complete) this.finish(id, partial);
-    else if (this.bufferedBytes > this.config.maxBufferedBytes / 2) this.relievePressure();
+    else if (this.budget.pressed) this.relievePressure();
     return true;
   }
 
@@ -360,20 +361,16 @@ export class Receiver {
       this.counters.duplicateChunks++;
       return;
     }
-    // Parity may hold at most a quarter of the buffer: under pressure, data must still get in.
-    if (this.parityBytes + payload.length > this.config.maxBufferedBytes / 4 || this.bufferedBytes + payload.length > this.config.maxBufferedBytes) {
+    if (!this.parityBudget.take(payload.length)) {
       this.counters.queueOverflow++;
       return;
     }
-    this.bufferedBytes += payload.length;
-    this.parityBytes += payload.length;
     partial.parity.add(block, h.fecIndex, payload);
     this.checkBlock(id, partial, block);
   }
 
   private releaseParity(bytes: number): void {
-    this.bufferedBytes -= bytes;
-    this.parityBytes -= bytes;
+    this.parityBudget.give(bytes);
   }
 
   private markCompleted(id: string, header: ObjectHeader): void {
@@ -619,11 +616,6 @@ export class Receiver {
 
   get partialCount(): number {
     return this.partials.size;
-  }
-
-  /** Chunks not yet on disk plus parity held: what --max-buffer bounds. */
-  get heldBytes(): number {
-    return this.bufferedBytes;
   }
 
   /** Waits for objects being verified and placed. */

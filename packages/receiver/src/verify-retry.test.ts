@@ -27,7 +27,7 @@ test('frames of the next pass that arrive while a spoilt copy is verified make a
   await mkdir(dest);
   const tree = new DestTree(dest);
   const receiver = new Receiver(
-    { stateDir: path.join(root, 'state'), maxBufferedBytes: 64 << 20, maxPartials: 16, limits: new ResourceLimits({ maxFileSize: 2 ** 40, maxFiles: 1e6, minFree: { bytes: 0 } }, [root]) },
+    { stateDir: path.join(root, 'state'), maxBuffer: 64 << 20, maxPartials: 16, limits: new ResourceLimits({ maxFileSize: 2 ** 40, maxFiles: 1e6, minFree: { bytes: 0 } }, [root]) },
     tree, new SyncTracker(tree),
   );
   await receiver.init();

@@ -58,7 +58,7 @@ async function withReceiver(t: import('node:test').TestContext) {
   t.after(() => watchdog.stop());
   const receiver = new Receiver(
     {
-      stateDir: path.join(root, 'state'), maxBufferedBytes: 64 << 20, maxPartials: 16, keys: [KEY],
+      stateDir: path.join(root, 'state'), maxBuffer: 64 << 20, maxPartials: 16, keys: [KEY],
       limits: new ResourceLimits({ maxFileSize: 2 ** 40, maxFiles: 1e6, minFree: { bytes: 0 } }, [root]),
       onHeartbeat: (sessionId, hb) => watchdog.heartbeat(sessionId, hb.intervalMs, hb.host),
     },
