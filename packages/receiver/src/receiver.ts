@@ -2,8 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import {
-  FLAG_ENCRYPTED, FrameType, ProtocolError, decodeChange, decodeDatagram, decodeHeartbeat, decodeManifest, decodeObjectHeader,
-  fecBlockCount, fecParityCount, fecRebuild, fecShardSize, openFrame, type FrameAuthenticator,
+  FrameType, ProtocolError, decodeManifest, fecBlockCount, fecParityCount, fecRebuild, fecShardSize, type FrameAuthenticator,
   printablePath, type Change, type Frame, type Heartbeat, type ObjectHeader,
 } from '@diodesync/protocol';
 import type { ChangeApplier } from './placement/change-applier.js';
@@ -14,8 +13,7 @@ import { MAX_ASSEMBLY_CHUNKS, type ResourceLimits } from './assembly/limits.js';
 import { log } from './log.js';
 import { OrphanBuffer } from './assembly/orphan-buffer.js';
 import { PartialObject, type WriteEvents } from './assembly/partial-object.js';
-import { SequenceTracker } from './ingest/sequence-tracker.js';
-import { SessionOrder, startedAtText } from './ingest/session-order.js';
+import { FrameIntake } from './ingest/frame-intake.js';
 import { isPermanentRefusal, pathRefusal } from './placement/paths.js';
 import type { SyncTracker } from './placement/sync-tracker.js';
 
@@ -71,14 +69,7 @@ export class Receiver {
   private readonly completed = new Set<string>();
   /** Path -> content id of completed files, so a file lost from the mirror can be taken again. */
   private readonly completedPaths = new Map<string, string>();
-  readonly sequences = new SequenceTracker();
-  /** The newest sender session: frames of older ones (a replay) are dropped (session-order.ts). */
-  readonly sessions = new SessionOrder({
-    older: (s) => this.sequences.forget(s.sessionId),
-    stale: (s, newest) => log('stale-session', {
-      session: s.sessionId.toString(16), startedAt: startedAtText(s), newest: newest.sessionId.toString(16), newestStartedAt: startedAtText(newest),
-    }),
-  });
+  readonly intake: FrameIntake;
   /** Chunks not yet on disk plus parity held: what --max-buffer bounds. */
   readonly budget: ByteBudget;
   /** Parity may hold at most a quarter of the buffer: under pressure, data must still get in. */
@@ -108,6 +99,14 @@ export class Receiver {
     this.parityBudget = this.budget.share(config.maxBuffer / 4);
     this.orphans = new OrphanBuffer(Math.min(8 * 1024 * 1024, config.maxBuffer / 4), ORPHAN_MAX_AGE_MS);
     this.awaitingVerdict = new OrphanBuffer(Math.min(8 * 1024 * 1024, config.maxBuffer / 4), ORPHAN_MAX_AGE_MS);
+    this.intake = new FrameIntake(this.counters, config, {
+      knowsHeader: (frame) => this.knowsHeader(frame),
+      objectHeader: (frame, header) => this.onObjectHeader(frame, header),
+      data: (frame) => this.onData(frame),
+      parity: (frame) => this.onParity(frame),
+      heartbeat: config.onHeartbeat,
+      change: config.changes && ((change) => this.onChange(config.changes!, change)),
+    });
     this.maintenance = setInterval(() => this.maintain(), 200);
     this.maintenance.unref();
   }
@@ -162,63 +161,29 @@ export class Receiver {
 
   /** One datagram = one superframe. */
   handleDatagram(datagram: Buffer): void {
-    this.counters.framesReceived++;
-    this.counters.bytesReceived += datagram.length;
-    const result = decodeDatagram(datagram);
-    if (result.ok) this.handleFrame(result.frame);
-    else this.counters.framing[result.reason]++;
+    this.intake.datagram(datagram);
   }
 
-  handleFrame(wire: Frame): void {
-    const frame = this.authenticate(wire);
-    if (!frame) return;
-    if (!this.sessions.admit(frame)) {
-      this.counters.staleSession++;
-      return;
-    }
-    this.sequences.observe(frame.header.sessionId, frame.header.sequence);
-    switch (frame.header.type) {
-      case FrameType.ObjectHeader:
-        return this.onObjectHeader(frame);
-      case FrameType.Data:
-        return this.onData(frame);
-      case FrameType.Parity:
-        return this.onParity(frame);
-      case FrameType.Heartbeat:
-        return this.onHeartbeat(frame);
-      case FrameType.Change:
-        return this.onChange(frame);
-      default:
-        this.counters.unsupported++;
-    }
+  handleFrame(frame: Frame): void {
+    this.intake.frame(frame);
   }
 
-  /** With a key: the frame if its tag verifies (decrypted if need be), checked before anything reads its payload. */
-  private authenticate(frame: Frame): Frame | undefined {
-    const { keys } = this.config;
-    if (!keys?.length) {
-      if (!(frame.header.flags & FLAG_ENCRYPTED)) return frame;
-      this.counters.auth['no-key']++;
-      return undefined;
-    }
-    const opened = openFrame(frame, keys, this.config.requireEncryption);
-    if (opened.ok) return opened.frame;
-    this.counters.auth[opened.reason]++;
-    return undefined;
+  get sequences() {
+    return this.intake.sequences;
   }
 
-  private onObjectHeader({ header: h, payload }: Frame): void {
+  get sessions() {
+    return this.intake.sessions;
+  }
+
+  /** A copy of a header whose object is complete or under way. */
+  private knowsHeader({ header: h }: Frame): boolean {
+    const known = this.wireIds.get(`${h.sessionId}:${h.objectId}`);
+    return known !== undefined && (this.completed.has(known) || this.partials.has(known));
+  }
+
+  private onObjectHeader({ header: h }: Frame, header: ObjectHeader): void {
     const wireId = `${h.sessionId}:${h.objectId}`;
-    const known = this.wireIds.get(wireId);
-    if (known !== undefined && (this.completed.has(known) || this.partials.has(known))) return;
-    let header: ObjectHeader;
-    try {
-      header = decodeObjectHeader(payload);
-    } catch (err) {
-      if (!(err instanceof ProtocolError)) throw err;
-      this.counters.badMessage++;
-      return;
-    }
     if (header.kind === 'file') {
       const reason = pathRefusal(header.path, !!this.config.portableNames);
       if (reason) {
@@ -450,32 +415,8 @@ export class Receiver {
     await this.drop(id, partial);
   }
 
-  private onHeartbeat({ header: h, payload }: Frame): void {
-    try {
-      const hb = decodeHeartbeat(payload);
-      this.counters.heartbeats++;
-      this.config.onHeartbeat?.(h.sessionId, hb);
-    } catch (err) {
-      if (!(err instanceof ProtocolError)) throw err;
-      this.counters.badMessage++;
-    }
-  }
-
   /** Deletes and renames run in arrival order, after the placements already under way. */
-  private onChange({ payload }: Frame): void {
-    const applier = this.config.changes;
-    if (!applier) {
-      this.counters.unsupported++;
-      return;
-    }
-    let change: Change;
-    try {
-      change = decodeChange(payload);
-    } catch (err) {
-      if (!(err instanceof ProtocolError)) throw err;
-      this.counters.badMessage++;
-      return;
-    }
+  private onChange(applier: ChangeApplier, change: Change): void {
     this.changes = this.changes.then(async () => {
       await this.settle();
       const outcome = await applier.apply(change).catch((err: Error) => {
