@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import {
@@ -9,12 +8,13 @@ import type { ChangeApplier } from './placement/change-applier.js';
 import { ByteBudget } from './assembly/byte-budget.js';
 import { newCounters, type ReceiverCounters } from './counters.js';
 import type { DestTree } from './placement/dest-tree.js';
-import { MAX_ASSEMBLY_CHUNKS, type ResourceLimits } from './assembly/limits.js';
+import type { ResourceLimits } from './assembly/limits.js';
+import { Admission } from './assembly/admission.js';
+import { ObjectTable, contentId, wireIdOf } from './assembly/object-table.js';
 import { log } from './log.js';
 import { OrphanBuffer } from './assembly/orphan-buffer.js';
 import { PartialObject, type WriteEvents } from './assembly/partial-object.js';
 import { FrameIntake } from './ingest/frame-intake.js';
-import { isPermanentRefusal, pathRefusal } from './placement/paths.js';
 import type { SyncTracker } from './placement/sync-tracker.js';
 
 export interface ReceiverConfig {
@@ -46,14 +46,8 @@ export interface ReceiverConfig {
 const IDLE_CLOSE_MS = 5_000;
 const DAY_MS = 86_400_000;
 const ORPHAN_MAX_AGE_MS = 5_000;
-/** Complete objects waiting for verification and placement; beyond this, new objects wait for a later pass. */
-const MAX_FINISHING = 16_384;
 /** Maintenance runs every 200 ms; checkpoints (and free-space checks) every second. */
 const CHECKPOINT_EVERY_TICKS = 5;
-/** Wire ids remembered; the oldest go first (a live object's next header copy brings its id back). */
-const MAX_WIRE_IDS = 65_536;
-/** Paths whose refusal was logged; a flood of refused headers logs each path once, not each frame. */
-const MAX_LOGGED_REFUSALS = 10_000;
 /** Expired partials kept for the report. */
 const MAX_EXPIRED_LISTED = 1_000;
 
@@ -63,12 +57,9 @@ const MAX_EXPIRED_LISTED = 1_000;
  */
 export class Receiver {
   readonly counters: ReceiverCounters = newCounters();
-  /** "session:objectId" from the wire -> content id (objects of several sessions may share one). */
-  private readonly wireIds = new Map<string, string>();
-  private readonly partials = new Map<string, PartialObject>();
-  private readonly completed = new Set<string>();
-  /** Path -> content id of completed files, so a file lost from the mirror can be taken again. */
-  private readonly completedPaths = new Map<string, string>();
+  private readonly table = new ObjectTable();
+  private readonly partials = this.table.partials;
+  private readonly admission: Admission;
   readonly intake: FrameIntake;
   /** Chunks not yet on disk plus parity held: what --max-buffer bounds. */
   readonly budget: ByteBudget;
@@ -87,7 +78,6 @@ export class Receiver {
   readonly expired: { path: string; at: string; chunks: number; of: number }[] = [];
   /** Regular files in the mirror, counted at start and kept up to date, for --max-files. */
   private filesInMirror = 0;
-  private readonly refusalsLogged = new Set<string>();
 
   constructor(
     private readonly config: ReceiverConfig,
@@ -99,6 +89,7 @@ export class Receiver {
     this.parityBudget = this.budget.share(config.maxBuffer / 4);
     this.orphans = new OrphanBuffer(Math.min(8 * 1024 * 1024, config.maxBuffer / 4), ORPHAN_MAX_AGE_MS);
     this.awaitingVerdict = new OrphanBuffer(Math.min(8 * 1024 * 1024, config.maxBuffer / 4), ORPHAN_MAX_AGE_MS);
+    this.admission = new Admission(config, this.counters, sync, () => this.filesInMirror);
     this.intake = new FrameIntake(this.counters, config, {
       knowsHeader: (frame) => this.knowsHeader(frame),
       objectHeader: (frame, header) => this.onObjectHeader(frame, header),
@@ -134,7 +125,7 @@ export class Receiver {
     }
     if (this.partials.size > 0) log('partials-restored', { objects: this.partials.size });
     this.filesInMirror = await this.dest.countFiles();
-    await this.config.limits.refresh();
+    await this.admission.refresh();
   }
 
   /** A partial's writes: bytes leaving memory, and failures (logged once per object, kept in the report). */
@@ -178,85 +169,31 @@ export class Receiver {
 
   /** A copy of a header whose object is complete or under way. */
   private knowsHeader({ header: h }: Frame): boolean {
-    const known = this.wireIds.get(`${h.sessionId}:${h.objectId}`);
-    return known !== undefined && (this.completed.has(known) || this.partials.has(known));
+    const known = this.table.idOf(wireIdOf(h));
+    return known !== undefined && this.table.knows(known);
   }
 
   private onObjectHeader({ header: h }: Frame, header: ObjectHeader): void {
-    const wireId = `${h.sessionId}:${h.objectId}`;
-    if (header.kind === 'file') {
-      const reason = pathRefusal(header.path, !!this.config.portableNames);
-      if (reason) {
-        this.counters.badPath++;
-        this.refused(header.path, reason, { reason });
-        return;
-      }
-    }
+    const wireId = wireIdOf(h);
+    if (this.admission.refusesPath(header)) return;
     const id = contentId(header);
-    if (this.completed.has(id) || (header.kind === 'file' && this.sync.holds(header))) {
-      this.markCompleted(id, header);
+    if (this.table.isCompleted(id) || (header.kind === 'file' && this.sync.holds(header))) {
+      this.table.markCompleted(id, header);
     } else if (!this.partials.has(id)) {
-      // Objects being verified and placed no longer assemble: only the others count against --workers.
-      // The manifest always gets in: without it the receiver cannot say what it lacks.
-      const busy = this.partials.size - this.finishing.size >= this.config.maxPartials || this.finishing.size >= MAX_FINISHING;
-      if (header.kind === 'file' && busy) {
-        this.counters.tooManyPartials++;
-        return;
-      }
-      if (!this.withinLimits(header)) return;
+      if (this.admission.busy(header, this.partials.size, this.finishing.size)) return;
+      if (!this.admission.withinLimits(header, this.partials)) return;
       const partial = this.newPartial(id, header);
       if (header.chunkCount === 0) this.finish(id, partial);
       else if (header.kind === 'file') void this.skipIfInPlace(id, partial);
     }
-    this.rememberWireId(wireId, id);
+    this.table.remember(wireId, id);
     for (const early of this.orphans.take(wireId)) this.onData(early);
-  }
-
-  /** Refuses (and counts, and logs once per path) an object that would breach --max-file-size, --max-files or --min-free. */
-  private withinLimits(header: ObjectHeader): boolean {
-    let reserved = 0;
-    let chunks = 0;
-    for (const p of this.partials.values()) {
-      if (p.complete) continue;
-      reserved += p.header.size;
-      chunks += p.header.chunkCount;
-    }
-    const breach = this.config.limits.breach(header, this.filesInMirror + this.partials.size, reserved);
-    if (!breach) {
-      if (chunks + header.chunkCount <= MAX_ASSEMBLY_CHUNKS) return true;
-      this.counters.tooManyPartials++; // fits alone: it waits for the objects under way to finish
-      return false;
-    }
-    this.counters.limits[breach]++;
-    this.refused(header.path, `refused: ${breach}`, { size: header.size, limit: breach });
-    return false;
-  }
-
-  /** A file the receiver will not take: logged once per path and reason, and listed in the report with the reason. */
-  private refused(rel: string, reason: string, detail: Record<string, unknown>): void {
-    if (rel) this.sync.noteProblem(rel, reason);
-    const key = `${reason}\0${rel}`;
-    if (this.refusalsLogged.has(key)) return;
-    if (this.refusalsLogged.size >= MAX_LOGGED_REFUSALS) this.refusalsLogged.clear();
-    this.refusalsLogged.add(key);
-    log(isPermanentRefusal(reason) ? 'path-refused' : 'object-refused', { path: rel ? printablePath(rel) : '(manifest)', ...detail });
-  }
-
-  private rememberWireId(wireId: string, id: string): void {
-    this.wireIds.delete(wireId); // re-inserted last: the oldest are the least recently announced
-    if (this.wireIds.size >= MAX_WIRE_IDS) this.wireIds.delete(this.wireIds.keys().next().value!);
-    this.wireIds.set(wireId, id);
-  }
-
-  /** Size of the per-object tables, for tests that flood the receiver with headers. */
-  get tableSizes(): { wireIds: number; partials: number; completed: number; completedPaths: number } {
-    return { wireIds: this.wireIds.size, partials: this.partials.size, completed: this.completed.size, completedPaths: this.completedPaths.size };
   }
 
   private onData(frame: Frame): void {
     const { header: h, payload } = frame;
-    const wireId = `${h.sessionId}:${h.objectId}`;
-    const id = this.wireIds.get(wireId);
+    const wireId = wireIdOf(h);
+    const id = this.table.idOf(wireId);
     if (id === undefined) {
       if (!this.orphans.hold(wireId, frame)) this.counters.orphanData++;
       return;
@@ -295,7 +232,7 @@ export class Receiver {
   /** Parity: chunk index = block index, FEC index = k' + j (see superframe.ts). */
   private onParity(frame: Frame): void {
     const { header: h, payload } = frame;
-    const id = this.wireIds.get(`${h.sessionId}:${h.objectId}`);
+    const id = this.table.idOf(wireIdOf(h));
     if (id === undefined) {
       this.counters.orphanData++;
       return;
@@ -338,21 +275,9 @@ export class Receiver {
     this.parityBudget.give(bytes);
   }
 
-  private markCompleted(id: string, header: ObjectHeader): void {
-    this.completed.add(id);
-    if (header.kind !== 'file') return;
-    // A newer version of the path supersedes the older one: forget it, so the set stays as large as the mirror.
-    const previous = this.completedPaths.get(header.path);
-    if (previous !== undefined && previous !== id) this.completed.delete(previous);
-    this.completedPaths.set(header.path, id);
-  }
-
   /** The mirror lost this file (an operator removed it): accept its data again. */
   forgetCompleted(path: string): void {
-    const id = this.completedPaths.get(path);
-    if (id === undefined) return;
-    this.completedPaths.delete(path);
-    this.completed.delete(id);
+    this.table.forgetCompleted(path);
   }
 
   /** Memory is filling: start the writes of every object now rather than at the next tick. */
@@ -411,7 +336,7 @@ export class Receiver {
   private async skipIfInPlace(id: string, partial: PartialObject): Promise<void> {
     const inPlace = await this.sync.isInPlace(partial.header).catch(() => false);
     if (!inPlace || this.partials.get(id) !== partial || partial.complete || partial.verifying) return;
-    this.markCompleted(id, partial.header);
+    this.table.markCompleted(id, partial.header);
     await this.drop(id, partial);
   }
 
@@ -471,14 +396,14 @@ export class Receiver {
         this.config.onManifest?.();
       } else if (await this.sync.isInPlace(header)) {
         // Already there, byte for byte: leave the mirror's file (and its inode) alone.
-        this.markCompleted(id, header);
+        this.table.markCompleted(id, header);
         await this.drop(id, partial);
       } else {
         if (await this.dest.place(partial.tempPath, header.path, header)) this.filesInMirror++;
         await partial.forgetCheckpoint();
         this.partials.delete(id);
         this.counters.duplicateChunks += this.awaitingVerdict.take(id).length;
-        this.markCompleted(id, header);
+        this.table.markCompleted(id, header);
         this.counters.filesCompleted++;
         this.sync.placed(header.path, header.size, header.mtimeMs, header.sha256);
       }
@@ -506,7 +431,7 @@ export class Receiver {
    */
   private startAgain(id: string, header: ObjectHeader): void {
     const held = this.awaitingVerdict.take(id);
-    if (held.length === 0 || this.partials.has(id) || !this.withinLimits(header)) {
+    if (held.length === 0 || this.partials.has(id) || !this.admission.withinLimits(header, this.partials)) {
       this.counters.duplicateChunks += held.length;
       return;
     }
@@ -573,13 +498,4 @@ export class Receiver {
       await partial.closeIdle().catch(() => undefined);
     }
   }
-}
-
-/** Identifies content, not a wire id: a later pass or a restarted sender fills the same partial. */
-function contentId(h: ObjectHeader): string {
-  return createHash('sha256')
-    .update(`${h.kind}\0${h.path}\0${h.size}\0${h.chunkSize}\0`)
-    .update(h.sha256)
-    .digest('hex')
-    .slice(0, 32);
 }
