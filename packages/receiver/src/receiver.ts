@@ -1,11 +1,12 @@
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import {
-  FrameType, ProtocolError, decodeManifest, fecBlockCount, fecParityCount, fecRebuild, fecShardSize, type FrameAuthenticator,
+  FrameType, ProtocolError, decodeManifest, type FrameAuthenticator,
   printablePath, type Change, type Frame, type Heartbeat, type ObjectHeader,
 } from '@diodesync/protocol';
 import type { ChangeApplier } from './placement/change-applier.js';
 import { ByteBudget } from './assembly/byte-budget.js';
+import { FecRepair } from './assembly/fec-repair.js';
 import { newCounters, type ReceiverCounters } from './counters.js';
 import type { DestTree } from './placement/dest-tree.js';
 import type { ResourceLimits } from './assembly/limits.js';
@@ -63,8 +64,7 @@ export class Receiver {
   readonly intake: FrameIntake;
   /** Chunks not yet on disk plus parity held: what --max-buffer bounds. */
   readonly budget: ByteBudget;
-  /** Parity may hold at most a quarter of the buffer: under pressure, data must still get in. */
-  private readonly parityBudget: ByteBudget;
+  private readonly fec: FecRepair;
   private readonly partialDir: string;
   private readonly maintenance: NodeJS.Timeout;
   private readonly finishing = new Set<Promise<void>>();
@@ -86,7 +86,8 @@ export class Receiver {
   ) {
     this.partialDir = path.join(config.stateDir, 'partial');
     this.budget = new ByteBudget(config.maxBuffer);
-    this.parityBudget = this.budget.share(config.maxBuffer / 4);
+    // Parity may hold at most a quarter of the buffer: under pressure, data must still get in.
+    this.fec = new FecRepair(this.counters, this.budget.share(config.maxBuffer / 4));
     this.orphans = new OrphanBuffer(Math.min(8 * 1024 * 1024, config.maxBuffer / 4), ORPHAN_MAX_AGE_MS);
     this.awaitingVerdict = new OrphanBuffer(Math.min(8 * 1024 * 1024, config.maxBuffer / 4), ORPHAN_MAX_AGE_MS);
     this.admission = new Admission(config, this.counters, sync, () => this.filesInMirror);
@@ -231,8 +232,7 @@ export class Receiver {
 
   /** Parity: chunk index = block index, FEC index = k' + j (see superframe.ts). */
   private onParity(frame: Frame): void {
-    const { header: h, payload } = frame;
-    const id = this.table.idOf(wireIdOf(h));
+    const id = this.table.idOf(wireIdOf(frame.header));
     if (id === undefined) {
       this.counters.orphanData++;
       return;
@@ -242,37 +242,7 @@ export class Receiver {
       if (!partial || !this.awaitingVerdict.hold(id, frame)) this.counters.fecParityUnneeded++;
       return;
     }
-    const { fec } = partial;
-    const block = h.chunkIndex;
-    // Layout from another session's header (the same content sent with other FEC settings): unusable here.
-    if (fec.k === 0 || h.fecK !== fec.k || h.fecM !== fec.m || block >= fecBlockCount(fec, partial.header.chunkCount)) {
-      this.counters.badChunk++;
-      return;
-    }
-    const state = partial.blockState(block);
-    const shard = h.fecIndex - state.count;
-    if (shard < 0 || shard >= fecParityCount(fec, state.count) || payload.length !== fecShardSize(partial.chunkLength(state.first))) {
-      this.counters.badChunk++;
-      return;
-    }
-    if (state.present === state.count) {
-      this.counters.fecParityUnneeded++;
-      return;
-    }
-    if (partial.parity.has(block, h.fecIndex)) {
-      this.counters.duplicateChunks++;
-      return;
-    }
-    if (!this.parityBudget.take(payload.length)) {
-      this.counters.queueOverflow++;
-      return;
-    }
-    partial.parity.add(block, h.fecIndex, payload);
-    this.checkBlock(id, partial, block);
-  }
-
-  private releaseParity(bytes: number): void {
-    this.parityBudget.give(bytes);
+    if (this.fec.hold(partial, frame)) this.checkBlock(id, partial, frame.header.chunkIndex);
   }
 
   /** The mirror lost this file (an operator removed it): accept its data again. */
@@ -292,40 +262,26 @@ export class Receiver {
 
   /** Drops the parity of a block whose data is complete, or rebuilds it once K of its shards are here. */
   private checkBlock(id: string, partial: PartialObject, block: number): void {
-    const held = partial.parity.count(block);
-    if (held === 0 || partial.repairing.has(block)) return;
-    const state = partial.blockState(block);
-    if (state.present === state.count) this.releaseParity(partial.parity.release(block));
-    else if (state.present + held >= state.count) void this.repair(id, partial, block);
+    if (this.fec.due(partial, block)) void this.repair(id, partial, block);
   }
 
-  /** Reads the block's chunks back from the temp file, rebuilds the missing ones, feeds them in as if they had arrived. */
+  /** Takes in the chunks FEC rebuilt from what is on disk and the parity held, as if they had arrived. */
   private async repair(id: string, partial: PartialObject, block: number): Promise<void> {
     partial.repairing.add(block);
     try {
-      const { first, count } = partial.blockState(block);
-      const shards = partial.parity.get(block)!;
-      const parity = Array.from({ length: fecParityCount(partial.fec, count) }, (_, j) => shards.get(count + j));
-      const data = await partial.readChunks(first, count);
-      const rebuilt = await fecRebuild(data, parity, fecShardSize(partial.chunkLength(first)));
+      const rebuilt = await this.fec.rebuild(partial, block);
       if (this.partials.get(id) !== partial || partial.complete || partial.verifying) return;
       let repaired = 0;
-      for (const [i, shard] of rebuilt) {
-        const chunk = first + i;
+      for (const { chunk, payload } of rebuilt) {
         if (partial.has(chunk)) continue; // arrived while we rebuilt
-        // A copy: the codec's buffer holds the whole block, which should not stay pinned until written.
-        if (!this.accept(id, partial, chunk, Buffer.from(shard.subarray(0, partial.chunkLength(chunk))))) {
-          this.releaseParity(partial.parity.release(block)); // no memory now: the next pass brings it again
+        if (!this.accept(id, partial, chunk, payload)) {
+          this.fec.release(partial, block); // no memory now: the next pass brings it again
           break;
         }
         repaired++;
       }
       this.counters.fecRepairedChunks += repaired;
       if (repaired > 0) this.counters.fecBlocksRepaired++;
-    } catch (err) {
-      this.counters.fecRepairFailed++;
-      this.releaseParity(partial.parity.release(block));
-      log('fec-repair-failed', { path: partial.header.path || '(manifest)', block, error: (err as Error).message });
     } finally {
       partial.repairing.delete(block);
       if (this.partials.get(id) === partial) this.checkBlock(id, partial, block);
@@ -358,7 +314,7 @@ export class Receiver {
   }
 
   private finish(id: string, partial: PartialObject): void {
-    this.releaseParity(partial.parity.clear());
+    this.fec.clear(partial);
     partial.verifying = true;
     const done = this.verifyAndPlace(id, partial).finally(() => {
       partial.verifying = false;
@@ -443,7 +399,7 @@ export class Receiver {
   private async drop(id: string, partial: PartialObject): Promise<void> {
     this.counters.duplicateChunks += this.awaitingVerdict.take(id).length;
     this.partials.delete(id);
-    this.releaseParity(partial.parity.clear());
+    this.fec.clear(partial);
     await partial.discard();
   }
 
@@ -465,7 +421,7 @@ export class Receiver {
         void this.drop(id, partial);
       } else if (now - partial.lastActivity > IDLE_CLOSE_MS) {
         // Its pass is over: parity it still holds cannot be completed before the next pass resends it.
-        this.releaseParity(partial.parity.clear());
+        this.fec.clear(partial);
         void partial.checkpoint().then(() => partial.closeIdle());
       } else if (checkpoint) void partial.checkpoint();
       else partial.flush();
