@@ -35,9 +35,12 @@ export class Admission {
   constructor(
     private readonly settings: AdmissionSettings,
     private readonly counters: ReceiverCounters,
-    private readonly problems: { noteProblem(path: string, reason: string): void },
-    /** Regular files in the mirror, for --max-files. */
-    private readonly mirrorFiles: () => number,
+    private readonly mirror: {
+      /** Regular files in the mirror, for --max-files. */
+      readonly filesInMirror: number;
+      /** Keeps the reason of a refusal for the report. */
+      noteProblem(path: string, reason: string): void;
+    },
   ) {}
 
   /** Measures free space again (about once a second, and at start). */
@@ -74,7 +77,7 @@ export class Admission {
       reserved += p.header.size;
       chunks += p.header.chunkCount;
     }
-    const breach = this.settings.limits.breach(header, this.mirrorFiles() + partials.size, reserved);
+    const breach = this.settings.limits.breach(header, this.mirror.filesInMirror + partials.size, reserved);
     if (!breach) {
       if (chunks + header.chunkCount <= MAX_ASSEMBLY_CHUNKS) return true;
       this.counters.tooManyPartials++; // fits alone: it waits for the objects under way to finish
@@ -87,7 +90,7 @@ export class Admission {
 
   /** A file the receiver will not take: logged once per path and reason, and listed in the report with the reason. */
   private refused(rel: string, reason: string, detail: Record<string, unknown>): void {
-    if (rel) this.problems.noteProblem(rel, reason);
+    if (rel) this.mirror.noteProblem(rel, reason);
     const key = `${reason}\0${rel}`;
     if (this.refusalsLogged.has(key)) return;
     if (this.refusalsLogged.size >= MAX_LOGGED_REFUSALS) this.refusalsLogged.clear();

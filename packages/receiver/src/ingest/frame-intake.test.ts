@@ -3,14 +3,14 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { FLAG_ENCRYPTED, FrameType, encodeChange, encodeFrame, encodeObjectHeader, type FrameFields } from '@diodesync/protocol';
 import { newCounters } from '../counters.js';
-import { FrameIntake, type IntakeOutput } from './frame-intake.js';
+import { FrameIntake, type MessageHandlers, type ObjectFrames } from './frame-intake.js';
 
 const header = encodeObjectHeader({
   kind: 'file', path: 'a.txt', size: 3, mtimeMs: 0, mode: 0o644, sha256: createHash('sha256').update('abc').digest(),
   chunkSize: 1024, chunkCount: 1, version: 0, fecK: 0, fecM: 0,
 });
 
-function intake(out: Partial<IntakeOutput> = {}) {
+function intake(objects: Partial<ObjectFrames> = {}, messages: MessageHandlers = {}) {
   const counters = newCounters();
   const seen: string[] = [];
   const intake = new FrameIntake(counters, {}, {
@@ -18,8 +18,8 @@ function intake(out: Partial<IntakeOutput> = {}) {
     objectHeader: (_f, h) => void seen.push(`header ${h.path}`),
     data: (f) => void seen.push(`data ${f.header.chunkIndex}`),
     parity: () => void seen.push('parity'),
-    ...out,
-  });
+    ...objects,
+  }, messages);
   let sequence = 0;
   const send = (fields: Omit<FrameFields, 'sessionId' | 'sequence'>, payload: Buffer) => intake.datagram(encodeFrame({ sessionId: 1, sequence: sequence++, ...fields }, payload));
   return { intake, counters, seen, send };
@@ -54,7 +54,7 @@ test('changes without an applier, and stream frames, are unsupported; with one, 
   assert.equal(without.counters.unsupported, 3);
   assert.equal(without.counters.badMessage, 0);
   const changes: string[] = [];
-  const withApplier = intake({ change: (c) => void changes.push(`${c.op} ${c.path}`) });
+  const withApplier = intake({}, { change: (c) => void changes.push(`${c.op} ${c.path}`) });
   withApplier.send({ type: FrameType.Change }, change);
   withApplier.send({ type: FrameType.Change }, Buffer.from('not msgpack'));
   assert.deepEqual(changes, ['delete a.txt']);

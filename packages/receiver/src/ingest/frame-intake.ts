@@ -7,17 +7,21 @@ import { log } from '../log.js';
 import { SequenceTracker } from './sequence-tracker.js';
 import { SessionOrder, startedAtText } from './session-order.js';
 
-/** Where the intake hands what it admits, by frame type: every payload is decoded here, once. */
-export interface IntakeOutput {
+/** Where object headers, data and parity go (the assembly stage). */
+export interface ObjectFrames {
   /** A copy of an object header that is already known need not be decoded again. */
   knowsHeader(frame: Frame): boolean;
   objectHeader(frame: Frame, header: ObjectHeader): void;
   data(frame: Frame): void;
   parity(frame: Frame): void;
+}
+
+/** Where the other messages go. */
+export interface MessageHandlers {
   /** Each valid heartbeat of the newest sender session (the link watchdog listens). */
-  heartbeat?(sessionId: number, heartbeat: Heartbeat): void;
+  heartbeat?: ((sessionId: number, heartbeat: Heartbeat) => void) | undefined;
   /** Deletes and renames; without it they are counted as unsupported. */
-  change?(change: Change): void;
+  change?: ((change: Change) => void) | undefined;
 }
 
 export interface IntakeSettings {
@@ -30,7 +34,7 @@ export interface IntakeSettings {
 /**
  * The first stage after the transport. Input: datagrams (one superframe each) or frames a
  * stream deframer cut. Output: authenticated frames of the newest sender session, with their
- * payloads decoded, to `IntakeOutput`. Everything refused on the way is counted here: framing,
+ * payloads decoded (each once, here), to `ObjectFrames` and `MessageHandlers`. Everything refused on the way is counted here: framing,
  * authentication, stale sessions, bad messages, unsupported types; and frames lost on the link
  * are estimated from the sequence numbers of the frames that pass.
  */
@@ -47,7 +51,8 @@ export class FrameIntake {
   constructor(
     private readonly counters: ReceiverCounters,
     private readonly settings: IntakeSettings,
-    private readonly out: IntakeOutput,
+    private readonly objects: ObjectFrames,
+    private readonly messages: MessageHandlers = {},
   ) {}
 
   /** One datagram = one superframe. */
@@ -69,26 +74,26 @@ export class FrameIntake {
     this.sequences.observe(frame.header.sessionId, frame.header.sequence);
     switch (frame.header.type) {
       case FrameType.ObjectHeader: {
-        if (this.out.knowsHeader(frame)) return;
+        if (this.objects.knowsHeader(frame)) return;
         const header = this.decode(decodeObjectHeader, frame.payload);
-        if (header) this.out.objectHeader(frame, header);
+        if (header) this.objects.objectHeader(frame, header);
         return;
       }
       case FrameType.Data:
-        return this.out.data(frame);
+        return this.objects.data(frame);
       case FrameType.Parity:
-        return this.out.parity(frame);
+        return this.objects.parity(frame);
       case FrameType.Heartbeat: {
         const heartbeat = this.decode(decodeHeartbeat, frame.payload);
         if (!heartbeat) return;
         this.counters.heartbeats++;
-        this.out.heartbeat?.(frame.header.sessionId, heartbeat);
+        this.messages.heartbeat?.(frame.header.sessionId, heartbeat);
         return;
       }
       case FrameType.Change: {
-        if (!this.out.change) break;
+        if (!this.messages.change) break;
         const change = this.decode(decodeChange, frame.payload);
-        if (change) this.out.change(change);
+        if (change) this.messages.change(change);
         return;
       }
     }
