@@ -26,7 +26,6 @@ import type { PartialObject } from './assembly/partial-object.js';
 import { newCounters, type ReceiverCounters } from './counters.js';
 import { FrameIntake, type IntakeSettings } from './ingest/frame-intake.js';
 import type { SequenceTracker } from './ingest/sequence-tracker.js';
-import type { SessionOrder } from './ingest/session-order.js';
 import { Maintenance } from './operations/maintenance.js';
 import type { ChangeApplier } from './placement/change-applier.js';
 import { ChangeQueue } from './placement/change-queue.js';
@@ -56,7 +55,7 @@ export class Receiver {
   constructor(
     private readonly config: ReceiverConfig,
     dest: DestTree,
-    readonly sync: SyncTracker,
+    private readonly sync: SyncTracker,
   ) {
     this.placement = new Placement(this.counters, dest, sync);
     this.assembler = new Assembler(config, this.counters, this.placement, (id, partial) => this.place(id, partial));
@@ -125,11 +124,6 @@ export class Receiver {
   /** Frames lost on the link, estimated from sequence numbers. */
   get sequences(): SequenceTracker {
     return this.intake.sequences;
-  }
-
-  /** The sender session followed (the newest); older ones are dropped as a replay. */
-  get sessions(): SessionOrder {
-    return this.intake.sessions;
   }
 
   /** Chunks not yet on disk plus parity held: what --max-buffer bounds. */

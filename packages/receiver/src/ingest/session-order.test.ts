@@ -96,7 +96,9 @@ test('a replay of an older session after the newer one is dropped and counted: n
   assert.equal(receiver.sequences.lost, before.lost);
   assert.equal(receiver.counters.auth['bad-tag'], 0);
   assert.equal(watchdog.state, 'up');
-  assert.deepEqual(receiver.sessions.newest, { sessionId: B, startedAt: B_STARTED });
+  // The live session is still the one followed: its next file lands.
+  await feed(...b.file(2, 'g.txt', Buffer.from('live\n'), 3_000));
+  assert.equal(await readFile(path.join(dest, 'g.txt'), 'utf8'), 'live\n');
 });
 
 test('a replay first seen after the newer session, even without its heartbeats, never reaches the mirror nor the loss estimate', { timeout: 30_000 }, async (t) => {

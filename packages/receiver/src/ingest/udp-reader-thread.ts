@@ -23,7 +23,7 @@ export interface ReaderSettings {
 
 /** From this thread: a batch of datagrams (each a 4-byte big-endian length, then its bytes), and what was dropped. */
 export type ReaderMessage =
-  | { ready: { port: number; receiveBufferBytes: number } }
+  | { ready: { port: number } }
   | { error: { code?: string; message: string } }
   | { batch: ArrayBuffer | null; dropped: number };
 
@@ -94,10 +94,10 @@ socket.bind(settings.port, host, () => {
   try {
     socket.setRecvBufferSize(settings.receiveBufferBytes);
   } catch {
-    // Capped by net.core.rmem_max; what we got is reported.
+    // Capped by net.core.rmem_max: the kernel grants what it allows.
   }
   socket.on('message', onDatagram);
-  port.postMessage({ ready: { port: socket.address().port, receiveBufferBytes: socket.getRecvBufferSize() } } satisfies ReaderMessage);
+  port.postMessage({ ready: { port: socket.address().port } } satisfies ReaderMessage);
 });
 port.on('message', () => {
   socket.close();

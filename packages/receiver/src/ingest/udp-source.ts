@@ -3,8 +3,6 @@ import type { ReaderMessage, ReaderSettings } from './udp-reader-thread.js';
 
 export interface UdpSource {
   port: number;
-  /** What the kernel granted for SO_RCVBUF (Linux reports twice the usable size). */
-  receiveBufferBytes: number;
   close(): Promise<void>;
 }
 
@@ -31,7 +29,7 @@ export async function listenUdp(
   const pending = new Int32Array(buffered);
   const settings: ReaderSettings = { host, port, receiveBufferBytes, multicastInterface, maxBufferedBytes: receiveBufferBytes, buffered };
   const worker = new Worker(new URL('./udp-reader-thread.js', import.meta.url), { workerData: settings });
-  const ready = await new Promise<{ port: number; receiveBufferBytes: number }>((resolve, reject) => {
+  const ready = await new Promise<{ port: number }>((resolve, reject) => {
     worker.once('error', reject);
     worker.on('message', function first(message: ReaderMessage) {
       if (!('ready' in message) && !('error' in message)) return;
