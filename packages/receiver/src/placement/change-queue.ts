@@ -28,6 +28,7 @@ export class ChangeQueue {
     private readonly hooks: ChangeHooks,
   ) {}
 
+  /** Deletes and renames run in arrival order, after the placements already under way. */
   push(change: Change): void {
     this.tail = this.tail.then(async () => {
       await this.hooks.settled();

@@ -67,6 +67,7 @@ export class Placement {
     const { header } = object;
     try {
       const sha256 = await object.finish();
+      // A write failed (logged by the partial): keep what is on disk, let the next pass fill the rest.
       if (!sha256) return { kind: 'unwritten' };
       if (!sha256.equals(header.sha256)) {
         this.counters.verifyFailed++;
@@ -75,6 +76,7 @@ export class Placement {
         return { kind: 'spoilt' };
       }
       if (header.kind === 'manifest') return { kind: 'manifest', manifest: decodeManifest(await readFile(object.tempPath)) };
+      // Already there, byte for byte: leave the mirror's file (and its inode) alone.
       if (await this.inPlace(header)) return { kind: 'in-place' };
       if (await this.dest.place(object.tempPath, header.path, header)) this.filesInMirror++;
       return { kind: 'placed' };
