@@ -8,10 +8,10 @@ import {
   FrameType, chunkCountFor, encodeFrame, encodeObjectHeader, fecBlockCount, fecBlockRange, fecEncode,
   fecParityCount, fecShardSize, type ObjectHeader,
 } from '@diodesync/protocol';
-import { DestTree } from './dest-tree.js';
-import { ResourceLimits } from './limits.js';
+import { DestTree } from './placement/dest-tree.js';
+import { ResourceLimits } from './assembly/limits.js';
 import { Receiver } from './receiver.js';
-import { SyncTracker } from './sync-tracker.js';
+import { SyncTracker } from './placement/sync-tracker.js';
 
 const K = 4;
 const M = 2;
@@ -45,7 +45,7 @@ async function receiverIn(t: import('node:test').TestContext): Promise<{ receive
   await mkdir(dest);
   const tree = new DestTree(dest);
   const limits = new ResourceLimits({ maxFileSize: 2 ** 40, maxFiles: 1000, minFree: { bytes: 0 } }, [root]);
-  const receiver = new Receiver({ stateDir: path.join(root, 'state'), maxBufferedBytes: 1 << 20, maxPartials: 8, limits }, tree, new SyncTracker(tree));
+  const receiver = new Receiver({ stateDir: path.join(root, 'state'), maxBuffer: 1 << 20, maxPartials: 8, limits }, tree, new SyncTracker(tree));
   await receiver.init();
   t.after(() => receiver.close());
   return { receiver, dest };
@@ -69,7 +69,7 @@ test('lost chunks of every block, short last block included, are rebuilt from pa
   assert.deepEqual(await readFile(path.join(dest, 'f.bin')), content);
   assert.equal(receiver.counters.fecRepairedChunks, 4);
   assert.equal(receiver.counters.fecBlocksRepaired, 3);
-  assert.equal(receiver.heldBytes, 0, 'no parity or chunk left in memory');
+  assert.equal(receiver.budget.held, 0, 'no parity or chunk left in memory');
 });
 
 test('parity of a block whose data all arrived is dropped at once; too little parity leaves the file incomplete', async (t) => {
@@ -80,14 +80,14 @@ test('parity of a block whose data all arrived is dropped at once; too little pa
   blocks[0]!.data.forEach((d) => receiver.handleDatagram(d));
   blocks[1]!.data.slice(3).forEach((d) => receiver.handleDatagram(d)); // 3 of 4 lost: M = 2 cannot rebuild
   for (const b of blocks) b.parity.forEach((p) => receiver.handleDatagram(p));
-  await until(() => receiver.heldBytes === M * CHUNK); // the chunks that arrived are written
+  await until(() => receiver.budget.held === M * CHUNK); // the chunks that arrived are written
   assert.equal(receiver.counters.fecParityUnneeded, M);
   assert.equal(receiver.counters.fecRepairedChunks, 0);
   assert.equal(receiver.counters.filesCompleted, 0);
-  assert.equal(receiver.heldBytes, M * CHUNK, "only block 1's parity is held, waiting for more");
+  assert.equal(receiver.budget.held, M * CHUNK, "only block 1's parity is held, waiting for more");
   // A later pass brings one more chunk of block 1: now 2 data + 2 parity rebuild the rest.
   receiver.handleDatagram(blocks[1]!.data[0]!);
   await until(() => receiver.counters.filesCompleted === 1);
   assert.equal(receiver.counters.fecRepairedChunks, 2);
-  assert.equal(receiver.heldBytes, 0);
+  assert.equal(receiver.budget.held, 0);
 });

@@ -1,39 +1,39 @@
-import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
-import * as path from 'node:path';
-import {
-  FLAG_ENCRYPTED, FrameType, ProtocolError, decodeChange, decodeDatagram, decodeHeartbeat, decodeManifest, decodeObjectHeader,
-  fecBlockCount, fecParityCount, fecRebuild, fecShardSize, openFrame, type FrameAuthenticator,
-  printablePath, type Change, type Frame, type Heartbeat, type ObjectHeader,
-} from '@diodesync/protocol';
-import type { ChangeApplier } from './change-applier.js';
+/*
+ * The receiver: its stages, put together. Each stage is one folder; arrows are the data.
+ *
+ *   transport         ingest/udp-source (+ udp-reader-thread), ingest/stream-source (TCP, stdin)
+ *       │ datagrams; frames cut from a byte stream
+ *       ▼
+ *   ingest            FrameIntake: decode, count, authenticate, newest sender session only,
+ *       │             payloads decoded once                 ├─ heartbeats ──▶ onHeartbeat (watchdog)
+ *       │ object headers, data, parity                      └─ deletes, renames ──▶ placement/ChangeQueue
+ *       ▼
+ *   assembly          Assembler: Admission (paths, limits), ObjectTable (wire ids, partials, completed),
+ *       │             ChunkRouter (ByteBudget, FecRepair, early and held frames), PartialObject
+ *       │             (temp file, bitmap, checkpoint), recovery after a restart
+ *       │ complete objects                      ▲ verdict: unwritten → resume; spoilt → restart (the frames
+ *       ▼                                       │ held meanwhile start a fresh copy); placed, in-place,
+ *   placement         Placement.verify ─────────┘ manifest, failed → forget the partial
+ *                     (SHA-256 read back, one in-place check, rename), SyncTracker, ChangeApplier
+ *
+ *   operations        Maintenance ticks the assembly (flush, checkpoint, expire); status, metrics,
+ *                     watchdog and report read the counters and the stages (wired in cli.ts).
+ */
+import type { Frame, Heartbeat } from '@diodesync/protocol';
+import { Assembler, type AssemblerSettings, type ExpiredObject } from './assembly/assembler.js';
+import type { ByteBudget } from './assembly/byte-budget.js';
+import type { PartialObject } from './assembly/partial-object.js';
 import { newCounters, type ReceiverCounters } from './counters.js';
-import type { DestTree } from './dest-tree.js';
-import { MAX_ASSEMBLY_CHUNKS, type ResourceLimits } from './limits.js';
-import { log } from './log.js';
-import { OrphanBuffer } from './orphan-buffer.js';
-import { PartialObject, type WriteEvents } from './partial-object.js';
-import { SequenceTracker } from './sequence-tracker.js';
-import { SessionOrder, startedAtText } from './session-order.js';
-import { isPermanentRefusal, pathRefusal } from './paths.js';
-import type { SyncTracker } from './sync-tracker.js';
+import { FrameIntake, type IntakeSettings } from './ingest/frame-intake.js';
+import type { SequenceTracker } from './ingest/sequence-tracker.js';
+import { Maintenance } from './operations/maintenance.js';
+import type { ChangeApplier } from './placement/change-applier.js';
+import { ChangeQueue } from './placement/change-queue.js';
+import type { DestTree } from './placement/dest-tree.js';
+import { Placement } from './placement/placement.js';
+import type { SyncTracker } from './placement/sync-tracker.js';
 
-export interface ReceiverConfig {
-  stateDir: string;
-  /** Bytes accepted but not yet on disk; beyond this, new chunks are dropped (and come again next pass). */
-  maxBufferedBytes: number;
-  /** Objects assembled at once; beyond this, new object headers are dropped. */
-  maxPartials: number;
-  /** A partial object that gets no chunk for this long is removed and reported (default 24 h). */
-  partialTtlMs?: number;
-  /** --portable-names: refuse names that Windows cannot hold. */
-  portableNames?: boolean;
-  /** --key-file (twice during a rotation): every frame must carry a tag one of these keys verifies. */
-  keys?: readonly FrameAuthenticator[];
-  /** --encrypt: frames that are only authenticated are refused too. */
-  requireEncryption?: boolean;
-  /** --max-file-size, --max-files, --min-free. */
-  limits: ResourceLimits;
+export interface ReceiverConfig extends AssemblerSettings, IntakeSettings {
   /** Called each time the mirror matches the latest manifest. */
   onSynced?: () => void;
   /** Called after each manifest has been compared with the mirror. */
@@ -44,609 +44,115 @@ export interface ReceiverConfig {
   onHeartbeat?: (sessionId: number, heartbeat: Heartbeat) => void;
 }
 
-const IDLE_CLOSE_MS = 5_000;
-const DAY_MS = 86_400_000;
-const ORPHAN_MAX_AGE_MS = 5_000;
-/** Complete objects waiting for verification and placement; beyond this, new objects wait for a later pass. */
-const MAX_FINISHING = 16_384;
-/** Maintenance runs every 200 ms; checkpoints (and free-space checks) every second. */
-const CHECKPOINT_EVERY_TICKS = 5;
-/** Wire ids remembered; the oldest go first (a live object's next header copy brings its id back). */
-const MAX_WIRE_IDS = 65_536;
-/** Paths whose refusal was logged; a flood of refused headers logs each path once, not each frame. */
-const MAX_LOGGED_REFUSALS = 10_000;
-/** Expired partials kept for the report. */
-const MAX_EXPIRED_LISTED = 1_000;
-
-/**
- * The receiving pipeline after the transport: validates each frame, routes chunks to the
- * object they belong to, verifies completed objects and places them in the mirror.
- */
+/** The receiving pipeline after the transport: frames in, verified files in the mirror out. */
 export class Receiver {
   readonly counters: ReceiverCounters = newCounters();
-  /** "session:objectId" from the wire -> content id (objects of several sessions may share one). */
-  private readonly wireIds = new Map<string, string>();
-  private readonly partials = new Map<string, PartialObject>();
-  private readonly completed = new Set<string>();
-  /** Path -> content id of completed files, so a file lost from the mirror can be taken again. */
-  private readonly completedPaths = new Map<string, string>();
-  readonly sequences = new SequenceTracker();
-  /** The newest sender session: frames of older ones (a replay) are dropped (session-order.ts). */
-  readonly sessions = new SessionOrder({
-    older: (s) => this.sequences.forget(s.sessionId),
-    stale: (s, newest) => log('stale-session', {
-      session: s.sessionId.toString(16), startedAt: startedAtText(s), newest: newest.sessionId.toString(16), newestStartedAt: startedAtText(newest),
-    }),
-  });
-  private bufferedBytes = 0;
-  private readonly partialDir: string;
-  private readonly maintenance: NodeJS.Timeout;
-  private readonly finishing = new Set<Promise<void>>();
-  private ticks = 0;
-  private changes: Promise<void> = Promise.resolve();
-  private relieving = false;
-  /** The share of bufferedBytes that is parity. */
-  private parityBytes = 0;
-  private readonly orphans: OrphanBuffer;
-  /** Frames for objects under verification, by content id: if the object fails, they start it again. */
-  private readonly awaitingVerdict: OrphanBuffer;
-  /** Partial objects given up after --partial-ttl, for the report. */
-  readonly expired: { path: string; at: string; chunks: number; of: number }[] = [];
-  /** Regular files in the mirror, counted at start and kept up to date, for --max-files. */
-  private filesInMirror = 0;
-  private readonly refusalsLogged = new Set<string>();
+  private readonly intake: FrameIntake;
+  private readonly assembler: Assembler;
+  private readonly placement: Placement;
+  private readonly maintenance: Maintenance;
 
   constructor(
     private readonly config: ReceiverConfig,
-    private readonly dest: DestTree,
-    readonly sync: SyncTracker,
+    dest: DestTree,
+    private readonly sync: SyncTracker,
   ) {
-    this.partialDir = path.join(config.stateDir, 'partial');
-    this.orphans = new OrphanBuffer(Math.min(8 * 1024 * 1024, config.maxBufferedBytes / 4), ORPHAN_MAX_AGE_MS);
-    this.awaitingVerdict = new OrphanBuffer(Math.min(8 * 1024 * 1024, config.maxBufferedBytes / 4), ORPHAN_MAX_AGE_MS);
-    this.maintenance = setInterval(() => this.maintain(), 200);
-    this.maintenance.unref();
+    this.placement = new Placement(this.counters, dest, sync);
+    this.assembler = new Assembler(config, this.counters, this.placement, (id, partial) => this.place(id, partial));
+    const changes = config.changes && new ChangeQueue(config.changes, this.counters, this.placement, sync, {
+      settled: () => this.assembler.settle(),
+      forget: (path) => this.assembler.table.forgetCompleted(path),
+    });
+    this.intake = new FrameIntake(this.counters, config, this.assembler, {
+      heartbeat: config.onHeartbeat,
+      change: changes && ((change) => changes.push(change)),
+    });
+    this.maintenance = new Maintenance((now, checkpoint) => this.assembler.tick(now, checkpoint));
   }
 
-  /** Picks up the partial objects an earlier run checkpointed; anything unreadable there is removed. */
+  /** Picks up the partial objects an earlier run checkpointed, counts the mirror's files, measures free space. */
   async init(): Promise<void> {
-    await mkdir(this.partialDir, { recursive: true });
-    const names = await readdir(this.partialDir);
-    for (const name of names.filter((n) => n.endsWith('.part'))) {
-      const id = name.slice(0, -'.part'.length);
-      const tempPath = path.join(this.partialDir, name);
-      try {
-        const partial = await PartialObject.restore(tempPath, this.writeEvents(id));
-        this.partials.set(id, partial);
-        this.counters.partialsRestored++;
-      } catch {
-        await rm(tempPath, { force: true });
-      }
-    }
-    // Checkpoints without a temp file, and half-written checkpoints.
-    for (const name of names) {
-      if (!name.endsWith('.part') && !this.partials.has(name.replace(/\.meta(\.tmp)?$/, ''))) {
-        await rm(path.join(this.partialDir, name), { force: true });
-      }
-    }
-    if (this.partials.size > 0) log('partials-restored', { objects: this.partials.size });
-    this.filesInMirror = await this.dest.countFiles();
-    await this.config.limits.refresh();
-  }
-
-  /** A partial's writes: bytes leaving memory, and failures (logged once per object, kept in the report). */
-  private writeEvents(id: string): WriteEvents {
-    let logged = false;
-    return {
-      written: (bytes) => {
-        this.bufferedBytes -= bytes;
-      },
-      failed: (err) => {
-        this.counters.writeErrors++;
-        const path = this.partials.get(id)?.header.path;
-        if (path) this.sync.noteProblem(path, `write failed: ${err.code ?? err.message}`);
-        if (logged) return;
-        logged = true;
-        log('write-failed', { path: path ? printablePath(path) : '(manifest)', error: err.code ?? err.message, keep: 'partial kept: the next pass brings the missing chunks' });
-      },
-    };
-  }
-
-  private newPartial(id: string, header: ObjectHeader): PartialObject {
-    const partial = new PartialObject(header, path.join(this.partialDir, `${id}.part`), this.writeEvents(id));
-    this.partials.set(id, partial);
-    return partial;
+    await this.assembler.start();
+    await this.placement.start();
+    await this.assembler.refreshLimits();
   }
 
   /** One datagram = one superframe. */
   handleDatagram(datagram: Buffer): void {
-    this.counters.framesReceived++;
-    this.counters.bytesReceived += datagram.length;
-    const result = decodeDatagram(datagram);
-    if (result.ok) this.handleFrame(result.frame);
-    else this.counters.framing[result.reason]++;
+    this.intake.datagram(datagram);
   }
 
-  handleFrame(wire: Frame): void {
-    const frame = this.authenticate(wire);
-    if (!frame) return;
-    if (!this.sessions.admit(frame)) {
-      this.counters.staleSession++;
-      return;
-    }
-    this.sequences.observe(frame.header.sessionId, frame.header.sequence);
-    switch (frame.header.type) {
-      case FrameType.ObjectHeader:
-        return this.onObjectHeader(frame);
-      case FrameType.Data:
-        return this.onData(frame);
-      case FrameType.Parity:
-        return this.onParity(frame);
-      case FrameType.Heartbeat:
-        return this.onHeartbeat(frame);
-      case FrameType.Change:
-        return this.onChange(frame);
-      default:
-        this.counters.unsupported++;
-    }
+  /** A frame a stream deframer cut. */
+  handleFrame(frame: Frame): void {
+    this.intake.frame(frame);
   }
 
-  /** With a key: the frame if its tag verifies (decrypted if need be), checked before anything reads its payload. */
-  private authenticate(frame: Frame): Frame | undefined {
-    const { keys } = this.config;
-    if (!keys?.length) {
-      if (!(frame.header.flags & FLAG_ENCRYPTED)) return frame;
-      this.counters.auth['no-key']++;
-      return undefined;
-    }
-    const opened = openFrame(frame, keys, this.config.requireEncryption);
-    if (opened.ok) return opened.frame;
-    this.counters.auth[opened.reason]++;
-    return undefined;
-  }
-
-  private onObjectHeader({ header: h, payload }: Frame): void {
-    const wireId = `${h.sessionId}:${h.objectId}`;
-    const known = this.wireIds.get(wireId);
-    if (known !== undefined && (this.completed.has(known) || this.partials.has(known))) return;
-    let header: ObjectHeader;
+  /** A complete object through placement, and its verdict back to the assembly. */
+  private async place(id: string, partial: PartialObject): Promise<void> {
+    const verdict = await this.placement.verify(partial);
+    if (verdict.kind === 'unwritten') return this.assembler.resume(id, partial);
+    if (verdict.kind === 'failed') return this.assembler.drop(id, partial);
     try {
-      header = decodeObjectHeader(payload);
+      switch (verdict.kind) {
+        case 'spoilt':
+          return await this.assembler.restart(id, partial);
+        case 'manifest':
+          await this.assembler.drop(id, partial);
+          await this.placement.applyManifest(verdict.manifest);
+          this.config.onManifest?.();
+          break;
+        case 'in-place':
+          await this.assembler.inPlace(id, partial);
+          break;
+        case 'placed':
+          await this.assembler.placed(id, partial);
+          this.placement.record(partial.header);
+          break;
+      }
+      if (this.sync.synced) this.config.onSynced?.();
     } catch (err) {
-      if (!(err instanceof ProtocolError)) throw err;
-      this.counters.badMessage++;
-      return;
+      this.placement.failed(partial.header, err);
+      await this.assembler.drop(id, partial);
     }
-    if (header.kind === 'file') {
-      const reason = pathRefusal(header.path, !!this.config.portableNames);
-      if (reason) {
-        this.counters.badPath++;
-        this.refused(header.path, reason, { reason });
-        return;
-      }
-    }
-    const id = contentId(header);
-    if (this.completed.has(id) || (header.kind === 'file' && this.sync.holds(header))) {
-      this.markCompleted(id, header);
-    } else if (!this.partials.has(id)) {
-      // Objects being verified and placed no longer assemble: only the others count against --workers.
-      // The manifest always gets in: without it the receiver cannot say what it lacks.
-      const busy = this.partials.size - this.finishing.size >= this.config.maxPartials || this.finishing.size >= MAX_FINISHING;
-      if (header.kind === 'file' && busy) {
-        this.counters.tooManyPartials++;
-        return;
-      }
-      if (!this.withinLimits(header)) return;
-      const partial = this.newPartial(id, header);
-      if (header.chunkCount === 0) this.finish(id, partial);
-      else if (header.kind === 'file') void this.skipIfInPlace(id, partial);
-    }
-    this.rememberWireId(wireId, id);
-    for (const early of this.orphans.take(wireId)) this.onData(early);
-  }
-
-  /** Refuses (and counts, and logs once per path) an object that would breach --max-file-size, --max-files or --min-free. */
-  private withinLimits(header: ObjectHeader): boolean {
-    let reserved = 0;
-    let chunks = 0;
-    for (const p of this.partials.values()) {
-      if (p.complete) continue;
-      reserved += p.header.size;
-      chunks += p.header.chunkCount;
-    }
-    const breach = this.config.limits.breach(header, this.filesInMirror + this.partials.size, reserved);
-    if (!breach) {
-      if (chunks + header.chunkCount <= MAX_ASSEMBLY_CHUNKS) return true;
-      this.counters.tooManyPartials++; // fits alone: it waits for the objects under way to finish
-      return false;
-    }
-    this.counters.limits[breach]++;
-    this.refused(header.path, `refused: ${breach}`, { size: header.size, limit: breach });
-    return false;
-  }
-
-  /** A file the receiver will not take: logged once per path and reason, and listed in the report with the reason. */
-  private refused(rel: string, reason: string, detail: Record<string, unknown>): void {
-    if (rel) this.sync.noteProblem(rel, reason);
-    const key = `${reason}\0${rel}`;
-    if (this.refusalsLogged.has(key)) return;
-    if (this.refusalsLogged.size >= MAX_LOGGED_REFUSALS) this.refusalsLogged.clear();
-    this.refusalsLogged.add(key);
-    log(isPermanentRefusal(reason) ? 'path-refused' : 'object-refused', { path: rel ? printablePath(rel) : '(manifest)', ...detail });
-  }
-
-  private rememberWireId(wireId: string, id: string): void {
-    this.wireIds.delete(wireId); // re-inserted last: the oldest are the least recently announced
-    if (this.wireIds.size >= MAX_WIRE_IDS) this.wireIds.delete(this.wireIds.keys().next().value!);
-    this.wireIds.set(wireId, id);
-  }
-
-  /** Size of the per-object tables, for tests that flood the receiver with headers. */
-  get tableSizes(): { wireIds: number; partials: number; completed: number; completedPaths: number } {
-    return { wireIds: this.wireIds.size, partials: this.partials.size, completed: this.completed.size, completedPaths: this.completedPaths.size };
-  }
-
-  private onData(frame: Frame): void {
-    const { header: h, payload } = frame;
-    const wireId = `${h.sessionId}:${h.objectId}`;
-    const id = this.wireIds.get(wireId);
-    if (id === undefined) {
-      if (!this.orphans.hold(wireId, frame)) this.counters.orphanData++;
-      return;
-    }
-    const partial = this.partials.get(id);
-    if (!partial || partial.complete || partial.verifying) {
-      if (!partial || !this.awaitingVerdict.hold(id, frame)) this.counters.duplicateChunks++;
-      return;
-    }
-    const chunk = h.chunkIndex;
-    if (chunk >= partial.header.chunkCount || payload.length !== partial.chunkLength(chunk)) {
-      this.counters.badChunk++;
-      return;
-    }
-    if (partial.has(chunk)) {
-      this.counters.duplicateChunks++;
-      return;
-    }
-    if (!this.accept(id, partial, chunk, payload)) return;
-    // Data after parity (reordering, or a later pass): the block may now be complete or repairable.
-    if (partial.fec.k > 0) this.checkBlock(id, partial, Math.floor(chunk / partial.fec.k));
-  }
-
-  /** Takes a new chunk into its object if memory allows; finishes the object when it is complete. */
-  private accept(id: string, partial: PartialObject, chunk: number, payload: Buffer): boolean {
-    if (this.bufferedBytes + payload.length > this.config.maxBufferedBytes) {
-      this.counters.queueOverflow++;
-      return false;
-    }
-    this.bufferedBytes += payload.length;
-    partial.add(chunk, payload);
-    if (partial.complete) this.finish(id, partial);
-    else if (this.bufferedBytes > this.config.maxBufferedBytes / 2) this.relievePressure();
-    return true;
-  }
-
-  /** Parity: chunk index = block index, FEC index = k' + j (see superframe.ts). */
-  private onParity(frame: Frame): void {
-    const { header: h, payload } = frame;
-    const id = this.wireIds.get(`${h.sessionId}:${h.objectId}`);
-    if (id === undefined) {
-      this.counters.orphanData++;
-      return;
-    }
-    const partial = this.partials.get(id);
-    if (!partial || partial.complete || partial.verifying) {
-      if (!partial || !this.awaitingVerdict.hold(id, frame)) this.counters.fecParityUnneeded++;
-      return;
-    }
-    const { fec } = partial;
-    const block = h.chunkIndex;
-    // Layout from another session's header (the same content sent with other FEC settings): unusable here.
-    if (fec.k === 0 || h.fecK !== fec.k || h.fecM !== fec.m || block >= fecBlockCount(fec, partial.header.chunkCount)) {
-      this.counters.badChunk++;
-      return;
-    }
-    const state = partial.blockState(block);
-    const shard = h.fecIndex - state.count;
-    if (shard < 0 || shard >= fecParityCount(fec, state.count) || payload.length !== fecShardSize(partial.chunkLength(state.first))) {
-      this.counters.badChunk++;
-      return;
-    }
-    if (state.present === state.count) {
-      this.counters.fecParityUnneeded++;
-      return;
-    }
-    if (partial.parity.has(block, h.fecIndex)) {
-      this.counters.duplicateChunks++;
-      return;
-    }
-    // Parity may hold at most a quarter of the buffer: under pressure, data must still get in.
-    if (this.parityBytes + payload.length > this.config.maxBufferedBytes / 4 || this.bufferedBytes + payload.length > this.config.maxBufferedBytes) {
-      this.counters.queueOverflow++;
-      return;
-    }
-    this.bufferedBytes += payload.length;
-    this.parityBytes += payload.length;
-    partial.parity.add(block, h.fecIndex, payload);
-    this.checkBlock(id, partial, block);
-  }
-
-  private releaseParity(bytes: number): void {
-    this.bufferedBytes -= bytes;
-    this.parityBytes -= bytes;
-  }
-
-  private markCompleted(id: string, header: ObjectHeader): void {
-    this.completed.add(id);
-    if (header.kind !== 'file') return;
-    // A newer version of the path supersedes the older one: forget it, so the set stays as large as the mirror.
-    const previous = this.completedPaths.get(header.path);
-    if (previous !== undefined && previous !== id) this.completed.delete(previous);
-    this.completedPaths.set(header.path, id);
   }
 
   /** The mirror lost this file (an operator removed it): accept its data again. */
   forgetCompleted(path: string): void {
-    const id = this.completedPaths.get(path);
-    if (id === undefined) return;
-    this.completedPaths.delete(path);
-    this.completed.delete(id);
+    this.assembler.table.forgetCompleted(path);
   }
 
-  /** Memory is filling: start the writes of every object now rather than at the next tick. */
-  private relievePressure(): void {
-    if (this.relieving) return;
-    this.relieving = true;
-    setImmediate(() => {
-      this.relieving = false;
-      for (const partial of this.partials.values()) partial.flush();
-    });
-  }
-
-  /** Drops the parity of a block whose data is complete, or rebuilds it once K of its shards are here. */
-  private checkBlock(id: string, partial: PartialObject, block: number): void {
-    const held = partial.parity.count(block);
-    if (held === 0 || partial.repairing.has(block)) return;
-    const state = partial.blockState(block);
-    if (state.present === state.count) this.releaseParity(partial.parity.release(block));
-    else if (state.present + held >= state.count) void this.repair(id, partial, block);
-  }
-
-  /** Reads the block's chunks back from the temp file, rebuilds the missing ones, feeds them in as if they had arrived. */
-  private async repair(id: string, partial: PartialObject, block: number): Promise<void> {
-    partial.repairing.add(block);
-    try {
-      const { first, count } = partial.blockState(block);
-      const shards = partial.parity.get(block)!;
-      const parity = Array.from({ length: fecParityCount(partial.fec, count) }, (_, j) => shards.get(count + j));
-      const data = await partial.readChunks(first, count);
-      const rebuilt = await fecRebuild(data, parity, fecShardSize(partial.chunkLength(first)));
-      if (this.partials.get(id) !== partial || partial.complete || partial.verifying) return;
-      let repaired = 0;
-      for (const [i, shard] of rebuilt) {
-        const chunk = first + i;
-        if (partial.has(chunk)) continue; // arrived while we rebuilt
-        // A copy: the codec's buffer holds the whole block, which should not stay pinned until written.
-        if (!this.accept(id, partial, chunk, Buffer.from(shard.subarray(0, partial.chunkLength(chunk))))) {
-          this.releaseParity(partial.parity.release(block)); // no memory now: the next pass brings it again
-          break;
-        }
-        repaired++;
-      }
-      this.counters.fecRepairedChunks += repaired;
-      if (repaired > 0) this.counters.fecBlocksRepaired++;
-    } catch (err) {
-      this.counters.fecRepairFailed++;
-      this.releaseParity(partial.parity.release(block));
-      log('fec-repair-failed', { path: partial.header.path || '(manifest)', block, error: (err as Error).message });
-    } finally {
-      partial.repairing.delete(block);
-      if (this.partials.get(id) === partial) this.checkBlock(id, partial, block);
-    }
-  }
-
-  /** A mirror that already holds this version (a receiver restart, a second run) needs none of its data. */
-  private async skipIfInPlace(id: string, partial: PartialObject): Promise<void> {
-    const inPlace = await this.sync.isInPlace(partial.header).catch(() => false);
-    if (!inPlace || this.partials.get(id) !== partial || partial.complete || partial.verifying) return;
-    this.markCompleted(id, partial.header);
-    await this.drop(id, partial);
-  }
-
-  private onHeartbeat({ header: h, payload }: Frame): void {
-    try {
-      const hb = decodeHeartbeat(payload);
-      this.counters.heartbeats++;
-      this.config.onHeartbeat?.(h.sessionId, hb);
-    } catch (err) {
-      if (!(err instanceof ProtocolError)) throw err;
-      this.counters.badMessage++;
-    }
-  }
-
-  /** Deletes and renames run in arrival order, after the placements already under way. */
-  private onChange({ payload }: Frame): void {
-    const applier = this.config.changes;
-    if (!applier) {
-      this.counters.unsupported++;
-      return;
-    }
-    let change: Change;
-    try {
-      change = decodeChange(payload);
-    } catch (err) {
-      if (!(err instanceof ProtocolError)) throw err;
-      this.counters.badMessage++;
-      return;
-    }
-    this.changes = this.changes.then(async () => {
-      await this.settle();
-      const outcome = await applier.apply(change).catch((err: Error) => {
-        log('change-failed', { op: change.op, path: change.path, error: err.message });
-        return 'failed' as const;
-      });
-      if (outcome === 'repeat') return;
-      this.counters.changes[outcome]++;
-      log(`change-${outcome}`, { op: change.op, path: change.path, to: change.to || undefined });
-      if (outcome === 'deleted' || outcome === 'renamed') this.forgetCompleted(change.path);
-      if (outcome === 'deleted') this.filesInMirror--;
-      if (outcome === 'renamed' || outcome === 'copied') this.sync.placedByChange(change.to);
-    });
-  }
-
-  private finish(id: string, partial: PartialObject): void {
-    this.releaseParity(partial.parity.clear());
-    partial.verifying = true;
-    const done = this.verifyAndPlace(id, partial).finally(() => {
-      partial.verifying = false;
-      this.finishing.delete(done);
-    });
-    this.finishing.add(done);
-  }
-
-  private async verifyAndPlace(id: string, partial: PartialObject): Promise<void> {
-    const { header } = partial;
-    try {
-      const sha256 = await partial.finish();
-      if (!sha256) {
-        // A write failed (logged by the partial): keep what is on disk, let the next pass fill the rest.
-        partial.verifying = false;
-        this.replayHeld(id);
-        return;
-      }
-      if (!sha256.equals(header.sha256)) {
-        this.counters.verifyFailed++;
-        log('verify-failed', { path: header.path ? printablePath(header.path) : '(manifest)' });
-        if (header.path) this.sync.noteProblem(header.path, 'verify failed: SHA-256 differs (a corrupt or forged chunk); fetched again');
-        // Still listed while its file goes, so that frames arriving meanwhile are held for the new copy.
-        await partial.discard();
-        this.partials.delete(id);
-        this.startAgain(id, header);
-        return;
-      }
-      if (header.kind === 'manifest') {
-        const manifest = decodeManifest(await readFile(partial.tempPath));
-        await this.drop(id, partial);
-        this.counters.manifests++;
-        await this.sync.applyManifest(manifest);
-        log('manifest', { files: manifest.files.length, pass: manifest.pass, missing: this.sync.pendingCount });
-        this.config.onManifest?.();
-      } else if (await this.sync.isInPlace(header)) {
-        // Already there, byte for byte: leave the mirror's file (and its inode) alone.
-        this.markCompleted(id, header);
-        await this.drop(id, partial);
-      } else {
-        if (await this.dest.place(partial.tempPath, header.path, header)) this.filesInMirror++;
-        await partial.forgetCheckpoint();
-        this.partials.delete(id);
-        this.counters.duplicateChunks += this.awaitingVerdict.take(id).length;
-        this.markCompleted(id, header);
-        this.counters.filesCompleted++;
-        this.sync.placed(header.path, header.size, header.mtimeMs, header.sha256);
-      }
-      if (this.sync.synced) this.config.onSynced?.();
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      if (err instanceof ProtocolError) this.counters.badMessage++;
-      else {
-        this.counters.writeErrors++;
-        log('write-failed', { path: header.path ? printablePath(header.path) : '(manifest)', error: e.code ?? e.message });
-        if (header.path) this.sync.noteProblem(header.path, `write failed: ${e.code ?? e.message}`);
-      }
-      await this.drop(id, partial);
-    }
-  }
-
-  /** Frames that came while an object was being verified go to it now (it needs them again). */
-  private replayHeld(id: string): void {
-    for (const frame of this.awaitingVerdict.take(id)) frame.header.type === FrameType.Parity ? this.onParity(frame) : this.onData(frame);
-  }
-
-  /**
-   * A corrupt chunk (forged, or a CRC collision) spoilt the object: the frames of the next pass
-   * that came while it was being verified start a fresh copy, rather than being lost as duplicates.
-   */
-  private startAgain(id: string, header: ObjectHeader): void {
-    const held = this.awaitingVerdict.take(id);
-    if (held.length === 0 || this.partials.has(id) || !this.withinLimits(header)) {
-      this.counters.duplicateChunks += held.length;
-      return;
-    }
-    this.newPartial(id, header);
-    for (const frame of held) frame.header.type === FrameType.Parity ? this.onParity(frame) : this.onData(frame);
-  }
-
-  /** Forgets an object so that the next pass starts it afresh. */
-  private async drop(id: string, partial: PartialObject): Promise<void> {
-    this.counters.duplicateChunks += this.awaitingVerdict.take(id).length;
-    this.partials.delete(id);
-    this.releaseParity(partial.parity.clear());
-    await partial.discard();
-  }
-
-  /** Pushes buffered runs to disk and closes descriptors of objects that went quiet. */
-  private maintain(): void {
-    const now = Date.now();
-    this.counters.orphanData += this.orphans.expire(now);
-    this.counters.duplicateChunks += this.awaitingVerdict.expire(now);
-    const checkpoint = ++this.ticks % CHECKPOINT_EVERY_TICKS === 0;
-    if (checkpoint) void this.config.limits.refresh().catch(() => undefined);
-    for (const [id, partial] of this.partials) {
-      if (partial.complete || partial.verifying) continue;
-      if (now - partial.lastActivity > (this.config.partialTtlMs ?? DAY_MS)) {
-        this.counters.partialsExpired++;
-        if (this.expired.length >= MAX_EXPIRED_LISTED) this.expired.shift();
-        this.expired.push({ path: partial.header.path, at: new Date(now).toISOString(), chunks: partial.received, of: partial.header.chunkCount });
-        log('partial-expired', { path: printablePath(partial.header.path), chunks: partial.received, of: partial.header.chunkCount });
-        if (partial.header.path) this.sync.noteProblem(partial.header.path, `expired after --partial-ttl with ${partial.received} of ${partial.header.chunkCount} chunks`);
-        void this.drop(id, partial);
-      } else if (now - partial.lastActivity > IDLE_CLOSE_MS) {
-        // Its pass is over: parity it still holds cannot be completed before the next pass resends it.
-        this.releaseParity(partial.parity.clear());
-        void partial.checkpoint().then(() => partial.closeIdle());
-      } else if (checkpoint) void partial.checkpoint();
-      else partial.flush();
-    }
-  }
-
-  /** Objects still being assembled, for status and the report. */
-  partialSummary(): { path: string; chunks: number; of: number; idleSeconds: number }[] {
-    const now = Date.now();
-    return [...this.partials.values()]
-      .filter((p) => p.header.kind === 'file')
-      .map((p) => ({ path: p.header.path, chunks: p.received, of: p.header.chunkCount, idleSeconds: Math.round((now - p.lastActivity) / 1000) }));
-  }
-
-  get partialCount(): number {
-    return this.partials.size;
+  /** Frames lost on the link, estimated from sequence numbers. */
+  get sequences(): SequenceTracker {
+    return this.intake.sequences;
   }
 
   /** Chunks not yet on disk plus parity held: what --max-buffer bounds. */
-  get heldBytes(): number {
-    return this.bufferedBytes;
+  get budget(): ByteBudget {
+    return this.assembler.budget;
+  }
+
+  get partialCount(): number {
+    return this.assembler.partialCount;
+  }
+
+  /** Objects still being assembled, for status and the report. */
+  partialSummary(): ReturnType<Assembler['summary']> {
+    return this.assembler.summary();
+  }
+
+  /** Partial objects given up after --partial-ttl, for the report. */
+  get expired(): ExpiredObject[] {
+    return this.assembler.expired;
   }
 
   /** Waits for objects being verified and placed. */
-  async settle(): Promise<void> {
-    while (this.finishing.size > 0) await Promise.all([...this.finishing]);
+  settle(): Promise<void> {
+    return this.assembler.settle();
   }
 
   /** Stops, leaving every partial object checkpointed for the next run. */
   async close(): Promise<void> {
-    clearInterval(this.maintenance);
-    await this.settle();
-    for (const partial of this.partials.values()) {
-      await partial.checkpoint();
-      await partial.closeIdle().catch(() => undefined);
-    }
+    this.maintenance.stop();
+    await this.assembler.stop();
   }
-}
-
-/** Identifies content, not a wire id: a later pass or a restarted sender fills the same partial. */
-function contentId(h: ObjectHeader): string {
-  return createHash('sha256')
-    .update(`${h.kind}\0${h.path}\0${h.size}\0${h.chunkSize}\0`)
-    .update(h.sha256)
-    .digest('hex')
-    .slice(0, 32);
 }

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import type { ReceiverCounters } from './counters.js';
+import { UsageError } from '@diodesync/cli-kit';
+import type { ReceiverCounters } from '../counters.js';
 import { writeJsonAtomic } from './json-file.js';
 import type { LinkState } from './link-watchdog.js';
 
@@ -29,6 +30,22 @@ export async function writeStatus(stateDir: string, status: ReceiverStatus): Pro
 
 export async function readStatus(stateDir: string): Promise<ReceiverStatus> {
   return JSON.parse(await readFile(path.join(stateDir, STATUS_FILE), 'utf8')) as ReceiverStatus;
+}
+
+/** `diode-receive status`: the last status a receiver wrote, as text or JSON, on stdout. */
+export async function printStatus(stateDir: string, json: boolean): Promise<void> {
+  const status = await readStatus(stateDir).catch((err: NodeJS.ErrnoException) => {
+    throw new UsageError(`no receiver status in '${stateDir}' (${err.code ?? err.message}): is it the --state of a receiver that has run?`);
+  });
+  // A status file left by a process that died without stopping cleanly says "running": check.
+  if (status.running) {
+    try {
+      process.kill(status.pid, 0);
+    } catch {
+      status.running = false;
+    }
+  }
+  process.stdout.write(json ? JSON.stringify(status, null, 2) + '\n' : formatStatus(status) + '\n');
 }
 
 /** Human-readable status, one fact per line. */

@@ -2,7 +2,7 @@ import * as net from 'node:net';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StreamDeframer, type Frame } from '@diodesync/protocol';
-import type { ReceiverCounters } from './counters.js';
+import type { ReceiverCounters } from '../counters.js';
 
 export interface StreamSource {
   port: number;

@@ -1,11 +1,11 @@
 /**
  * Parity shards of the blocks of one object that still lack data. Shards of a block are dropped as
  * soon as its data is complete (arrived or rebuilt), and all of them when the object finishes or
- * goes quiet; the receiver counts `heldBytes` against its memory bound.
+ * goes quiet; the receiver counts them against its byte budget (--max-buffer).
  */
 export class ParityStore {
   private readonly blocks = new Map<number, Map<number, Buffer>>();
-  heldBytes = 0;
+  private bytes = 0;
 
   has(block: number, index: number): boolean {
     return this.blocks.get(block)?.has(index) ?? false;
@@ -15,7 +15,7 @@ export class ParityStore {
     let shards = this.blocks.get(block);
     if (!shards) this.blocks.set(block, (shards = new Map()));
     shards.set(index, shard);
-    this.heldBytes += shard.length;
+    this.bytes += shard.length;
   }
 
   /** Shards of a block by FEC index (undefined if none). */
@@ -34,15 +34,15 @@ export class ParityStore {
     this.blocks.delete(block);
     let bytes = 0;
     for (const s of shards.values()) bytes += s.length;
-    this.heldBytes -= bytes;
+    this.bytes -= bytes;
     return bytes;
   }
 
   /** Forgets every shard; returns the bytes freed. */
   clear(): number {
-    const bytes = this.heldBytes;
+    const bytes = this.bytes;
     this.blocks.clear();
-    this.heldBytes = 0;
+    this.bytes = 0;
     return bytes;
   }
 }

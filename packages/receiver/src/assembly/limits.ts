@@ -42,7 +42,7 @@ export class ResourceLimits {
   /** Bytes free above the floor, on the tightest of the watched file systems; Infinity until measured. */
   private headroom = Infinity;
 
-  constructor(readonly settings: LimitSettings, private readonly dirs: string[]) {}
+  constructor(private readonly settings: LimitSettings, private readonly dirs: string[]) {}
 
   /** Measures free space again (statfs is cheap: the receiver calls this about once a second). */
   async refresh(): Promise<void> {

@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { open, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
-import { decodeObjectHeader, encodeObjectHeader, fecBlockRange, type FecLayout, type ObjectHeader } from '@diodesync/protocol';
-import { hashFileRange } from './hash-file.js';
+import { open, rm, type FileHandle } from 'node:fs/promises';
+import { fecBlockRange, type FecLayout, type ObjectHeader } from '@diodesync/protocol';
+import { hashFileRange } from '../placement/hash-file.js';
+import { checkpointPathOf, readCheckpoint, writeCheckpoint } from './checkpoint-file.js';
+import { isZeros, writeFully } from './file-writes.js';
 import { ParityStore } from './parity-store.js';
 
 /** Contiguous chunks waiting to go to disk in one positional write. */
@@ -13,42 +15,6 @@ interface Run {
 }
 
 const MAX_RUN_BYTES = 1024 * 1024;
-
-function isZeros(buf: Buffer): boolean {
-  // Most chunks differ from zeros in their first bytes: a cheap test before the full compare.
-  if (buf.length === 0 || buf[0] !== 0 || buf[buf.length - 1] !== 0) return false;
-  return buf.equals(zeros(buf.length));
-}
-let zeroBlock = Buffer.alloc(0);
-function zeros(length: number): Buffer {
-  if (zeroBlock.length < length) zeroBlock = Buffer.alloc(length);
-  return zeroBlock.subarray(0, length);
-}
-
-/** Writes every byte of `buffers` at `position`: a short write (near a full disk) is continued, never ignored. */
-async function writeFully(fh: FileHandle, buffers: Buffer[], position: number): Promise<void> {
-  let rest = buffers;
-  while (rest.length > 0) {
-    const { bytesWritten } = await fh.writev(rest, position);
-    if (bytesWritten === 0) throw Object.assign(new Error('no progress writing (disk full?)'), { code: 'ENOSPC' });
-    position += bytesWritten;
-    rest = skipBytes(rest, bytesWritten);
-  }
-}
-
-function skipBytes(buffers: Buffer[], n: number): Buffer[] {
-  let i = 0;
-  while (i < buffers.length && n >= buffers[i]!.length) n -= buffers[i++]!.length;
-  if (i === buffers.length) return [];
-  return [buffers[i]!.subarray(n), ...buffers.slice(i + 1)];
-}
-
-/** What survives a receiver restart beside the temp file: the header and the chunks already on disk. */
-interface Checkpoint {
-  header: string;
-  bitmap: string;
-  lastActivity: number;
-}
 
 /** What a partial object tells its owner about its writes. */
 export interface WriteEvents {
@@ -132,15 +98,14 @@ export class PartialObject {
   }
 
   get checkpointPath(): string {
-    return this.tempPath.replace(/\.part$/, '.meta');
+    return checkpointPathOf(this.tempPath);
   }
 
   /** Reloads an object an earlier run left: its temp file is kept, not truncated. */
   static async restore(tempPath: string, events: WriteEvents): Promise<PartialObject> {
-    const saved = JSON.parse(await readFile(tempPath.replace(/\.part$/, '.meta'), 'utf8')) as Checkpoint;
-    await stat(tempPath); // a checkpoint without its data is worthless
-    const partial = new PartialObject(decodeObjectHeader(Buffer.from(saved.header, 'base64')), tempPath, events);
-    const bitmap = Buffer.from(saved.bitmap, 'base64');
+    const saved = await readCheckpoint(tempPath);
+    const partial = new PartialObject(saved.header, tempPath, events);
+    const { bitmap } = saved;
     if (bitmap.length !== partial.bitmap.length) throw new Error('checkpoint does not match its header');
     partial.bitmap.set(bitmap);
     for (let chunk = 0; chunk < partial.header.chunkCount; chunk++) if (partial.has(chunk)) partial.received++;
@@ -158,7 +123,7 @@ export class PartialObject {
     if (!this.dirty || this.complete) return this.checkpointing;
     this.dirty = false;
     this.flush();
-    const bitmap = Buffer.from(this.bitmap).toString('base64');
+    const bitmap = Buffer.from(this.bitmap);
     const writes = this.writes;
     const failures = this.writeFailures;
     return this.serialize(async () => {
@@ -168,18 +133,8 @@ export class PartialObject {
         this.dirty = true; // the bitmap copied above may hold chunks that never reached the disk
         return;
       }
-      const saved: Checkpoint = { header: encodeObjectHeader(this.header).toString('base64'), bitmap, lastActivity: this.lastActivity };
-      const temp = `${this.checkpointPath}.tmp`;
       this.checkpointed = true;
-      try {
-        await writeFile(temp, JSON.stringify(saved));
-        await rename(temp, this.checkpointPath);
-      } catch (err) {
-        // A full disk: the older checkpoint stays (it never claims a chunk that is not on disk);
-        // the half-written temp file goes, rather than holding space until the next restart.
-        await rm(temp, { force: true }).catch(() => undefined);
-        throw err;
-      }
+      await writeCheckpoint(this.checkpointPath, { header: this.header, bitmap, lastActivity: this.lastActivity });
     });
   }
 

@@ -1,0 +1,72 @@
+import { createHash } from 'node:crypto';
+import type { FrameHeader, ObjectHeader } from '@diodesync/protocol';
+import type { PartialObject } from './partial-object.js';
+
+/** Wire ids remembered; the oldest go first (a live object's next header copy brings its id back). */
+export const MAX_WIRE_IDS = 65_536;
+
+/** How frames name their object on the wire: "session:objectId". */
+export function wireIdOf(h: FrameHeader): string {
+  return `${h.sessionId}:${h.objectId}`;
+}
+
+/** Identifies content, not a wire id: a later pass or a restarted sender fills the same partial. */
+export function contentId(h: ObjectHeader): string {
+  return createHash('sha256')
+    .update(`${h.kind}\0${h.path}\0${h.size}\0${h.chunkSize}\0`)
+    .update(h.sha256)
+    .digest('hex')
+    .slice(0, 32);
+}
+
+/**
+ * What the assembler knows of objects, every table bounded: which content a wire id names
+ * (the least recently announced go first), the objects being assembled or verified, and the
+ * objects completed (one per path, so the set stays as large as the mirror).
+ */
+export class ObjectTable {
+  /** Wire id -> content id (objects of several sessions may share one). */
+  private readonly wireIds = new Map<string, string>();
+  /** Objects being assembled, verified and placed, by content id. */
+  readonly partials = new Map<string, PartialObject>();
+  private readonly completed = new Set<string>();
+  /** Path -> content id of completed files, so a file lost from the mirror can be taken again. */
+  private readonly completedPaths = new Map<string, string>();
+
+  /** The content id a wire id names, if its header has been seen. */
+  idOf(wireId: string): string | undefined {
+    return this.wireIds.get(wireId);
+  }
+
+  /** Complete, or under way: a header copy for it changes nothing. */
+  knows(id: string): boolean {
+    return this.completed.has(id) || this.partials.has(id);
+  }
+
+  isCompleted(id: string): boolean {
+    return this.completed.has(id);
+  }
+
+  remember(wireId: string, id: string): void {
+    this.wireIds.delete(wireId); // re-inserted last: the oldest are the least recently announced
+    if (this.wireIds.size >= MAX_WIRE_IDS) this.wireIds.delete(this.wireIds.keys().next().value!);
+    this.wireIds.set(wireId, id);
+  }
+
+  markCompleted(id: string, header: ObjectHeader): void {
+    this.completed.add(id);
+    if (header.kind !== 'file') return;
+    // A newer version of the path supersedes the older one: forget it, so the set stays as large as the mirror.
+    const previous = this.completedPaths.get(header.path);
+    if (previous !== undefined && previous !== id) this.completed.delete(previous);
+    this.completedPaths.set(header.path, id);
+  }
+
+  /** The mirror lost this file (an operator removed it): accept its data again. */
+  forgetCompleted(path: string): void {
+    const id = this.completedPaths.get(path);
+    if (id === undefined) return;
+    this.completedPaths.delete(path);
+    this.completed.delete(id);
+  }
+}
