@@ -1,29 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { FrameType, decodeDatagram, fecBlockCount, fecBlockRange, fecParityCount, type FrameHeader, type ObjectHeader } from '@diodesync/protocol';
+import { FrameType, fecBlockCount, fecBlockRange, fecParityCount, type FrameHeader, type ObjectHeader } from '@diodesync/protocol';
 import { FrameEmitter } from './frame-emitter.js';
 import { Interleaver } from './interleaver.js';
+import { memoryWire } from './memory-wire.test-support.js';
 import { sendObject } from './object-sender.js';
 import { TokenBucket } from '../transport/rate-limiter.js';
-import type { FrameSink } from '../transport/frame-sink.js';
 
-/** Frames on the wire, decoded, in order. */
-function wire(): { sink: FrameSink; frames: FrameHeader[] } {
-  const frames: FrameHeader[] = [];
-  const sink: FrameSink = {
-    description: 'memory',
-    send: (parts) => {
-      const result = decodeDatagram(Buffer.concat(parts));
-      assert.ok(result.ok);
-      frames.push(result.frame.header);
-      return undefined;
-    },
-    flush: async () => undefined,
-    close: async () => undefined,
-  };
-  return { sink, frames };
-}
+const wire = memoryWire;
 
 function header(size: number, chunkSize: number): ObjectHeader {
   return {

@@ -1,28 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { FrameType, decodeDatagram, type FrameHeader, type ObjectHeader } from '@diodesync/protocol';
-import type { FrameSink } from '../transport/frame-sink.js';
+import { FrameType, type ObjectHeader } from '@diodesync/protocol';
 import { TokenBucket } from '../transport/rate-limiter.js';
 import { FrameEmitter } from './frame-emitter.js';
 import { ObjectPasses } from './object-pass.js';
+import { memoryWire } from './memory-wire.test-support.js';
 import { sendObject } from './object-sender.js';
 
-function wire(): { sink: FrameSink; frames: FrameHeader[] } {
-  const frames: FrameHeader[] = [];
-  const sink: FrameSink = {
-    description: 'memory',
-    send: (parts) => {
-      const result = decodeDatagram(Buffer.concat(parts));
-      assert.ok(result.ok);
-      frames.push(result.frame.header);
-      return undefined;
-    },
-    flush: async () => undefined,
-    close: async () => undefined,
-  };
-  return { sink, frames };
-}
+const wire = memoryWire;
 
 const header = (size: number): ObjectHeader => ({
   kind: 'file', path: 'x', size, mtimeMs: 0, mode: 0o644, sha256: Buffer.alloc(32), chunkSize: 64,
