@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { startReceiver, runSender, events } from './lib/cli.js';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { RECEIVE_CLI, startReceiver, runSender, events } from './lib/cli.js';
 import { makeTree, tempDir, treeDifferences } from './lib/tree.js';
 
 test('a tree with nested dirs, an empty file, a 20 MB file and unusual names mirrors exactly over UDP', { timeout: 120_000 }, async (t) => {
@@ -78,3 +80,20 @@ for (const io of ['auto', 'dgram'] as const) {
     else assert.deepEqual([sendIo, receiveIo], ['gso', 'mmsg'], 'this kernel has sendmmsg, GSO and recvmmsg: the addon path runs');
   });
 }
+
+test('a --rcvbuf the kernel caps (net.core.rmem_max) is said at start, not run on in silence', { timeout: 30_000 }, async (t) => {
+  const root = await tempDir(t);
+  const max = Number(readFileSync('/proc/sys/net/core/rmem_max', 'utf8'));
+  // As root the socket could force a bigger buffer (SO_RCVBUFFORCE): run without CAP_NET_ADMIN, as a service would.
+  const prefix = process.getuid?.() === 0 ? ['setpriv', '--inh-caps=-all', '--bounding-set=-net_admin', '--'] : [];
+  const child = spawn(prefix[0] ?? process.execPath, [...prefix.slice(1), ...(prefix.length ? [process.execPath] : []), RECEIVE_CLI,
+    path.join(root, 'dest'), '--listen', 'udp://127.0.0.1:0', '--rcvbuf', String(2 * max)], { env: { ...process.env, DIODESYNC_LOG: 'json' } });
+  t.after(() => child.kill('SIGKILL'));
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d));
+  for (const end = Date.now() + 10_000; !stderr.includes('rcvbuf-capped') && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
+  const capped = events(stderr).find((e) => e.event === 'rcvbuf-capped');
+  assert.ok(capped, stderr);
+  assert.equal(capped.asked, 2 * max);
+  assert.equal(capped.granted, max);
+});

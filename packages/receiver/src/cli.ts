@@ -100,6 +100,10 @@ async function receive(o: ReceiveOptions): Promise<void> {
     on: listen, port: source.port, dest, state: stateDir, metricsPort: metrics?.port, keys: o.keys.length, encrypt: o.encrypt,
     io: source.io ?? 'stream', native: nativeIo.available ? 'addon' : `fallback (${nativeIo.reason})`,
   });
+  // Linux grants at most net.core.rmem_max (and reports twice what it grants): say so, rather than run on less in silence.
+  if (source.receiveBufferBytes !== undefined && source.receiveBufferBytes / 2 < o.rcvbuf) {
+    log('rcvbuf-capped', { asked: o.rcvbuf, granted: source.receiveBufferBytes / 2, hint: 'the kernel caps it at net.core.rmem_max: raise that (sysctl) for a bigger socket buffer; the reader thread still holds --rcvbuf' });
+  }
   const statusTimer = every(STATUS_EVERY_MS, () => void writeStatus(stateDir, status(true)).catch(() => undefined), { keepAlive: true });
 
   /**

@@ -10,6 +10,8 @@ export interface Source {
   port: number;
   /** UDP: the receive path (mmsg, dgram); a byte stream: 'stream'. */
   io?: string;
+  /** UDP: what the kernel granted for SO_RCVBUF (Linux reports twice the usable size). */
+  receiveBufferBytes?: number;
   close(): Promise<void>;
 }
 
