@@ -1,0 +1,48 @@
+// What every row of the bench shares: the built CLIs, the options, the temp dir (removed at exit)
+// and the children still running (killed at exit, so an interrupted bench leaves nothing behind).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const BENCH = path.resolve(here, '..');
+export const REPO = path.resolve(BENCH, '..');
+export const SEND = path.join(REPO, 'packages/sender/dist/cli.js');
+export const RECEIVE = path.join(REPO, 'packages/receiver/dist/cli.js');
+export const MEASURE = path.join(here, 'measure.mjs');
+
+const children = new Set();
+/** Children the bench started; each is removed once it has exited. */
+export function track(child) {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+export function createContext(argv) {
+  const flag = (name) => argv.includes(`--${name}`);
+  const value = (name) => (flag(name) ? argv[argv.indexOf(`--${name}`) + 1] : undefined);
+  const quick = flag('quick');
+  const work = mkdtempSync(path.join(value('tmp') ?? tmpdir(), 'diodesync-bench-'));
+  const cleanup = () => {
+    for (const child of children) child.kill('SIGKILL');
+    rmSync(work, { recursive: true, force: true });
+  };
+  process.on('exit', cleanup);
+  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
+  return {
+    quick,
+    only: value('only') ? new Set(value('only').split(',')) : undefined,
+    // Sizes: the issue's by default; --quick makes every row small enough to smoke-test in minutes.
+    sizeMB: Number(value('size') ?? (quick ? 20 : 500)),
+    bigMB: Number(value('big-size') ?? (quick ? 40 : 2000)),
+    smallFiles: Number(value('files') ?? (quick ? 1000 : 10_000)),
+    runs: Number(value('runs') ?? (quick ? 1 : 3)),
+    maxSteps: Number(value('max-steps') ?? (quick ? 2 : 40)),
+    startRateM: Number(value('start-rate') ?? 1000),
+    out: value('out'),
+    work,
+    nextId: (() => { let n = 0; return () => ++n; })(),
+  };
+}
