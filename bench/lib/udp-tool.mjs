@@ -2,6 +2,7 @@
 // dir, and drives it: a recvmmsg drain (optionally recording every datagram) and a sendmmsg replay.
 import { spawn, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
+import { FrameType, HEADER_LAYOUT } from '../../packages/protocol/dist/index.js';
 import { BENCH, track } from './context.mjs';
 
 let built;
@@ -27,9 +28,12 @@ function collect(child) {
   })) };
 }
 
-/** Starts a drain on 127.0.0.1; `stop()` ends it and resolves with { datagrams, bytes, seconds, cpuSeconds }. */
+/**
+ * Starts a drain on 127.0.0.1; `stop()` ends it and resolves with { datagrams, bytes, seconds,
+ * dataSeconds (from the first data frame), cpuSeconds }.
+ */
 export async function startDrain(ctx, recordFile) {
-  const child = track(spawn(udpTool(ctx), ['drain', ...(recordFile ? [recordFile] : [])], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  const child = track(spawn(udpTool(ctx), ['drain', recordFile ?? '-', String(HEADER_LAYOUT.type.offset), String(FrameType.Data)], { stdio: ['ignore', 'pipe', 'pipe'] }));
   const out = collect(child);
   out.exited.catch(() => undefined);
   for (let i = 0; i < 500 && !/port \d+/.test(out.stdout()); i++) await new Promise((r) => setTimeout(r, 10));

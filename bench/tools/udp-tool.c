@@ -1,7 +1,10 @@
 // The bench's UDP peer, in C so that its own cost stays out of the figures of the side measured.
-//   udp-tool drain [RECORD_FILE]  bind 127.0.0.1:0, print "port N", take datagrams with recvmmsg
+//   udp-tool drain [RECORD_FILE [OFFSET VALUE]]
+//                                 bind 127.0.0.1:0, print "port N", take datagrams with recvmmsg
 //                                 and count them (and append each, as u16 length + bytes, to
-//                                 RECORD_FILE) until SIGTERM; then print one JSON line.
+//                                 RECORD_FILE, "-" for none) until SIGTERM; then print one JSON
+//                                 line. With OFFSET VALUE, "dataSeconds" runs from the first
+//                                 datagram whose byte at OFFSET is VALUE (the first data frame).
 //   udp-tool replay FILE PORT     send every recorded datagram to 127.0.0.1:PORT with sendmmsg,
 //                                 as fast as the kernel takes them, each one separately (no GSO).
 // Built by bench/lib/udp-tool.mjs with `cc -O2` at bench time; nothing of it is committed built.
@@ -42,7 +45,7 @@ static void print_usage_json(const char *head, unsigned long long datagrams, uns
   fflush(stdout);
 }
 
-static int drain(const char *record) {
+static int drain(const char *record, int type_offset, int type_value) {
   int fd = socket(AF_INET, SOCK_DGRAM, 0);
   if (fd < 0) { perror("socket"); return 1; }
   int size = 64 << 20;
@@ -55,7 +58,7 @@ static int drain(const char *record) {
   socklen_t len = sizeof addr;
   getsockname(fd, (struct sockaddr *)&addr, &len);
   FILE *out = NULL;
-  if (record && !(out = fopen(record, "wb"))) { perror(record); return 1; }
+  if (record && strcmp(record, "-") != 0 && !(out = fopen(record, "wb"))) { perror(record); return 1; }
   if (out) setvbuf(out, NULL, _IOFBF, 4 << 20);
   printf("port %d\n", ntohs(addr.sin_port));
   fflush(stdout);
@@ -71,7 +74,7 @@ static int drain(const char *record) {
     msgs[i].msg_hdr.msg_iovlen = 1;
   }
   unsigned long long datagrams = 0, bytes = 0;
-  double first = 0, last = 0;
+  double first = 0, last = 0, first_data = 0;
   while (!stopping) {
     int n = recvmmsg(fd, msgs, BATCH, MSG_WAITFORONE, NULL);
     if (n < 0) {
@@ -84,6 +87,7 @@ static int drain(const char *record) {
     for (int i = 0; i < n; i++) {
       unsigned int got = msgs[i].msg_len;
       bytes += got;
+      if (!first_data && type_offset >= 0 && got > (unsigned)type_offset && (unsigned char)bufs[i][type_offset] == type_value) first_data = last;
       if (out) {
         unsigned char head[2] = { got >> 8, got & 0xff };
         if (fwrite(head, 1, 2, out) != 2 || fwrite(bufs[i], 1, got, out) != got) { perror("record"); return 1; }
@@ -92,7 +96,9 @@ static int drain(const char *record) {
     datagrams += n;
   }
   if (out && fclose(out) != 0) { perror("record"); return 1; }
-  print_usage_json("\"mode\":\"drain\",", datagrams, bytes, first ? last - first : 0);
+  char head[64];
+  snprintf(head, sizeof head, "\"mode\":\"drain\",\"dataSeconds\":%.6f,", first_data ? last - first_data : 0);
+  print_usage_json(head, datagrams, bytes, first ? last - first : 0);
   return 0;
 }
 
@@ -150,8 +156,8 @@ int main(int argc, char **argv) {
   sa.sa_handler = on_stop;  // no SA_RESTART: recvmmsg returns EINTR and the loop ends
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGINT, &sa, NULL);
-  if (argc >= 2 && strcmp(argv[1], "drain") == 0) return drain(argc >= 3 ? argv[2] : NULL);
+  if (argc >= 2 && strcmp(argv[1], "drain") == 0) return drain(argc >= 3 ? argv[2] : NULL, argc >= 5 ? atoi(argv[3]) : -1, argc >= 5 ? atoi(argv[4]) : -1);
   if (argc >= 4 && strcmp(argv[1], "replay") == 0) return replay(argv[2], atoi(argv[3]));
-  fprintf(stderr, "usage: udp-tool drain [RECORD_FILE] | udp-tool replay FILE PORT\n");
+  fprintf(stderr, "usage: udp-tool drain [RECORD_FILE|- [OFFSET VALUE]] | udp-tool replay FILE PORT\n");
   return 1;
 }
