@@ -25,9 +25,12 @@ test('bench --quick: every row of issue 14 prints a figure, with its target and 
   let output = '';
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 220_000);
+  // SIGTERM first: the bench then kills its own children and removes its temp dir.
+  const term = setTimeout(() => child.kill('SIGTERM'), 210_000);
+  const kill = setTimeout(() => child.kill('SIGKILL'), 220_000);
   const code = await new Promise((resolve) => child.on('close', resolve));
-  clearTimeout(timer);
+  clearTimeout(term);
+  clearTimeout(kill);
   assert.equal(code, 0, output);
 
   const rows = (JSON.parse(readFileSync(out, 'utf8')) as { rows: Row[] }).rows;

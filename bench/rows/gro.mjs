@@ -13,7 +13,9 @@ import { bestRateM } from './paired.mjs';
 export function groArgs() {
   const help = spawnSync(process.execPath, [RECEIVE, '--help'], { encoding: 'utf8' }).stdout ?? '';
   if (/--gro\b/.test(help)) return ['--gro'];
-  if (/--io\b[\s\S]*?choices:[^\]]*"gro"/.test(help)) return ['--io', 'gro'];
+  // The --io option's own lines (up to the next option) list its choices.
+  const io = /^\s*--io\b[\s\S]*?(?=^\s*--|$(?![\s\S]))/m.exec(help)?.[0] ?? '';
+  if (/"gro"/.test(io.replace(/\n\s*/g, ''))) return ['--io', 'gro']; // yargs wraps the help at 80 columns
   return undefined;
 }
 
