@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench [-- --quick] [-- --only ROW,...] [-- --size MB] [-- --runs N] [-- --out FILE]
+// npm run bench [-- --quick] [-- --only ROW,...] [-- --size MB] [-- --runs N] [-- --out FILE] [-- --tmp DIR]
 //
 // The rows of issue 14, each with CPU nanoseconds per frame of each side (user + system CPU of the
 // process, every thread, over the frames it sent or received), Gb/s, peak RSS, the issue's target
@@ -13,6 +13,7 @@
 //   rss         peak RSS of each side on a 2 GB file
 //   gro         the receiver with GRO on (not a headline)
 // Earlier sections, only with --only: goodput, limits, rate, watch.
+// Also: --big-size MB (rss), --files N (small), --start-rate MBITS, --max-steps N (rate search).
 // --quick: every row small (20 MB, 40 MB for rss, 1,000 files, 1 run, 2 rate steps), a smoke test.
 // Figures, not verdicts: the machine is shared, so CPU per frame says more than wall-clock Gb/s.
 import { spawnSync } from 'node:child_process';

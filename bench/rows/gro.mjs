@@ -2,22 +2,11 @@
 // intact --rate the paired search found. On loopback a GSO message reaches a GRO socket whole, never
 // split into datagrams, so this shows the path's cost without the per-datagram work of a real link.
 // Runs only when diode-receive offers GRO (its --help names it); otherwise the row says so.
-import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { RECEIVE } from '../lib/context.mjs';
 import { randomTree, sameFile } from '../lib/files.mjs';
+import { groArgs } from '../lib/gro-option.mjs';
 import { transfer } from '../lib/transfer.mjs';
 import { bestRateM } from './paired.mjs';
-
-/** The receiver's arguments that turn GRO on, or undefined when it has none. */
-export function groArgs() {
-  const help = spawnSync(process.execPath, [RECEIVE, '--help'], { encoding: 'utf8' }).stdout ?? '';
-  if (/--gro\b/.test(help)) return ['--gro'];
-  // The --io option's own lines (up to the next option) list its choices.
-  const io = /^\s*--io\b[\s\S]*?(?=^\s*--|$(?![\s\S]))/m.exec(help)?.[0] ?? '';
-  if (/"gro"/.test(io.replace(/\n\s*/g, ''))) return ['--io', 'gro']; // yargs wraps the help at 80 columns
-  return undefined;
-}
 
 export async function groOn(ctx, table) {
   const what = `GRO on (not the headline), ${ctx.sizeMB} MB, 1472 B`;

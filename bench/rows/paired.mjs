@@ -7,6 +7,7 @@
 import * as path from 'node:path';
 import { randomTree, sameFile } from '../lib/files.mjs';
 import { transfer } from '../lib/transfer.mjs';
+import { groOffArgs } from '../lib/gro-option.mjs';
 
 const STEP_M = 250;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -63,7 +64,7 @@ export function bestRateM(ctx, mtu) {
 export async function paired(ctx, table, { mtu, target }) {
   const source = randomTree(ctx, ctx.sizeMB * 1e6);
   const what = `paired, ${ctx.sizeMB} MB, ${mtu - 28} B, FEC 20+4, R=1, GRO off`;
-  const { best, stopped } = await searchRate(ctx, source, mtu);
+  const { best, stopped } = await searchRate(ctx, source, mtu, { receiverArgs: groOffArgs() });
   if (!best) return table.add({ what, figure: `no intact step (${stopped})`, unit: 'Gb/s', target: { value: target } });
   (ctx.found ??= {})[mtu] = best.rateM;
   const pick = (k) => median(best.runs.map((r) => r[k]).filter((x) => x !== undefined));
