@@ -4,7 +4,7 @@
 import { rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { RECEIVE, SEND } from './context.mjs';
-import { runCli, sleep } from './processes.mjs';
+import { runCli } from './processes.mjs';
 
 /**
  * `source` { dir, bytes }, `check(destDir)` says whether the mirror is byte-identical.
@@ -43,7 +43,6 @@ export async function transfer(ctx, { source, check, senderArgs = [], receiverAr
       why: identical ? '' : whyNot(s, r),
     };
   } finally {
-    await sleep(0);
     for (const dir of [dest, receiverState, senderState, path.join(ctx.work, `.mirror-${id}.diodesync`)]) rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -41,17 +41,20 @@ export async function receiverAlone(ctx, table) {
   const receiver = runCli(ctx, RECEIVE, [dest, '--listen', 'udp://127.0.0.1:0', '--exit-when-synced', '--timeout', '600', '--state', `${dest}.state`, '--metrics', '127.0.0.1:0']);
   const { port, metricsPort } = await receiver.waitFor('listening');
   const t0 = performance.now();
-  let replayed;
-  const sent = replay(ctx, recording, port).then((r) => (replayed = r));
+  let replayEnded = false;
+  const sent = replay(ctx, recording, port).finally(() => (replayEnded = true));
   // The receiver's last frame: when its count stops moving after the replay has ended.
   let last = { frames: 0, at: t0 };
-  while (receiver.child.exitCode === null) {
+  while (receiver.child.exitCode === null && performance.now() - t0 < 600_000) {
     const n = await framesReceived(metricsPort);
     if (n > last.frames) last = { frames: n, at: performance.now() };
-    else if (replayed && performance.now() - last.at > 1000) break;
+    else if (replayEnded && performance.now() - last.at > 1000) break;
     await sleep(100);
   }
-  await sent;
+  const replayed = await sent.catch((err) => {
+    receiver.child.kill('SIGKILL');
+    throw err;
+  });
   // What remains is verification (read back and hashed) and the rename; then it exits if synced.
   const r = await receiver.stopWithin((20 + source.bytes / 100e6) * 1000);
   const frames = r.events.exit?.frames ?? last.frames;
