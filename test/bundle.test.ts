@@ -33,6 +33,12 @@ test('npm run bundle: the unpacked tarball runs both programs with no registry, 
   assert.deepEqual(symlinksUnder(top), []);
   assert.ok(!readdirSync(top, { recursive: true, encoding: 'utf8' }).some((f) => f.endsWith('.test.js')), 'no tests in the bundle');
 
+  // What the service examples name is there: /opt/diodesync/examples/on-alert.sh in receive.json.
+  for (const f of ['examples/systemd/diode-send.service', 'examples/systemd/diode-receive.service', 'examples/config/send.json', 'examples/config/receive.json', 'examples/on-alert.sh', 'examples/prometheus/diodesync.rules.yml', 'README.md', 'LICENSE', 'BUILD-INFO.json']) {
+    assert.ok(existsSync(path.join(top, f)), `the bundle holds ${f}`);
+  }
+  assert.ok(lstatSync(path.join(top, 'examples/on-alert.sh')).mode & 0o100, 'on-alert.sh stays executable');
+
   // The start files run as programs (shebang, mode), from anywhere.
   for (const program of ['diode-send', 'diode-receive', 'diode-impair']) {
     const help = spawnSync(path.join(top, 'bin', program), ['--help'], { cwd: dir, encoding: 'utf8', env: { ...process.env, ...NO_REGISTRY }, timeout: 30_000 });

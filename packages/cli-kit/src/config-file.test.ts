@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { UsageError } from './cli-args.js';
-import { parseConfigText, readConfigFile, stripJsonComments } from './config-file.js';
+import { parseConfigText, readConfigFile, stripJsonComments, stripTrailingCommas } from './config-file.js';
 
 const usage = (pattern: RegExp) => (err: unknown) => err instanceof UsageError && pattern.test(err.message) && !err.message.includes('\n');
 
@@ -20,8 +20,15 @@ test('config text: comments go, strings that look like comments stay', () => {
   assert.equal(stripJsonComments('{ // x\n"a": 1 }').split('\n')[1], '"a": 1 }');
 });
 
+test('config text: a trailing comma is allowed, one inside a string is kept', () => {
+  const text = '{\n  "include": ["a,]", "b",],\n  "to": "x",\n  // "rate": "1m",\n}';
+  assert.deepEqual(parseConfigText(text, 'f'), { include: ['a,]', 'b'], to: 'x' });
+  assert.equal(stripTrailingCommas('[1, 2 ,\n]'), '[1, 2  \n]');
+  assert.throws(() => parseConfigText('{ "a": 1,, }', 'f'), usage(/invalid JSON/));
+});
+
 test('config text: not JSON, or not one object, is a one-line UsageError with the line', () => {
-  assert.throws(() => parseConfigText('{\n  // fine\n  "a": 1,\n}', 'send.json'), usage(/^config file send\.json: invalid JSON: line 4 column 1/));
+  assert.throws(() => parseConfigText('{\n  // fine\n  "a": 1\n  "b": 2\n}', 'send.json'), usage(/^config file send\.json: invalid JSON: line 4 column 3/));
   assert.throws(() => parseConfigText('["--to"]', 'send.json'), usage(/must hold one JSON object/));
   assert.throws(() => parseConfigText('', 'send.json'), usage(/invalid JSON/));
 });

@@ -4,7 +4,8 @@ import { UsageError } from './cli-args.js';
 /**
  * The --config loader both CLIs give yargs (`.config('config', help, readConfigFile)`): a JSON
  * object whose keys are the long option names (positionals too: "source-dir", "dest-dir"), with
- * // and /* *\/ comments allowed so an example file can explain itself. Every failure is a
+ * // and /* *\/ comments and trailing commas allowed, so that an example file can explain itself
+ * and a line can be commented out or in on its own. Every failure is a
  * UsageError on one line that names the file; yargs would otherwise say "Invalid JSON" for a
  * file that is simply missing.
  */
@@ -23,7 +24,7 @@ export function readConfigFile(file: string): Record<string, unknown> {
 
 /** Parses the text of a config file (JSON with comments); `file` only names it in errors. */
 export function parseConfigText(text: string, file: string): Record<string, unknown> {
-  const json = stripJsonComments(text.replace(/^\uFEFF/, ''));
+  const json = stripTrailingCommas(stripJsonComments(text.replace(/^\uFEFF/, '')));
   let value: unknown;
   try {
     value = JSON.parse(json);
@@ -47,10 +48,9 @@ export function stripJsonComments(text: string): string {
     const c = text[i]!;
     if (c === '"') {
       // A string, escapes included: copied as is.
-      let j = i + 1;
-      while (j < text.length && text[j] !== '"' && text[j] !== '\n') j += text[j] === '\\' ? 2 : 1;
-      out += text.slice(i, j + 1);
-      i = j + 1;
+      const end = stringEnd(text, i);
+      out += text.slice(i, end);
+      i = end;
     } else if (c === '/' && text[i + 1] === '/') {
       const end = text.indexOf('\n', i);
       const stop = end < 0 ? text.length : end;
@@ -67,6 +67,33 @@ export function stripJsonComments(text: string): string {
     }
   }
   return out;
+}
+
+/** Blanks out a comma that only whitespace separates from a closing } or ] (outside strings). */
+export function stripTrailingCommas(json: string): string {
+  let out = '';
+  let i = 0;
+  while (i < json.length) {
+    const c = json[i]!;
+    if (c === '"') {
+      const end = stringEnd(json, i);
+      out += json.slice(i, end);
+      i = end;
+      continue;
+    }
+    let next = i + 1;
+    if (c === ',') while (next < json.length && /\s/.test(json[next]!)) next++;
+    out += c === ',' && (json[next] === '}' || json[next] === ']') ? ' ' : c;
+    i++;
+  }
+  return out;
+}
+
+/** Where the JSON string that starts at `start` (a quote) ends: after its closing quote, or at a newline. */
+function stringEnd(text: string, start: number): number {
+  let j = start + 1;
+  while (j < text.length && text[j] !== '"' && text[j] !== '\n') j += text[j] === '\\' ? 2 : 1;
+  return j + 1;
 }
 
 /** ": line L column C: what JSON.parse said", where the message gives a position. */
