@@ -8,9 +8,11 @@
 //   diodesync/node_modules/...                               their production dependencies, as installed here
 //   diodesync/examples/, README.md, LICENSE, BUILD-INFO.json what was built, from what, for what
 //
+// Beside the tarball, NAME.tgz.sha256 for `sha256sum -c`.
 // It copies what `npm install` put in node_modules here rather than installing again: the bundle
 // is made on the connected side, from the tree the tests ran on.
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -53,7 +55,10 @@ function main() {
     mkdirSync(outDir, { recursive: true });
     const tarball = path.join(outDir, `${name}.tgz`);
     run('tar', ['-C', stage, '--owner=0', '--group=0', '--numeric-owner', '--sort=name', '-czf', tarball, 'diodesync']);
-    console.log(`${tarball} (${(statSync(tarball).size / 1e6).toFixed(1)} MB)`);
+    // The checksum travels with the tarball: `sha256sum -c NAME.tgz.sha256` on the other side.
+    const sha256 = createHash('sha256').update(readFileSync(tarball)).digest('hex');
+    writeFileSync(`${tarball}.sha256`, `${sha256}  ${path.basename(tarball)}\n`);
+    console.log(`${tarball} (${(statSync(tarball).size / 1e6).toFixed(1)} MB, sha256 ${sha256})`);
   } finally {
     rmSync(stage, { recursive: true, force: true });
   }

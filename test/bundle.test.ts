@@ -23,7 +23,9 @@ test('npm run bundle: the unpacked tarball runs both programs with no registry, 
   const made = spawnSync('npm', ['run', 'bundle', '--', '--out', out], { cwd: ROOT, encoding: 'utf8', timeout: 240_000 });
   assert.equal(made.status, 0, made.stderr);
   const name = `diodesync-${(JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version}-${process.platform}-${process.arch}-node${process.versions.node.split('.')[0]}.tgz`;
-  assert.deepEqual(readdirSync(out), [name]);
+  assert.deepEqual(readdirSync(out).sort(), [name, `${name}.sha256`]);
+  const check = spawnSync('sha256sum', ['-c', `${name}.sha256`], { cwd: out, encoding: 'utf8' });
+  assert.equal(check.status, 0, `the checksum file checks the tarball: ${check.stdout}${check.stderr}`);
 
   const unpacked = path.join(dir, 'high-side');
   mkdirSync(unpacked);
