@@ -39,6 +39,7 @@ test('--config: commented files with source-dir and dest-dir run a transfer; the
   await writeFile(receiveConfig, `{
     // where the mirror goes, and where frames arrive
     "dest-dir": ${JSON.stringify(dest)},
+    "state": ${JSON.stringify(path.join(dir, 'receive-state'))},
     "listen": "udp://127.0.0.1:0", /* any free port */
     "exit-when-synced": true,
     "timeout": 60
@@ -69,6 +70,10 @@ test('--config: commented files with source-dir and dest-dir run a transfer; the
   assert.equal(listed.code, 0, listed.stderr);
   assert.match(listed.stdout, /a\.txt/);
   assert.match(listed.stdout, /docs\/b\.bin/);
+  // So does the receiver's status command, through the receiver's "state".
+  const status = await start(RECEIVE_CLI, ['status', '--config', receiveConfig, '--json']).exited;
+  assert.equal(status.code, 0, status.stderr);
+  assert.equal((JSON.parse(status.stdout) as { dest: string }).dest, dest);
 
   // Only source-dir from the file: it is used when the command line gives none.
   const onlyConfig = path.join(dir, 'only.json');

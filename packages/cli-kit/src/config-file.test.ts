@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { UsageError } from './cli-args.js';
-import { parseConfigText, readConfigFile, stripJsonComments, stripTrailingCommas } from './config-file.js';
+import { commandWord, parseConfigText, pickKeys, readConfigFile, stripJsonComments, stripTrailingCommas } from './config-file.js';
 
 const usage = (pattern: RegExp) => (err: unknown) => err instanceof UsageError && pattern.test(err.message) && !err.message.includes('\n');
 
@@ -40,4 +40,13 @@ test('config file: a missing file says not found; a directory says so', (t) => {
   assert.throws(() => readConfigFile(dir), usage(/is a directory/));
   writeFileSync(path.join(dir, 'ok.json'), '\uFEFF{ "once": true } // the end, no newline');
   assert.deepEqual(readConfigFile(path.join(dir, 'ok.json')), { once: true });
+});
+
+test('commandWord skips options and their values; pickKeys keeps only the keys named', () => {
+  const withValue = ['--state', '--config'];
+  assert.equal(commandWord(['--config', 'send.json', 'ledger', 'list'], withValue), 'ledger');
+  assert.equal(commandWord(['--state', 'status', '--json'], withValue), undefined, 'a value is not the command');
+  assert.equal(commandWord(['--once', '/srv/outbox'], withValue), '/srv/outbox');
+  assert.equal(commandWord([], withValue), undefined);
+  assert.deepEqual(pickKeys({ state: '/s', to: 'udp://x', ledger: '/l' }, ['state', 'ledger']), { state: '/s', ledger: '/l' });
 });

@@ -106,3 +106,22 @@ function where(json: string, err: Error): string {
   const column = before.length - before.lastIndexOf('\n');
   return `: line ${line} column ${column}: ${reason.replace(/\s*(in JSON )?at position \d+.*$/, '')}`;
 }
+
+/**
+ * The command word of a command line (`ledger`, `status`): its first word that is neither an
+ * option nor the value of one of `optionsWithValue`. A subcommand takes only some keys of the
+ * service's config file (see `pickKeys`), so the CLI must know which runs before yargs does.
+ */
+export function commandWord(args: readonly string[], optionsWithValue: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (optionsWithValue.includes(arg)) i++;
+    else if (!arg.startsWith('-')) return arg;
+  }
+  return undefined;
+}
+
+/** Only the given keys of a config: a subcommand would call the others unknown options. */
+export function pickKeys(config: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(config).filter(([key]) => keys.includes(key)));
+}

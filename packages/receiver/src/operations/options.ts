@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import yargs from 'yargs';
 import type { UdpIoPreference } from '@diodesync/native';
 import type { FrameAuthenticator } from '@diodesync/protocol';
-import { UsageError, keyFromFile, parseByteSize, parseEndpoint, parseOrUsage, readConfigFile, stdioDashAsValue, type Endpoint } from '@diodesync/cli-kit';
+import { UsageError, commandWord, keyFromFile, parseByteSize, parseEndpoint, parseOrUsage, pickKeys, readConfigFile, stdioDashAsValue, type Endpoint } from '@diodesync/cli-kit';
 import { parseFreeFloor, type LimitSettings } from '../assembly/limits.js';
 import { isInside } from '../placement/paths.js';
 
@@ -68,7 +68,9 @@ export async function parseCommandLine(args: string[]): Promise<Command> {
       .option('max-files', { type: 'number', default: 10_000_000, describe: 'refuse new files once the mirror and the files under way hold this many' })
       .option('portable-names', { type: 'boolean', default: false, describe: 'refuse (and report) names Windows cannot hold: for a mirror that is later copied to Windows' })
       .option('min-free', { type: 'string', default: '1g', describe: 'refuse files that would leave less free space than this (bytes, or N% of the file system)' }))
-    .config('config', 'JSON file (// comments allowed) whose keys are long option names, dest-dir included', readConfigFile)
+    // `status --config receive.json` takes only the service's "state" from it.
+    .config('config', 'JSON file (// comments allowed) whose keys are long option names, dest-dir included',
+      (file) => (commandWord(args, ['--config', '--state']) === 'status' ? pickKeys(readConfigFile(file), ['state']) : readConfigFile(file)))
     .strict()
     .help()
     .version(false)
