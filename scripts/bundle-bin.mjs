@@ -15,6 +15,10 @@ if (process.versions.modules !== ${JSON.stringify(abi)}) {
 }
 const path = require('node:path');
 const { pathToFileURL } = require('node:url');
-import(pathToFileURL(path.join(__dirname, '..', ${JSON.stringify(target)})).href);
+import(pathToFileURL(path.join(__dirname, '..', ${JSON.stringify(target)})).href).catch((err) => {
+  // Only a module that fails to load gets here (the program reports its own errors).
+  process.stderr.write(\`${program}: error: cannot start: \${String(err && err.message).split('\\n')[0]}\\n\`);
+  process.exit(1);
+});
 `;
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { start } from './lib/cli.js';
@@ -47,6 +47,20 @@ test('npm run bundle: the unpacked tarball runs both programs with no registry, 
     assert.equal(help.status, 0, `${program} --help: ${help.stderr}`);
     assert.match(help.stdout, /--help/, program);
   }
+
+  // On another Node ABI (faked here: this bin expects ABI 1), one line says why instead of a crash.
+  const bin = readFileSync(path.join(top, 'bin', 'diode-receive'), 'utf8');
+  const otherAbi = path.join(top, 'bin', 'diode-receive-other-abi');
+  writeFileSync(otherAbi, bin.replace(`!== "${process.versions.modules}"`, '!== "1"'));
+  const refused = spawnSync(process.execPath, [otherAbi, '--help'], { encoding: 'utf8' });
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, /^diode-receive: error: this bundle was built for Node \d+ \(ABI \d+\), this is Node .*\n$/);
+  // A bundle missing a module: one line, no stack.
+  const broken = path.join(top, 'bin', 'diode-receive-broken');
+  writeFileSync(broken, bin.replace('@diodesync/receiver/bin', '@diodesync/nowhere/bin'));
+  const failed = spawnSync(process.execPath, [broken, '--help'], { encoding: 'utf8' });
+  assert.equal(failed.status, 1);
+  assert.match(failed.stderr, /^diode-receive: error: cannot start: Cannot find module .*\n$/);
 
   // A transfer over loopback, from the unpacked copy only. Inside a network namespace of its own
   // (nothing but lo) where the kernel allows one, so the run provably reaches no network.
