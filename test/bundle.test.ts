@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { start } from './lib/cli.js';
@@ -47,6 +47,11 @@ test('npm run bundle: the unpacked tarball runs both programs with no registry, 
     assert.equal(help.status, 0, `${program} --help: ${help.stderr}`);
     assert.match(help.stdout, /--help/, program);
   }
+
+  // Linked into a directory on the PATH, as the README suggests, it still finds its bundle.
+  symlinkSync(path.join(top, 'bin', 'diode-send'), path.join(dir, 'diode-send'));
+  const linked = spawnSync(path.join(dir, 'diode-send'), ['--help'], { cwd: dir, encoding: 'utf8', timeout: 30_000 });
+  assert.equal(linked.status, 0, linked.stderr);
 
   // On another Node ABI (faked here: this bin expects ABI 1), one line says why instead of a crash.
   const bin = readFileSync(path.join(top, 'bin', 'diode-receive'), 'utf8');
