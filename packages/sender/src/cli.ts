@@ -4,7 +4,7 @@ import { randomInt } from 'node:crypto';
 import yargs, { type ArgumentsCamelCase, type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { HEADER_SIZE, IP_UDP_OVERHEAD, MAX_DATAGRAM, MAX_PAYLOAD, TAG_SIZE, fecEnabled, formatFec, parseFec } from '@diodesync/protocol';
-import { UsageError, formatBitRate, formatBytes, keyFromFile, parseBitRate, parseEndpoint, parseOrUsage, stdioDashAsValue } from '@diodesync/cli-kit';
+import { UsageError, formatBitRate, formatBytes, keyFromFile, parseBitRate, parseEndpoint, parseOrUsage, readConfigFile, stdioDashAsValue } from '@diodesync/cli-kit';
 import { UDP_IO_PREFERENCES, type UdpIoPreference } from '@diodesync/native';
 import { FrameEmitter } from './framing/frame-emitter.js';
 import { LedgerError, damagedLedger, isSqliteError } from './ledger/errors.js';
@@ -13,6 +13,7 @@ import { Ledger } from './ledger/store.js';
 import { LEDGER_ACTIONS, runLedgerCommand, type LedgerAction } from './ledger/ledger-cli.js';
 import { CriteriaError } from './ledger/reset-criteria.js';
 import { defaultStateDir, ledgerPath } from './ledger/location.js';
+import { isLedgerCommand, ledgerConfig } from './ledger/ledger-config.js';
 import { log, showStatus } from './log.js';
 import { TokenBucket } from './transport/rate-limiter.js';
 import { Sender, type SenderStats } from './sender.js';
@@ -28,7 +29,8 @@ function fail(message: string, code = 1): never {
 }
 
 const sendOptions = <T>(y: Argv<T>) => y
-  .positional('source-dir', { type: 'string', describe: 'directory to mirror', demandOption: true })
+  // Optional for yargs so that a --config file can name it ("source-dir"); main() demands it.
+  .positional('source-dir', { type: 'string', describe: 'directory to mirror' })
   .option('to', { type: 'string', demandOption: true, describe: 'destination: udp://HOST:PORT (unicast, multicast or broadcast), tcp://HOST:PORT (diode appliance), or - for stdout' })
   .option('ttl', { type: 'number', default: 1, describe: 'multicast TTL (hops)' })
   .option('io', { type: 'string', default: 'auto', choices: UDP_IO_PREFERENCES as string[], describe: 'UDP path: gso (sendmmsg + UDP GSO), mmsg (sendmmsg), dgram (node:dgram, one call per datagram); auto = the best this host has' })
@@ -71,14 +73,16 @@ type ArgsOf<F> = F extends (y: Argv<object>) => Argv<infer T> ? ArgumentsCamelCa
 
 async function main(): Promise<void> {
   let parsed: { kind: 'send'; argv: ArgsOf<typeof sendOptions> } | { kind: 'ledger'; argv: ArgsOf<typeof ledgerOptions> } | undefined;
-  await yargs(stdioDashAsValue(hideBin(process.argv), '--to'))
+  const args = stdioDashAsValue(hideBin(process.argv), '--to');
+  await yargs(args)
     .scriptName(PROGRAM)
     .usage('$0 <source-dir> --to URL [options]\n$0 ledger list|stats|reset [options]\n\nSend a directory tree across a one-way link.')
     .option('state', { type: 'string', describe: `sender state directory (default: ${defaultStateDir()})` })
     .option('ledger', { type: 'string', describe: 'SQLite ledger file (default: <state>/ledger.sqlite)' })
-    .command('$0 <source-dir>', 'send the tree, then keep watching it (or exit after --once)', sendOptions, (argv) => void (parsed = { kind: 'send', argv }))
+    .command('$0 [source-dir]', 'send the tree, then keep watching it (or exit after --once)', sendOptions, (argv) => void (parsed = { kind: 'send', argv }))
     .command('ledger <action>', 'read or correct the ledger (list, stats, reset); works while a sender runs', ledgerOptions, (argv) => void (parsed = { kind: 'ledger', argv }))
-    .config('config', 'JSON file whose keys are long option names')
+    .config('config', 'JSON file (// comments allowed) whose keys are long option names, source-dir included',
+      (file) => (isLedgerCommand(args) ? ledgerConfig(readConfigFile(file)) : readConfigFile(file)))
     .strict()
     .wrap(Math.min(110, process.stdout.columns || 100))
     .help()
@@ -100,6 +104,7 @@ async function main(): Promise<void> {
     return;
   }
   const argv = parsed.argv;
+  if (argv['source-dir'] === undefined) throw new UsageError('no source directory: give it first, or as "source-dir" in the --config file');
   const source = String(argv['source-dir']);
   let isDir = false;
   try {

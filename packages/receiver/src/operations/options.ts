@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import yargs from 'yargs';
 import type { UdpIoPreference } from '@diodesync/native';
 import type { FrameAuthenticator } from '@diodesync/protocol';
-import { UsageError, keyFromFile, parseByteSize, parseEndpoint, parseOrUsage, stdioDashAsValue, type Endpoint } from '@diodesync/cli-kit';
+import { UsageError, commandWord, keyFromFile, parseByteSize, parseEndpoint, parseOrUsage, pickKeys, readConfigFile, stdioDashAsValue, type Endpoint } from '@diodesync/cli-kit';
 import { parseFreeFloor, type LimitSettings } from '../assembly/limits.js';
 import { isInside } from '../placement/paths.js';
 
@@ -45,8 +45,9 @@ export async function parseCommandLine(args: string[]): Promise<Command> {
     .command('status', "show a receiver's counters, queues and link state", (y) => y
       .option('state', { type: 'string', demandOption: true, describe: 'the receiver state directory' })
       .option('json', { type: 'boolean', default: false, describe: 'print JSON' }))
-    .command('$0 <dest-dir>', 'receive into dest-dir', (y) => y
-      .positional('dest-dir', { type: 'string', describe: 'mirror directory (created if missing)', demandOption: true })
+    // dest-dir is optional for yargs so that a --config file can name it ("dest-dir"); checked below.
+    .command('$0 [dest-dir]', 'receive into dest-dir', (y) => y
+      .positional('dest-dir', { type: 'string', describe: 'mirror directory (created if missing)' })
       .option('listen', { type: 'string', demandOption: true, describe: 'where frames arrive: udp://HOST:PORT (unicast or multicast group), tcp-listen://HOST:PORT, tcp://HOST:PORT (appliance high side), or - for stdin' })
       .option('multicast-interface', { type: 'string', describe: 'local address of the interface to join a multicast group on' })
       .option('state', { type: 'string', describe: 'receiver state: partial files, report, status (default: .<dest>.diodesync beside dest-dir)' })
@@ -67,7 +68,9 @@ export async function parseCommandLine(args: string[]): Promise<Command> {
       .option('max-files', { type: 'number', default: 10_000_000, describe: 'refuse new files once the mirror and the files under way hold this many' })
       .option('portable-names', { type: 'boolean', default: false, describe: 'refuse (and report) names Windows cannot hold: for a mirror that is later copied to Windows' })
       .option('min-free', { type: 'string', default: '1g', describe: 'refuse files that would leave less free space than this (bytes, or N% of the file system)' }))
-    .config('config', 'JSON file whose keys are long option names')
+    // `status --config receive.json` takes only the service's "state" from it.
+    .config('config', 'JSON file (// comments allowed) whose keys are long option names, dest-dir included',
+      (file) => (commandWord(args, ['--config', '--state']) === 'status' ? pickKeys(readConfigFile(file), ['state']) : readConfigFile(file)))
     .strict()
     .help()
     .version(false)
@@ -78,6 +81,7 @@ export async function parseCommandLine(args: string[]): Promise<Command> {
 
   if (argv._[0] === 'status') return { command: 'status', stateDir: String(argv.state), json: Boolean(argv.json) };
 
+  if (argv['dest-dir'] === undefined) throw new UsageError('no destination directory: give it first, or as "dest-dir" in the --config file');
   const listen = String(argv.listen);
   const endpoint = parseOrUsage(() => parseEndpoint(listen, ['udp', 'tcp-listen', 'tcp', 'stdio']));
   const rcvbuf = parseOrUsage(() => parseByteSize(String(argv.rcvbuf)));
