@@ -96,4 +96,6 @@ test('a --rcvbuf the kernel caps (net.core.rmem_max) is said at start, not run o
   assert.ok(capped, stderr);
   assert.equal(capped.asked, 2 * max);
   assert.equal(capped.granted, max);
+  assert.equal(capped.sysctl, 'net.core.rmem_max', 'the line names the sysctl that lifts the cap');
+  assert.equal(capped.level, 'warn');
 });
