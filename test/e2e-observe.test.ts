@@ -129,9 +129,10 @@ test('-q leaves warnings and errors only, -v adds debug lines; every JSON line h
   const normal = await run();
   assert.ok(normal.some((e) => e.event === 'start' && e.level === 'info'));
   assert.ok(normal.some((e) => e.event === 'file-sent'));
-  assert.ok(!normal.some((e) => e.event === 'entry-skipped'), 'an excluded file is a debug line');
+  assert.ok(normal.some((e) => e.event === 'entry-skipped' && e.path === 'b.tmp' && e.level === 'info'), 'nothing is left out silently');
+  assert.ok(!normal.some((e) => e.event === 'scan'), 'each scan is a debug line');
   const verbose = await run('-v');
-  assert.ok(verbose.some((e) => e.event === 'entry-skipped' && e.level === 'debug' && e.path === 'b.tmp'));
+  assert.ok(verbose.some((e) => e.event === 'scan' && e.level === 'debug' && e.files === 2));
   const quiet = await run('-q');
   assert.deepEqual(quiet.filter((e) => e.level !== 'warn' && e.level !== 'error'), []);
 

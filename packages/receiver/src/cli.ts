@@ -70,7 +70,10 @@ async function receive(o: ReceiveOptions): Promise<void> {
         if (o.exitWhenSynced && sync.onlyRefusedLeft) exitOnce(2, 'refused');
       },
       keepManifest: (encoded) => keepManifest(stateDir, encoded).catch((err: NodeJS.ErrnoException) => log('manifest-not-kept', { error: err.code ?? err.message })),
-      onHeartbeat: (sessionId, hb) => watchdog.heartbeat(sessionId, hb.intervalMs, hb.host),
+      onHeartbeat: (sessionId, hb) => {
+        log('heartbeat', { session: sessionId.toString(16), host: hb.host });
+        watchdog.heartbeat(sessionId, hb.intervalMs, hb.host);
+      },
       changes, keys: o.keys, requireEncryption: o.encrypt, portableNames: o.portableNames,
       limits: new ResourceLimits(o.limits, [dest, stateDir]),
     },

@@ -9,7 +9,7 @@ const levelOf = levelTable({
     'verify-failed', 'rcvbuf-capped', 'stale-session', 'partial-expired', 'fec-repair-failed', 'link-down', 'sender-restart',
     'change-refused', 'change-differs', 'change-absent', 'state-legacy', 'manifest-not-kept', 'reconnecting', 'disconnected',
   ],
-  debug: ['change-ignored'],
+  debug: ['change-ignored', 'heartbeat'],
 });
 
 /** Progress and events go to stderr: stdout may be the data transport ('-'). */

@@ -6,7 +6,7 @@ let statusLine = '';
 /** The sender's events that are not plain information (-q keeps warn and error, -v shows debug). */
 const levelOf = levelTable({
   warn: ['entry-unreadable', 'file-unreadable', 'file-changed', 'reconnecting', 'ledger-legacy'],
-  debug: ['entry-skipped'],
+  debug: ['scan'],
 });
 
 /** Progress and events go to stderr: stdout may be the data transport ('-'). */
