@@ -75,6 +75,7 @@ test('a real transfer: each placed, replaced, deleted and renamed file is one au
   assert.ok(sent.value('diodesync_sender_wire_bytes_sent_total')! > 1_700_000);
   assert.ok(sent.value('diodesync_sender_passes_total')! >= 1);
   assert.equal(sent.value('diodesync_sender_errors_total{kind="file-unreadable"}'), 0);
+  assert.equal(sent.value('diodesync_sender_errors_total{kind="link-refused"}'), 0, 'a receiver listens');
 
   // A new version, a delete and a rename.
   await writeFile(path.join(src, 'changing.txt'), 'second version, longer\n');

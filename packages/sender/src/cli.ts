@@ -196,7 +196,7 @@ async function main(): Promise<void> {
   const started = performance.now();
   const metrics = metricsAt && await serveMetrics(metricsAt, () => formatSenderMetrics({
     stats: sender.stats, passes: sender.cycles, framesSent: emitter.framesSent, wireBytesSent: emitter.bytesSent, rateLimit: rate,
-    seconds: (performance.now() - started) / 1000, ledger: readLedgerCounts(ledger),
+    seconds: (performance.now() - started) / 1000, ledger: readLedgerCounts(ledger), linkRefused: (sink as { refused?: number }).refused ?? 0,
   })).catch(async (err: NodeJS.ErrnoException) => {
     ledger.close();
     await sink.close();

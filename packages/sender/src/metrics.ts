@@ -14,6 +14,8 @@ export interface SenderSnapshot {
   rateLimit: number;
   /** Seconds since the start, for the average wire rate. */
   seconds: number;
+  /** UDP: datagrams the kernel reported refused (ICMP port unreachable: nothing listens, or a routing error). */
+  linkRefused: number;
   /** The ledger's versions and bytes by status; undefined while it cannot be read. */
   ledger: LedgerStats['byStatus'] | undefined;
 }
@@ -35,6 +37,7 @@ export function formatSenderMetrics(s: SenderSnapshot): string {
   for (const status of STATUSES) p.add('ledger_bytes', 'gauge', 'Bytes of the ledger rows by status.', s.ledger?.[status]?.bytes ?? 0, { status });
   p.add('errors_total', 'counter', 'Errors, by kind.', s.stats.failed, { kind: 'file-unreadable' });
   p.add('errors_total', 'counter', 'Errors, by kind.', s.stats.changedDuringSend, { kind: 'changed-during-send' });
+  p.add('errors_total', 'counter', 'Errors, by kind.', s.linkRefused, { kind: 'link-refused' });
   p.add('entries_unreadable', 'gauge', 'Entries of the last scan that could not be read.', s.stats.unreadable);
   p.add('entries_skipped', 'gauge', 'Entries of the last scan left out (special files, symlinks, excluded).', s.stats.skipped);
   p.add('ledger_readable', 'gauge', '1 if the ledger answered this scrape.', s.ledger ? 1 : 0);
