@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
 import yargs, { type ArgumentsCamelCase, type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -13,8 +13,8 @@ import { Ledger } from './ledger/store.js';
 import { LEDGER_ACTIONS, runLedgerCommand, type LedgerAction } from './ledger/ledger-cli.js';
 import { CriteriaError } from './ledger/reset-criteria.js';
 import { defaultStateDir, ledgerFor, ledgerForCommand } from './ledger/location.js';
-import { planDryRun, printDryRun } from './dry-run.js';
-import { formatSenderMetrics } from './metrics.js';
+import { runDryRun } from './dry-run.js';
+import { formatSenderMetrics, readLedgerCounts } from './metrics.js';
 import { log, showStatus } from './log.js';
 import { TokenBucket } from './transport/rate-limiter.js';
 import { Sender, type SenderStats } from './sender.js';
@@ -120,7 +120,10 @@ async function main(): Promise<void> {
   const location = ledgerFor(argv, sourceReal);
   const ledgerFile = location.file;
   ledgerFileForErrors = ledgerFile;
-  if (argv.dryRun) return dryRun(argv, sourceReal, ledgerFile);
+  if (argv.dryRun) {
+    if (!Number.isInteger(argv.redundancy) || argv.redundancy < 1) throw new UsageError('--redundancy must be a whole number >= 1');
+    return runDryRun({ source: sourceReal, filter: treeFilter(argv.include ?? [], argv.exclude ?? []), redundancy: argv.redundancy, resume: argv.resume }, ledgerFile);
+  }
   if (argv.to === undefined) throw new UsageError('Missing required argument: to');
 
   const endpoint = parseOrUsage(() => parseEndpoint(argv.to!, ['udp', 'tcp', 'stdio']));
@@ -227,32 +230,6 @@ async function main(): Promise<void> {
   if (stop.signal.aborted) return;
   if (unsent > 0) fail(`${unsent} file(s) could not be read and were not sent`, 2);
   if (stats.unreadable > 0) fail(`${stats.unreadable} entr${stats.unreadable === 1 ? 'y' : 'ies'} of the tree could not be read (see entry-unreadable): the tree was not sent whole`, 2);
-}
-
-/** The ledger's counts by status for a scrape; undefined (the scrape still answers) if the ledger cannot be read now. */
-function readLedgerCounts(ledger: Ledger) {
-  try {
-    return ledger.stats().byStatus;
-  } catch {
-    return undefined;
-  }
-}
-
-/** --dry-run: reads the tree and, if it exists, the ledger (never creates it); prints the plan. */
-async function dryRun(argv: ArgsOf<typeof sendOptions>, sourceReal: string, ledgerFile: string): Promise<void> {
-  const redundancy = argv.redundancy;
-  if (!Number.isInteger(redundancy) || redundancy < 1) throw new UsageError('--redundancy must be a whole number >= 1');
-  const ledger = existsSync(ledgerFile) ? Ledger.open(ledgerFile, { create: false }) : undefined;
-  try {
-    const recorded = ledger?.source;
-    if (ledger && recorded && recorded !== sourceReal) {
-      throw new LedgerError(`ledger ${ledgerFile} records the source ${recorded}, not ${sourceReal}: give each source tree its own --ledger (or --state)`);
-    }
-    const plan = await planDryRun({ source: sourceReal, filter: treeFilter(argv.include ?? [], argv.exclude ?? []), redundancy, resume: argv.resume }, ledger);
-    printDryRun(plan, redundancy);
-  } finally {
-    ledger?.close();
-  }
 }
 
 /** The live line on a terminal: what is queued and sent, the rate and the time left. */

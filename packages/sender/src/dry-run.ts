@@ -1,8 +1,10 @@
+import { existsSync } from 'node:fs';
 import { formatBytes } from '@diodesync/cli-kit';
 import { printablePath } from '@diodesync/protocol';
 import { scanTree, type SourceFile } from './inventory/scan.js';
 import type { TreeFilter } from './inventory/tree-filter.js';
-import type { Ledger, LedgerVersion } from './ledger/store.js';
+import { LedgerError } from './ledger/errors.js';
+import { Ledger, type LedgerVersion } from './ledger/store.js';
 
 /**
  * `diode-send SRC --dry-run`: what a run would send now and why, read from the tree and the
@@ -51,6 +53,20 @@ export async function planDryRun(o: { source: string; filter: TreeFilter; redund
     else upToDate++;
   }
   return { send, upToDate, skipped: snapshot.skipped.length };
+}
+
+/** --dry-run: reads the tree and, if it exists, the ledger (never creates it), and prints the plan. */
+export async function runDryRun(o: { source: string; filter: TreeFilter; redundancy: number; resume: boolean }, ledgerFile: string): Promise<void> {
+  const ledger = existsSync(ledgerFile) ? Ledger.open(ledgerFile, { create: false }) : undefined;
+  try {
+    const recorded = ledger?.source;
+    if (ledger && recorded && recorded !== o.source) {
+      throw new LedgerError(`ledger ${ledgerFile} records the source ${recorded}, not ${o.source}: give each source tree its own --ledger (or --state)`);
+    }
+    printDryRun(await planDryRun(o, ledger), o.redundancy);
+  } finally {
+    ledger?.close();
+  }
 }
 
 /** The plan on stdout: one line per file (reason, size, path), then the totals. */

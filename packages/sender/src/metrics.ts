@@ -1,5 +1,5 @@
 import { PrometheusText } from '@diodesync/cli-kit';
-import type { LedgerStats } from './ledger/store.js';
+import type { Ledger, LedgerStats } from './ledger/store.js';
 import { STATUSES } from './ledger/status.js';
 import type { SenderStats } from './stats.js';
 
@@ -18,6 +18,15 @@ export interface SenderSnapshot {
   linkRefused: number;
   /** The ledger's versions and bytes by status; undefined while it cannot be read. */
   ledger: LedgerStats['byStatus'] | undefined;
+}
+
+/** The ledger's counts by status for a scrape; undefined (the scrape still answers) if the ledger cannot be read now. */
+export function readLedgerCounts(ledger: Ledger): LedgerStats['byStatus'] | undefined {
+  try {
+    return ledger.stats().byStatus;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Prometheus text exposition of the sender's figures (names prefixed diodesync_sender_). */
