@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as dgram from 'node:dgram';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { IMPAIR_CLI, RECEIVE_CLI, SEND_CLI, start } from './lib/cli.js';
 import { tempDir } from './lib/tree.js';
@@ -38,7 +38,7 @@ test('sender: bad input gives one line and exit 1', { timeout: 60_000 }, async (
 test('sender ledger subcommand: bad input gives one line and exit 1, and never creates a ledger', { timeout: 60_000 }, async (t) => {
   const dir = await tempDir(t);
   const state = ['--state', dir];
-  await expectUsageError(SEND_CLI, ['ledger', 'list', ...state], /no ledger at .*ledger\.sqlite/);
+  await expectUsageError(SEND_CLI, ['ledger', 'list', ...state], /no ledger under /);
   await expectUsageError(SEND_CLI, ['ledger', 'frob', ...state], /Invalid values|choices/i);
   const { code, stderr } = await start(SEND_CLI, [dir, '--to', 'udp://127.0.0.1:9', '--once', ...state]).exited;
   assert.equal(code, 0, stderr);
@@ -52,7 +52,9 @@ test('sender ledger subcommand: bad input gives one line and exit 1, and never c
   await expectUsageError(SEND_CLI, ['ledger', 'reset', '--all', '--onse', ...state], /Unknown argument/);
   const other = path.join(dir, 'other');
   await mkdir(other);
-  await expectUsageError(SEND_CLI, [other, '--to', 'udp://127.0.0.1:9', '--once', ...state], /records the source .* its own --ledger/);
+  // Each tree has its own ledger by default; one given by hand is refused to another tree.
+  const [ledgerOfDir] = await readdir(path.join(dir, 'ledgers'));
+  await expectUsageError(SEND_CLI, [other, '--to', 'udp://127.0.0.1:9', '--once', '--ledger', path.join(dir, 'ledgers', ledgerOfDir!)], /records the source .* its own --ledger/);
 });
 
 test('receiver: bad input and a port in use give one line and exit 1', { timeout: 60_000 }, async (t) => {

@@ -15,7 +15,7 @@ test('stdio: sender stdout piped into receiver stdin mirrors the tree', { timeou
   await makeTree(src, TREE);
   const env = { ...process.env, DIODESYNC_LOG: 'json' };
   const sender = spawn(process.execPath, [SEND_CLI, src, '--to', '-', '--once', '--rate', '200m', '-R', '1', '--state', path.join(root, 'send-state')], { stdio: ['ignore', 'pipe', 'pipe'], env });
-  const receiver = spawn(process.execPath, [RECEIVE_CLI, dest, '--listen', '-'], { stdio: ['pipe', 'ignore', 'pipe'], env });
+  const receiver = spawn(process.execPath, [RECEIVE_CLI, dest, '--listen', '-', '--state', path.join(root, 'receive-state')], { stdio: ['pipe', 'ignore', 'pipe'], env });
   t.after(() => {
     sender.kill('SIGKILL');
     receiver.kill('SIGKILL');

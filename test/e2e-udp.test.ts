@@ -87,7 +87,7 @@ test('a --rcvbuf the kernel caps (net.core.rmem_max) is said at start, not run o
   // As root the socket could force a bigger buffer (SO_RCVBUFFORCE): run without CAP_NET_ADMIN, as a service would.
   const prefix = process.getuid?.() === 0 ? ['setpriv', '--inh-caps=-all', '--bounding-set=-net_admin', '--'] : [];
   const child = spawn(prefix[0] ?? process.execPath, [...prefix.slice(1), ...(prefix.length ? [process.execPath] : []), RECEIVE_CLI,
-    path.join(root, 'dest'), '--listen', 'udp://127.0.0.1:0', '--rcvbuf', String(2 * max)], { env: { ...process.env, DIODESYNC_LOG: 'json' } });
+    path.join(root, 'dest'), '--listen', 'udp://127.0.0.1:0', '--rcvbuf', String(2 * max), '--state', path.join(root, 'state')], { env: { ...process.env, DIODESYNC_LOG: 'json' } });
   t.after(() => child.kill('SIGKILL'));
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d));
@@ -96,4 +96,6 @@ test('a --rcvbuf the kernel caps (net.core.rmem_max) is said at start, not run o
   assert.ok(capped, stderr);
   assert.equal(capped.asked, 2 * max);
   assert.equal(capped.granted, max);
+  assert.equal(capped.sysctl, 'net.core.rmem_max', 'the line names the sysctl that lifts the cap');
+  assert.equal(capped.level, 'warn');
 });

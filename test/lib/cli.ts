@@ -38,6 +38,7 @@ export interface Running {
  * With `netns`, it runs inside that network namespace (the one-way lab).
  */
 export function start(cli: string, args: string[], env: NodeJS.ProcessEnv = {}, netns?: string): Running {
+  args = stateBesideDest(cli, args);
   const stateHome = mkdtempSync(path.join(tmpdir(), 'diodesync-state-'));
   // `ip netns exec` execs node in place: the child's pid is node's, so kill() reaches it.
   const [command, prefix] = netns ? ['ip', ['netns', 'exec', netns, process.execPath]] : [process.execPath, []];
@@ -91,6 +92,20 @@ export function start(cli: string, args: string[], env: NodeJS.ProcessEnv = {}, 
       });
     },
   };
+}
+
+/**
+ * A receiver run with no --state keeps its state beside dest, in `.<dest>.diodesync` (the old
+ * default, still honoured): the tests read report.json there, and a restarted receiver finds its
+ * partial files, although each child has its own XDG_STATE_HOME. Tests of the default location
+ * itself pass --state=default, which is dropped here.
+ */
+export function stateBesideDest(cli: string, args: string[]): string[] {
+  if (cli !== RECEIVE_CLI) return args;
+  if (args.includes('--state=default')) return args.filter((a) => a !== '--state=default');
+  const dest = args[0];
+  if (dest === undefined || dest.startsWith('-') || dest === 'status' || dest === 'verify' || args.some((a) => a === '--state' || a.startsWith('--state='))) return args;
+  return [...args, '--state', path.join(path.dirname(dest), `.${path.basename(dest)}.diodesync`)];
 }
 
 /** Starts a receiver on an ephemeral loopback port and returns once it listens. */

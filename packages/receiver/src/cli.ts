@@ -18,6 +18,8 @@ import type { ReceiverReport } from '@diodesync/protocol';
 import { reserveReportSpace, writeReport } from './operations/report.js';
 import { finalCode, logExit, stopStep } from './operations/shutdown.js';
 import { printStatus, writeStatus, type ReceiverStatus } from './operations/status.js';
+import { keepManifest } from './operations/last-manifest.js';
+import { runVerify } from './operations/verify.js';
 import { ChangeApplier } from './placement/change-applier.js';
 import { DestTree } from './placement/dest-tree.js';
 import { SyncTracker } from './placement/sync-tracker.js';
@@ -34,12 +36,17 @@ function fail(message: string, code = 1): never {
 async function main(): Promise<void> {
   const command = await parseCommandLine(hideBin(process.argv));
   if (command.command === 'status') return printStatus(command.stateDir, command.json);
+  if (command.command === 'verify') {
+    process.exitCode = await runVerify(command.dest, command.stateDir, command.json);
+    return;
+  }
   await receive(command.options);
 }
 
 /** Wires the stages (receiver.ts), the transport and the operations around them, and runs until told to stop. */
 async function receive(o: ReceiveOptions): Promise<void> {
   const { listen, dest, stateDir } = o;
+  if (o.legacyState) log('state-legacy', { state: stateDir, detail: 'the state directory at the old default location (beside dest) stays in use' });
   const tree = new DestTree(dest);
   const changes = new ChangeApplier(tree, path.join(stateDir, 'quarantine'), o.applyDeletes, o.quarantineDays);
   every(QUARANTINE_CHECK_EVERY_MS, () => void changes.expireQuarantine(), { now: true });
@@ -62,7 +69,11 @@ async function receive(o: ReceiveOptions): Promise<void> {
         // Waiting would change nothing: every file still missing is refused for its name.
         if (o.exitWhenSynced && sync.onlyRefusedLeft) exitOnce(2, 'refused');
       },
-      onHeartbeat: (sessionId, hb) => watchdog.heartbeat(sessionId, hb.intervalMs, hb.host),
+      keepManifest: (encoded) => keepManifest(stateDir, encoded).catch((err: NodeJS.ErrnoException) => log('manifest-not-kept', { error: err.code ?? err.message })),
+      onHeartbeat: (sessionId, hb) => {
+        log('heartbeat', { session: sessionId.toString(16), host: hb.host });
+        watchdog.heartbeat(sessionId, hb.intervalMs, hb.host);
+      },
       changes, keys: o.keys, requireEncryption: o.encrypt, portableNames: o.portableNames,
       limits: new ResourceLimits(o.limits, [dest, stateDir]),
     },
@@ -102,7 +113,7 @@ async function receive(o: ReceiveOptions): Promise<void> {
   });
   // Linux grants at most net.core.rmem_max (and reports twice what it grants): say so, rather than run on less in silence.
   if (source.receiveBufferBytes !== undefined && source.receiveBufferBytes / 2 < o.rcvbuf) {
-    log('rcvbuf-capped', { asked: o.rcvbuf, granted: source.receiveBufferBytes / 2, hint: 'the kernel caps it at net.core.rmem_max: raise that (sysctl) for a bigger socket buffer; the reader thread still holds --rcvbuf' });
+    log('rcvbuf-capped', { asked: o.rcvbuf, granted: source.receiveBufferBytes / 2, sysctl: 'net.core.rmem_max', hint: `the kernel caps it at net.core.rmem_max: raise it (sysctl -w net.core.rmem_max=${o.rcvbuf}) for a bigger socket buffer; the reader thread still holds --rcvbuf` });
   }
   const statusTimer = every(STATUS_EVERY_MS, () => void writeStatus(stateDir, status(true)).catch(() => undefined), { keepAlive: true });
 

@@ -4,7 +4,7 @@ import { randomInt } from 'node:crypto';
 import yargs, { type ArgumentsCamelCase, type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { HEADER_SIZE, IP_UDP_OVERHEAD, MAX_DATAGRAM, MAX_PAYLOAD, TAG_SIZE, fecEnabled, formatFec, parseFec } from '@diodesync/protocol';
-import { UsageError, formatBitRate, formatBytes, keyFromFile, parseBitRate, parseEndpoint, parseOrUsage, readConfigFile, stdioDashAsValue } from '@diodesync/cli-kit';
+import { UsageError, formatBitRate, formatBytes, keyFromFile, parseBitRate, parseEndpoint, parseMetricsAddress, parseOrUsage, readConfigFile, serveMetrics, setLogThreshold, stdioDashAsValue, thresholdFromFlags } from '@diodesync/cli-kit';
 import { UDP_IO_PREFERENCES, type UdpIoPreference } from '@diodesync/native';
 import { FrameEmitter } from './framing/frame-emitter.js';
 import { LedgerError, damagedLedger, isSqliteError } from './ledger/errors.js';
@@ -12,8 +12,10 @@ import { STATUSES } from './ledger/status.js';
 import { Ledger } from './ledger/store.js';
 import { LEDGER_ACTIONS, runLedgerCommand, type LedgerAction } from './ledger/ledger-cli.js';
 import { CriteriaError } from './ledger/reset-criteria.js';
-import { defaultStateDir, ledgerPath } from './ledger/location.js';
+import { defaultStateDir, ledgerFor, ledgerForCommand } from './ledger/location.js';
 import { isLedgerCommand, ledgerConfig } from './ledger/ledger-config.js';
+import { runDryRun } from './dry-run.js';
+import { formatSenderMetrics, readLedgerCounts } from './metrics.js';
 import { log, showStatus } from './log.js';
 import { TokenBucket } from './transport/rate-limiter.js';
 import { Sender, type SenderStats } from './sender.js';
@@ -31,7 +33,7 @@ function fail(message: string, code = 1): never {
 const sendOptions = <T>(y: Argv<T>) => y
   // Optional for yargs so that a --config file can name it ("source-dir"); main() demands it.
   .positional('source-dir', { type: 'string', describe: 'directory to mirror' })
-  .option('to', { type: 'string', demandOption: true, describe: 'destination: udp://HOST:PORT (unicast, multicast or broadcast), tcp://HOST:PORT (diode appliance), or - for stdout' })
+  .option('to', { type: 'string', describe: 'destination: udp://HOST:PORT (unicast, multicast or broadcast), tcp://HOST:PORT (diode appliance), or - for stdout' })
   .option('ttl', { type: 'number', default: 1, describe: 'multicast TTL (hops)' })
   .option('io', { type: 'string', default: 'auto', choices: UDP_IO_PREFERENCES as string[], describe: 'UDP path: gso (sendmmsg + UDP GSO), mmsg (sendmmsg), dgram (node:dgram, one call per datagram); auto = the best this host has' })
   .option('multicast-interface', { type: 'string', describe: 'local address of the interface multicast leaves by' })
@@ -54,7 +56,9 @@ const sendOptions = <T>(y: Argv<T>) => y
   .option('delete', { type: 'boolean', default: false, describe: 'announce deletions (R times) and renames to the receiver' })
   .option('key-file', { type: 'string', describe: 'pre-shared key (hex or base64, mode 600): every frame carries an HMAC tag' })
   .option('encrypt', { type: 'boolean', default: false, describe: 'with --key-file: encrypt every payload (AES-256-GCM)' })
-  .option('manifest-interval', { type: 'number', default: 300, describe: 'watch mode: seconds between manifests when nothing changes' });
+  .option('manifest-interval', { type: 'number', default: 300, describe: 'watch mode: seconds between manifests when nothing changes' })
+  .option('metrics', { type: 'string', describe: 'serve Prometheus metrics on PORT, :PORT (all interfaces) or HOST:PORT' })
+  .option('dry-run', { type: 'boolean', default: false, describe: 'list what would be sent and why (new, changed, reset, ...), with sizes; send nothing, write no ledger row (--to not needed)' });
 
 const ledgerOptions = <T>(y: Argv<T>) => y
   .positional('action', { type: 'string', choices: LEDGER_ACTIONS, demandOption: true })
@@ -66,10 +70,11 @@ const ledgerOptions = <T>(y: Argv<T>) => y
   .option('regex', { type: 'string', describe: 'reset: versions whose path matches this regular expression' })
   .option('from-report', { type: 'string', describe: "reset: the files missing or outdated in a receiver's report.json" })
   .option('all', { type: 'boolean', describe: 'reset: every version' })
-  .option('dry-run', { type: 'boolean', describe: 'reset: print what would be reset, change nothing' });
+  .option('dry-run', { type: 'boolean', describe: 'reset: print what would be reset, change nothing' })
+  .option('source', { type: 'string', describe: 'the source tree whose ledger to use (default: the only ledger under --state)' });
 
 /** What a command's handler receives, with the global --state and --ledger. */
-type ArgsOf<F> = F extends (y: Argv<object>) => Argv<infer T> ? ArgumentsCamelCase<T> & { state?: string; ledger?: string } : never;
+type ArgsOf<F> = F extends (y: Argv<object>) => Argv<infer T> ? ArgumentsCamelCase<T> & { state?: string; ledger?: string; quiet?: boolean; verbose?: boolean } : never;
 
 async function main(): Promise<void> {
   let parsed: { kind: 'send'; argv: ArgsOf<typeof sendOptions> } | { kind: 'ledger'; argv: ArgsOf<typeof ledgerOptions> } | undefined;
@@ -77,8 +82,10 @@ async function main(): Promise<void> {
   await yargs(args)
     .scriptName(PROGRAM)
     .usage('$0 <source-dir> --to URL [options]\n$0 ledger list|stats|reset [options]\n\nSend a directory tree across a one-way link.')
-    .option('state', { type: 'string', describe: `sender state directory (default: ${defaultStateDir()})` })
-    .option('ledger', { type: 'string', describe: 'SQLite ledger file (default: <state>/ledger.sqlite)' })
+    .option('state', { type: 'string', describe: `sender state directory (default: $STATE_DIRECTORY under systemd, else $XDG_STATE_HOME/diodesync; here ${defaultStateDir()})` })
+    .option('ledger', { type: 'string', describe: 'SQLite ledger file (default: one per source tree, <state>/ledgers/<name>-<hash of its real path>.sqlite; an existing <state>/ledger.sqlite of the same tree is kept)' })
+    .option('quiet', { alias: 'q', type: 'boolean', describe: 'log warnings and errors only' })
+    .option('verbose', { alias: 'v', type: 'boolean', describe: 'log debug lines too' })
     .command('$0 [source-dir]', 'send the tree, then keep watching it (or exit after --once)', sendOptions, (argv) => void (parsed = { kind: 'send', argv }))
     .command('ledger <action>', 'read or correct the ledger (list, stats, reset); works while a sender runs', ledgerOptions, (argv) => void (parsed = { kind: 'ledger', argv }))
     .config('config', 'JSON file (// comments allowed) whose keys are long option names, source-dir included',
@@ -93,10 +100,11 @@ async function main(): Promise<void> {
     })
     .parseAsync();
   if (!parsed) return; // --help
-  const ledgerFile = ledgerPath(parsed.argv);
-  ledgerFileForErrors = ledgerFile;
+  setLogThreshold(thresholdFromFlags(parsed.argv.quiet, parsed.argv.verbose));
   if (parsed.kind === 'ledger') {
     const a = parsed.argv;
+    const ledgerFile = ledgerForCommand({ ledger: a.ledger, state: a.state, source: a.source });
+    ledgerFileForErrors = ledgerFile;
     runLedgerCommand({
       action: a.action as LedgerAction, ledger: ledgerFile, status: a.status, json: a.json, since: a.since, until: a.until,
       path: a.path, regex: a.regex, fromReport: a.fromReport, all: a.all, dryRun: a.dryRun,
@@ -113,8 +121,17 @@ async function main(): Promise<void> {
     throw new UsageError(`source directory '${source}' does not exist`);
   }
   if (!isDir) throw new UsageError(`'${source}' is not a directory`);
+  const sourceReal = realpathSync(source);
+  const location = ledgerFor(argv, sourceReal);
+  const ledgerFile = location.file;
+  ledgerFileForErrors = ledgerFile;
+  if (argv.dryRun) {
+    if (!Number.isInteger(argv.redundancy) || argv.redundancy < 1) throw new UsageError('--redundancy must be a whole number >= 1');
+    return runDryRun({ source: sourceReal, filter: treeFilter(argv.include ?? [], argv.exclude ?? []), redundancy: argv.redundancy, resume: argv.resume }, ledgerFile);
+  }
+  if (argv.to === undefined) throw new UsageError('Missing required argument: to');
 
-  const endpoint = parseOrUsage(() => parseEndpoint(argv.to, ['udp', 'tcp', 'stdio']));
+  const endpoint = parseOrUsage(() => parseEndpoint(argv.to!, ['udp', 'tcp', 'stdio']));
   const rate = argv.l !== undefined ? parseOrUsage(() => parseBitRate(`${argv.l}k`)) : parseOrUsage(() => parseBitRate(argv.rate));
   const redundancy = argv.redundancy;
   if (!Number.isInteger(redundancy) || redundancy < 1) throw new UsageError('--redundancy must be a whole number >= 1');
@@ -138,9 +155,12 @@ async function main(): Promise<void> {
     if (!(argv[name] >= 0) || (name !== 'pass-interval' && argv[name] === 0)) throw new UsageError(`--${name} must be a positive number of seconds`);
   }
 
+  const metricsAt = argv.metrics === undefined ? undefined : parseOrUsage(() => parseMetricsAddress(argv.metrics!));
+
   // Open the ledger before the socket: an unusable ledger stops us before anything is sent.
+  if (location.legacy) log('ledger-legacy', { ledger: ledgerFile, detail: 'the ledger at the old default location records this tree: it stays in use' });
   const ledger = Ledger.open(ledgerFile, { create: true });
-  const settings = { source: realpathSync(source), to: argv.to, rate, redundancy, mtu, once: argv.once };
+  const settings = { source: sourceReal, to: argv.to, rate, redundancy, mtu, once: argv.once };
   let session: { id: number; startedAt: number };
   try {
     ledger.claimSource(settings.source);
@@ -182,6 +202,15 @@ async function main(): Promise<void> {
     mode: argv.once ? 'once' : 'watch', auth: sealing ? (sealing.encrypt ? 'hmac+aes-256-gcm' : 'hmac') : 'none', ledger: ledgerFile, resume: argv.resume,
   });
   const started = performance.now();
+  const metrics = metricsAt && await serveMetrics(metricsAt, () => formatSenderMetrics({
+    stats: sender.stats, passes: sender.cycles, framesSent: emitter.framesSent, wireBytesSent: emitter.bytesSent, rateLimit: rate,
+    seconds: (performance.now() - started) / 1000, ledger: readLedgerCounts(ledger), linkRefused: (sink as { refused?: number }).refused ?? 0,
+  })).catch(async (err: NodeJS.ErrnoException) => {
+    ledger.close();
+    await sink.close();
+    throw new UsageError(`cannot serve metrics on ${metricsAt.text}: ${err.code ?? err.message}`);
+  });
+  if (metrics) log('metrics', { on: metricsAt!.text, port: metrics.port });
   let unsent = 0;
   const progress = setInterval(() => showStatus(progressLine(sender.stats, emitter.bytesSent, (performance.now() - started) / 1000)), 500);
   progress.unref();
@@ -192,6 +221,7 @@ async function main(): Promise<void> {
   } finally {
     clearInterval(progress);
     showStatus(undefined);
+    await metrics?.close(); // before the ledger it reads
     ledger.close();
     await sink.close();
   }

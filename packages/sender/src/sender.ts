@@ -76,6 +76,11 @@ export class Sender {
     this.alarm = new Alarm(signal);
   }
 
+  /** Cycles through the tree so far, each ended by a manifest (the metrics' passes). */
+  get cycles(): number {
+    return this.manifests.cycle;
+  }
+
   /** Sends the tree until every version went out R times; returns the versions that could not be sent. */
   async runOnce(): Promise<number> {
     this.heartbeats.start();

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { formatMetrics, type ReceiverStatus } from './status.js';
 
 /** Serves GET /metrics (and /) as Prometheus text; nothing else. */
-export async function startMetricsServer(host: string, port: number, status: () => ReceiverStatus): Promise<{ port: number; close(): Promise<void> }> {
+export async function startMetricsServer(host: string | undefined, port: number, status: () => ReceiverStatus): Promise<{ port: number; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
     if (req.method !== 'GET' || (req.url !== '/metrics' && req.url !== '/')) {
       res.writeHead(404).end();

@@ -3,9 +3,10 @@ import * as path from 'node:path';
 import yargs from 'yargs';
 import type { UdpIoPreference } from '@diodesync/native';
 import type { FrameAuthenticator } from '@diodesync/protocol';
-import { UsageError, commandWord, keyFromFile, parseByteSize, parseEndpoint, parseOrUsage, pickKeys, readConfigFile, stdioDashAsValue, type Endpoint } from '@diodesync/cli-kit';
+import { UsageError, commandWord, keyFromFile, parseByteSize, parseEndpoint, parseMetricsAddress, parseOrUsage, pickKeys, readConfigFile, setLogThreshold, stdioDashAsValue, thresholdFromFlags, type Endpoint, type MetricsAddress } from '@diodesync/cli-kit';
 import { parseFreeFloor, type LimitSettings } from '../assembly/limits.js';
 import { isInside } from '../placement/paths.js';
+import { defaultStateDir } from './state-location.js';
 
 export const PROGRAM = 'diode-receive';
 
@@ -27,30 +28,36 @@ export interface ReceiveOptions {
   onAlert: string | undefined;
   applyDeletes: boolean;
   quarantineDays: number;
-  /** --metrics HOST:PORT, as given and parsed. */
-  metrics: { text: string; host: string; port: number } | undefined;
+  /** --metrics PORT, :PORT or HOST:PORT, as given and parsed (no host: every interface). */
+  metrics: MetricsAddress | undefined;
+  /** No --state was given and the old default beside dest exists: it stays in use (cli.ts says so). */
+  legacyState?: boolean;
   keys: FrameAuthenticator[];
   encrypt: boolean;
   limits: LimitSettings;
   portableNames: boolean;
 }
 
-export type Command = { command: 'status'; stateDir: string; json: boolean } | { command: 'receive'; options: ReceiveOptions };
+export type Command = { command: 'status'; stateDir: string; json: boolean } | { command: 'verify'; dest: string; stateDir: string; json: boolean } | { command: 'receive'; options: ReceiveOptions };
 
 /** Parses and checks the command line; a mistake is a UsageError (exit 1, one line). Creates dest and state if missing. */
 export async function parseCommandLine(args: string[]): Promise<Command> {
   const argv = await yargs(stdioDashAsValue(args, '--listen'))
     .scriptName(PROGRAM)
-    .usage('$0 <dest-dir> --listen URL [options]\n$0 status --state DIR [--json]\n\nReceive a tree from a one-way link into an exact mirror.')
+    .usage('$0 <dest-dir> --listen URL [options]\n$0 status --state DIR [--json]\n$0 verify <dest-dir> [--state DIR] [--json]\n\nReceive a tree from a one-way link into an exact mirror.')
     .command('status', "show a receiver's counters, queues and link state", (y) => y
       .option('state', { type: 'string', demandOption: true, describe: 'the receiver state directory' })
+      .option('json', { type: 'boolean', default: false, describe: 'print JSON' }))
+    .command('verify <dest-dir>', 'compare the mirror with the last manifest the receiver kept: missing, outdated, unexpected files; exit 0 if it matches, 2 if not', (y) => y
+      .positional('dest-dir', { type: 'string', describe: 'the mirror directory', demandOption: true })
+      .option('state', { type: 'string', describe: "the receiver's state directory (default: as the receiver finds it for dest-dir)" })
       .option('json', { type: 'boolean', default: false, describe: 'print JSON' }))
     // dest-dir is optional for yargs so that a --config file can name it ("dest-dir"); checked below.
     .command('$0 [dest-dir]', 'receive into dest-dir', (y) => y
       .positional('dest-dir', { type: 'string', describe: 'mirror directory (created if missing)' })
       .option('listen', { type: 'string', demandOption: true, describe: 'where frames arrive: udp://HOST:PORT (unicast or multicast group), tcp-listen://HOST:PORT, tcp://HOST:PORT (appliance high side), or - for stdin' })
       .option('multicast-interface', { type: 'string', describe: 'local address of the interface to join a multicast group on' })
-      .option('state', { type: 'string', describe: 'receiver state: partial files, report, status (default: .<dest>.diodesync beside dest-dir)' })
+      .option('state', { type: 'string', describe: 'receiver state: partial files, report, status, last manifest (default: $STATE_DIRECTORY/<dest name>-<hash> under systemd, else $XDG_STATE_HOME/diodesync/<dest name>-<hash>; an existing .<dest>.diodesync beside dest-dir is kept). Keep it on the mirror\'s file system: placing a file is then a rename, not a copy' })
       .option('exit-when-synced', { type: 'boolean', default: false, describe: "exit 0 once every file of the sender's manifest is present and verified" })
       .option('timeout', { type: 'number', default: 0, describe: 'with --exit-when-synced: give up after this many seconds, write the report, exit 2 (0 = never)' })
       .option('io', { type: 'string', default: 'auto', choices: ['auto', 'mmsg', 'dgram'], describe: 'UDP path: mmsg (recvmmsg, many datagrams per call), dgram (node:dgram); auto = the best this host has' })
@@ -61,16 +68,18 @@ export async function parseCommandLine(args: string[]): Promise<Command> {
       .option('on-alert', { type: 'string', describe: 'shell command run on link-down, link-up and sender-restart (DIODESYNC_EVENT says which)' })
       .option('apply-deletes', { type: 'boolean', default: false, describe: "apply the sender's deletes and renames (deleted files go to <state>/quarantine)" })
       .option('quarantine-days', { type: 'number', default: 7, describe: 'days a deleted file is kept in quarantine' })
-      .option('metrics', { type: 'string', describe: 'serve Prometheus metrics on HOST:PORT' })
+      .option('metrics', { type: 'string', describe: 'serve Prometheus metrics on PORT, :PORT (all interfaces) or HOST:PORT' })
       .option('key-file', { type: 'string', array: true, describe: 'pre-shared key (mode 600): drop every frame whose tag does not verify; give it twice while rotating keys' })
       .option('encrypt', { type: 'boolean', default: false, describe: 'with --key-file: also drop frames that are not encrypted' })
       .option('max-file-size', { type: 'string', default: '64g', describe: 'refuse (and count) files announced larger than this' })
       .option('max-files', { type: 'number', default: 10_000_000, describe: 'refuse new files once the mirror and the files under way hold this many' })
       .option('portable-names', { type: 'boolean', default: false, describe: 'refuse (and report) names Windows cannot hold: for a mirror that is later copied to Windows' })
       .option('min-free', { type: 'string', default: '1g', describe: 'refuse files that would leave less free space than this (bytes, or N% of the file system)' }))
-    // `status --config receive.json` takes only the service's "state" from it.
+    .option('quiet', { alias: 'q', type: 'boolean', describe: 'log warnings and errors only' })
+    .option('verbose', { alias: 'v', type: 'boolean', describe: 'log debug lines too' })
+    // `status`/`verify --config receive.json` take only the service's "state" from it.
     .config('config', 'JSON file (// comments allowed) whose keys are long option names, dest-dir included',
-      (file) => (commandWord(args, ['--config', '--state']) === 'status' ? pickKeys(readConfigFile(file), ['state']) : readConfigFile(file)))
+      (file) => (['status', 'verify'].includes(commandWord(args, ['--config', '--state']) ?? '') ? pickKeys(readConfigFile(file), ['state']) : readConfigFile(file)))
     .strict()
     .help()
     .version(false)
@@ -79,7 +88,9 @@ export async function parseCommandLine(args: string[]): Promise<Command> {
     })
     .parseAsync();
 
+  setLogThreshold(thresholdFromFlags(argv.quiet as boolean | undefined, argv.verbose as boolean | undefined));
   if (argv._[0] === 'status') return { command: 'status', stateDir: String(argv.state), json: Boolean(argv.json) };
+  if (argv._[0] === 'verify') return verifyCommand(String(argv['dest-dir']), argv.state as string | undefined, Boolean(argv.json));
 
   if (argv['dest-dir'] === undefined) throw new UsageError('no destination directory: give it first, or as "dest-dir" in the --config file');
   const listen = String(argv.listen);
@@ -99,9 +110,10 @@ export async function parseCommandLine(args: string[]): Promise<Command> {
   const keyFiles = ((argv['key-file'] ?? []) as unknown[]).map(String);
   if (argv.encrypt && keyFiles.length === 0) throw new UsageError('--encrypt needs --key-file');
   const keys = keyFiles.map(readKey);
-  const metricsAt = argv.metrics === undefined ? undefined : parseOrUsage(() => parseEndpoint(`tcp://${String(argv.metrics)}`, ['tcp']));
+  const metrics = argv.metrics === undefined ? undefined : parseOrUsage(() => parseMetricsAddress(String(argv.metrics)));
   const dest = ensureDirectory(path.resolve(String(argv['dest-dir'])), 'destination');
-  const stateDir = ensureDirectory(path.resolve(argv.state === undefined ? defaultStateDir(dest) : String(argv.state)), 'state directory');
+  const defaultState = argv.state === undefined ? defaultStateDir(dest) : undefined;
+  const stateDir = ensureDirectory(path.resolve(defaultState?.dir ?? String(argv.state)), 'state directory');
   if (isInside(dest, stateDir)) throw new UsageError('--state must not be inside the destination directory');
   const quarantineDays = Number(argv['quarantine-days']);
   if (!(quarantineDays >= 0)) throw new UsageError('--quarantine-days must be a number >= 0');
@@ -113,15 +125,22 @@ export async function parseCommandLine(args: string[]): Promise<Command> {
       exitWhenSynced: Boolean(argv['exit-when-synced']), timeoutSeconds: timeout, rcvbuf, io: argv.io as UdpIoPreference, maxBuffer, workers,
       partialTtlMs: partialTtlHours * 3_600_000, onAlert: argv['on-alert'] === undefined ? undefined : String(argv['on-alert']),
       applyDeletes: Boolean(argv['apply-deletes']), quarantineDays,
-      metrics: metricsAt && { text: String(argv.metrics), host: metricsAt.host, port: metricsAt.port },
+      metrics, legacyState: defaultState?.legacy ?? false,
       keys, encrypt: Boolean(argv.encrypt), limits: { maxFileSize, maxFiles, minFree }, portableNames: Boolean(argv['portable-names']),
     },
   };
 }
 
-/** Default state directory: beside the mirror (same file system, so renames stay atomic), never inside it. */
-function defaultStateDir(dest: string): string {
-  return path.join(path.dirname(dest), `.${path.basename(dest)}.diodesync`);
+/** `verify`: dest must exist (nothing is created), its state as the receiver finds it unless --state says. */
+function verifyCommand(destArg: string, state: string | undefined, json: boolean): Command {
+  let dest: string;
+  try {
+    dest = realpathSync(destArg);
+  } catch (err) {
+    throw new UsageError(`cannot verify '${destArg}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  if (!statSync(dest).isDirectory()) throw new UsageError(`cannot verify '${destArg}': not a directory`);
+  return { command: 'verify', dest, stateDir: path.resolve(state ?? defaultStateDir(dest).dir), json };
 }
 
 function ensureDirectory(dir: string, what: string): string {

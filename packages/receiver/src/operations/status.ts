@@ -93,5 +93,15 @@ export function formatMetrics(s: ReceiverStatus): string {
   metric('buffered_bytes', 'gauge', 'Bytes accepted but not yet on disk.', s.bufferedBytes);
   metric('missing_files', 'gauge', 'Files of the latest manifest not yet in the mirror.', s.missing);
   metric('link_up', 'gauge', '1 while heartbeats arrive.', s.link === 'up' ? 1 : 0);
+  metric('write_errors_total', 'counter', 'Files that could not be written or placed (disk full, permissions).', c.writeErrors);
+  metric('fec_repaired_chunks_total', 'counter', 'Data chunks rebuilt from FEC parity.', c.fecRepairedChunks ?? 0);
+  metric('fec_repaired_blocks_total', 'counter', 'FEC blocks that needed parity to be whole.', c.fecBlocksRepaired ?? 0);
+  metric('fec_repair_failed_total', 'counter', 'FEC rebuilds that failed (the block waits for the next pass).', c.fecRepairFailed ?? 0);
+  metric('fec_parity_unneeded_total', 'counter', 'Parity frames for blocks whose data had all arrived.', c.fecParityUnneeded ?? 0);
+  for (const [outcome, n] of Object.entries(c.changes ?? {})) metric('changes_total', 'counter', 'Delete and rename announcements, by what became of them (deleted and renamed: applied).', n, `{outcome="${outcome}"}`);
+  metric('manifests_received_total', 'counter', 'Manifests received and compared with the mirror.', c.manifests);
+  metric('heartbeats_received_total', 'counter', 'Heartbeats of the newest sender session.', c.heartbeats ?? 0);
+  metric('last_heartbeat_timestamp_seconds', 'gauge', 'Unix time of the last heartbeat (0: none yet).', s.lastHeartbeat ? Date.parse(s.lastHeartbeat) / 1000 : 0);
+  metric('partials_expired_total', 'counter', 'Partial files given up after --partial-ttl.', c.partialsExpired ?? 0);
   return lines.join('\n') + '\n';
 }

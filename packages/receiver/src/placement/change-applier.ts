@@ -1,6 +1,7 @@
 import { copyFile, lstat, mkdir, readdir, rename, rm, rmdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import { fsPath, type Change } from '@diodesync/protocol';
+import { auditFile } from './audit.js';
 import type { DestTree } from './dest-tree.js';
 import { setFileTimes } from './file-times.js';
 import { destPath, unsafePathReason } from './paths.js';
@@ -41,7 +42,8 @@ export class ChangeApplier {
     if (!(await this.dest.hash(change.path)).equals(change.sha256)) return 'differs';
     const from = fsPath(destPath(this.dest.root, change.path));
     if (change.op === 'delete') {
-      await this.quarantine(change.path);
+      const quarantined = await this.quarantine(change.path);
+      auditFile('deleted', { path: change.path, size: st.size, sha256: change.sha256, quarantine: quarantined });
       return 'deleted';
     }
     const slash = change.to.lastIndexOf('/');
@@ -50,16 +52,19 @@ export class ChangeApplier {
     if (this.applyDeletes) {
       await rename(from, target);
       await this.removeEmptyParents(change.path);
+      auditFile('renamed', { path: change.path, to: change.to, size: st.size, sha256: change.sha256 });
       return 'renamed';
     }
     const temp = fsPath(path.join(dir, `.${change.to.slice(slash + 1)}.diodesync-tmp`));
     await copyFile(from, temp);
     setFileTimes(temp, st);
     await rename(temp, target);
+    auditFile('copied', { path: change.path, to: change.to, size: st.size, sha256: change.sha256 });
     return 'copied';
   }
 
-  private async quarantine(rel: string): Promise<void> {
+  /** Moves a file to <quarantine>/<time>/<path>; returns where it now lies. */
+  private async quarantine(rel: string): Promise<string> {
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     const target = path.join(this.quarantineRoot, stamp, ...rel.split('/'));
     await mkdir(fsPath(path.dirname(target)), { recursive: true });
@@ -72,6 +77,7 @@ export class ChangeApplier {
       await rm(from);
     }
     await this.removeEmptyParents(rel);
+    return target;
   }
 
   /** Removes the directories a file leaves empty, up to (never including) the mirror root. */

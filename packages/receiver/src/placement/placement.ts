@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { ProtocolError, decodeManifest, printablePath, type Manifest, type ObjectHeader } from '@diodesync/protocol';
 import type { ReceiverCounters } from '../counters.js';
 import { log } from '../log.js';
+import { auditFile } from './audit.js';
 import type { DestTree } from './dest-tree.js';
 import type { SyncTracker } from './sync-tracker.js';
 
@@ -20,7 +21,7 @@ export type Verdict =
   /** Verified, and the mirror already holds it byte for byte: its file (and inode) is left alone. */
   | { kind: 'in-place' }
   /** A verified manifest, decoded: `applyManifest` compares it with the mirror. */
-  | { kind: 'manifest'; manifest: Manifest }
+  | { kind: 'manifest'; manifest: Manifest; encoded: Buffer }
   /** Complete, but its SHA-256 differs (a corrupt or forged chunk): fetched again. */
   | { kind: 'spoilt' }
   /** A write failed (logged by the partial): what is on disk is kept, the next pass fills the rest. */
@@ -75,10 +76,15 @@ export class Placement {
         if (header.path) this.sync.noteProblem(header.path, 'verify failed: SHA-256 differs (a corrupt or forged chunk); fetched again');
         return { kind: 'spoilt' };
       }
-      if (header.kind === 'manifest') return { kind: 'manifest', manifest: decodeManifest(await readFile(object.tempPath)) };
+      if (header.kind === 'manifest') {
+        const encoded = await readFile(object.tempPath);
+        return { kind: 'manifest', manifest: decodeManifest(encoded), encoded };
+      }
       // Already there, byte for byte: leave the mirror's file (and its inode) alone.
       if (await this.inPlace(header)) return { kind: 'in-place' };
-      if (await this.dest.place(object.tempPath, header.path, header)) this.filesInMirror++;
+      const isNew = await this.dest.place(object.tempPath, header.path, header);
+      if (isNew) this.filesInMirror++;
+      auditFile(isNew ? 'placed' : 'replaced', { path: header.path, size: header.size, sha256: header.sha256, mtimeMs: header.mtimeMs });
       return { kind: 'placed' };
     } catch (err) {
       this.failed(header, err);

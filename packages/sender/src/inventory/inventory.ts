@@ -44,7 +44,9 @@ export class Inventory {
   }
 
   async scan(current: (relPath: string) => SourceFile | undefined): Promise<SourceFile[]> {
+    const started = performance.now();
     const snapshot = await scanTree(this.options.source, this.options.filter);
+    log('scan', { files: snapshot.files.length, dirs: snapshot.dirs.length, skipped: snapshot.skipped.length, ms: Math.round(performance.now() - started) });
     this.reportSkipped(snapshot.skipped);
     const files = this.settler.settled(snapshot.files, Date.now(), current);
     this.dirs = snapshot.dirs;

@@ -14,7 +14,8 @@ export function isLedgerCommand(args: readonly string[]): boolean {
   return commandWord(args, GLOBAL_WITH_VALUE) === 'ledger';
 }
 
-/** The part of a config file the ledger commands take. */
+/** The part of a config file the ledger commands take; its source-dir picks that tree's ledger. */
 export function ledgerConfig(config: Record<string, unknown>): Record<string, unknown> {
-  return pickKeys(config, LEDGER_KEYS);
+  const picked = pickKeys(config, LEDGER_KEYS);
+  return config['source-dir'] === undefined ? picked : { ...picked, source: config['source-dir'] };
 }
