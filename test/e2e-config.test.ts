@@ -65,8 +65,9 @@ test('--config: commented files with source-dir and dest-dir run a transfer; the
   assert.equal(received.code, 0, received.stderr);
   assert.deepEqual(await treeDifferences(source, dest), []);
 
-  // The ledger commands take the same file: they find the service's ledger through its "state".
-  const listed = await start(SEND_CLI, ['ledger', 'list', '--config', sendConfig]).exited;
+  // The ledger commands take the same file: they find the service's ledger through its "state"
+  // and the tree's through its "source-dir" (here overridden, as that one does not exist).
+  const listed = await start(SEND_CLI, ['ledger', 'list', '--config', sendConfig, '--source', source]).exited;
   assert.equal(listed.code, 0, listed.stderr);
   assert.match(listed.stdout, /a\.txt/);
   assert.match(listed.stdout, /docs\/b\.bin/);

@@ -106,7 +106,9 @@ test('a real transfer: each placed, replaced, deleted and renamed file is one au
   assert.equal(r.value('diodesync_changes_total{outcome="deleted"}'), 1);
   assert.equal(r.value('diodesync_changes_total{outcome="renamed"}'), 1);
   assert.ok(r.value('diodesync_manifests_received_total')! >= 2);
-  assert.equal(r.value('diodesync_fec_repaired_chunks_total'), 0, 'nothing was lost on loopback');
+  // Loopback on a busy machine may drop a datagram, so repairs are counted, not expected to be 0.
+  const repairedChunks = r.value('diodesync_fec_repaired_chunks_total')!;
+  assert.ok(Number.isInteger(repairedChunks) && repairedChunks >= r.value('diodesync_fec_repaired_blocks_total')!, 'a repaired block rebuilt at least one chunk');
   const heartbeat = r.value('diodesync_last_heartbeat_timestamp_seconds')!;
   assert.ok(Math.abs(heartbeat - Date.now() / 1000) < 10, `last heartbeat ${heartbeat}`);
 
