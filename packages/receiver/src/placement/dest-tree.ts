@@ -90,6 +90,10 @@ export class DestTree {
       const beside = path.join(dir, `.${path.basename(target)}.diodesync-tmp`);
       try {
         await copyFile(tempPath, fsPath(beside));
+        // The copy reaches the disk before the rename, as the temp file did: a power cut never
+        // leaves an empty file where a good one stood.
+        const copy = await open(fsPath(beside), 'r+');
+        try { await copy.datasync(); } finally { await copy.close(); }
         setFileTimes(fsPath(beside), meta);
         await rename(fsPath(beside), fsPath(target));
       } catch (copyErr) {
