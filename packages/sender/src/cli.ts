@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
-import yargs, { type ArgumentsCamelCase, type Argv } from 'yargs';
+import type { ArgumentsCamelCase, Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { HEADER_SIZE, IP_UDP_OVERHEAD, MAX_DATAGRAM, MAX_PAYLOAD, TAG_SIZE, fecEnabled, formatFec, parseFec } from '@diodesync/protocol';
-import { UsageError, formatBitRate, formatBytes, keyFromFile, parseBitRate, parseEndpoint, parseOrUsage, stdioDashAsValue } from '@diodesync/cli-kit';
+import { UsageError, commandLine, durationOption, fail, formatBitRate, formatBytes, kbitRateOption, packageVersion, parseEndpoint, parseOrUsage, rateOption, readKeyFile, runMain, stdioDashAsValue, wholeNumberOption } from '@diodesync/cli-kit';
 import { UDP_IO_PREFERENCES, type UdpIoPreference } from '@diodesync/native';
 import { FrameEmitter } from './framing/frame-emitter.js';
 import { LedgerError, damagedLedger, isSqliteError } from './ledger/errors.js';
@@ -18,14 +18,11 @@ import { TokenBucket } from './transport/rate-limiter.js';
 import { Sender, type SenderStats } from './sender.js';
 import { openSink } from './transport/sinks.js';
 import { TransportError } from './transport/frame-sink.js';
-import { treeFilter } from './inventory/tree-filter.js';
+import { checkedGlob, treeFilter } from './inventory/tree-filter.js';
+import { ignoredSendOptions } from './ignored-options.js';
 
 const PROGRAM = 'diode-send';
-
-function fail(message: string, code = 1): never {
-  process.stderr.write(`${PROGRAM}: error: ${message}\n`);
-  process.exit(code);
-}
+const VERSION = packageVersion(import.meta.url);
 
 const sendOptions = <T>(y: Argv<T>) => y
   .positional('source-dir', { type: 'string', describe: 'directory to mirror', demandOption: true })
@@ -36,23 +33,23 @@ const sendOptions = <T>(y: Argv<T>) => y
   .option('broadcast', { type: 'boolean', default: false, describe: 'allow sending to a broadcast address' })
   .option('once', { type: 'boolean', default: false, describe: 'send the tree (all R passes) and exit' })
   .option('resume', { alias: 'c', type: 'boolean', default: false, describe: 'skip file versions the ledger records as sent R times; finish the others' })
-  .option('rate', { type: 'string', default: '100m', describe: 'bits per second on the wire (k, m, g suffixes)' })
-  .option('l', { type: 'number', describe: 'rate in kbit/s (BlindFTP/AROWBftp style); overrides --rate' })
+  .option('rate', { type: 'string', default: '100m', describe: 'bits per second on the wire, headers included (k, m, g suffixes; 100Mb and 100mbps too; bytes such as 10MB are refused)' })
+  .option('l', { type: 'string', describe: 'rate in kbit/s (BlindFTP/AROWBftp style); overrides --rate' })
   .option('redundancy', { alias: 'R', type: 'number', default: 2, describe: 'times every file version is sent' })
   .option('fec', { type: 'string', default: '20+4', describe: 'K+M: M parity frames per K data frames (0 = none)' })
   .option('interleave', { type: 'number', default: 16, describe: 'FEC blocks interleaved on the wire: survives bursts of this many lost frames' })
   .option('mtu', { type: 'number', default: 1500, describe: 'link MTU in bytes (9000 jumbo, up to 65535 on loopback)' })
-  .option('pass-interval', { type: 'number', default: 0, describe: 'seconds between two sends of the same version' })
-  .option('heartbeat', { type: 'number', default: 5, describe: 'seconds between heartbeats' })
-  .option('rescan', { type: 'number', default: 10, describe: 'watch mode: seconds between rescans of the tree (and of the ledger)' })
-  .option('settle', { type: 'number', default: 2000, describe: 'ms a file must keep its size and mtime before it is sent' })
-  .option('poll', { type: 'number', describe: 'watch mode: poll every MS instead of file-system events (SMB/NFS shares)' })
+  .option('pass-interval', { type: 'string', default: '0', describe: 'minimum seconds between two sends of the same version (or 90s, 5m, 1h)' })
+  .option('heartbeat', { type: 'string', default: '5', describe: 'seconds between heartbeats' })
+  .option('rescan', { type: 'string', default: '10', describe: 'watch mode: seconds between rescans of the tree (and of the ledger, so a reset takes effect)' })
+  .option('settle', { type: 'string', default: '2000', describe: 'milliseconds a file must keep its size and mtime before it is sent (or 2s)' })
+  .option('poll', { type: 'string', describe: 'watch mode: poll every this many milliseconds instead of file-system events (SMB/NFS shares; at least 10)' })
   .option('include', { type: 'string', array: true, describe: 'glob of paths to mirror (repeatable; default: all)' })
   .option('exclude', { type: 'string', array: true, describe: 'glob of paths not to mirror (repeatable)' })
   .option('delete', { type: 'boolean', default: false, describe: 'announce deletions (R times) and renames to the receiver' })
   .option('key-file', { type: 'string', describe: 'pre-shared key (hex or base64, mode 600): every frame carries an HMAC tag' })
   .option('encrypt', { type: 'boolean', default: false, describe: 'with --key-file: encrypt every payload (AES-256-GCM)' })
-  .option('manifest-interval', { type: 'number', default: 300, describe: 'watch mode: seconds between manifests when nothing changes' });
+  .option('manifest-interval', { type: 'string', default: '300', describe: 'watch mode: seconds between manifests when nothing changed, so a restarted receiver learns the tree again (or 5m)' });
 
 const ledgerOptions = <T>(y: Argv<T>) => y
   .positional('action', { type: 'string', choices: LEDGER_ACTIONS, demandOption: true })
@@ -71,22 +68,13 @@ type ArgsOf<F> = F extends (y: Argv<object>) => Argv<infer T> ? ArgumentsCamelCa
 
 async function main(): Promise<void> {
   let parsed: { kind: 'send'; argv: ArgsOf<typeof sendOptions> } | { kind: 'ledger'; argv: ArgsOf<typeof ledgerOptions> } | undefined;
-  await yargs(stdioDashAsValue(hideBin(process.argv), '--to'))
-    .scriptName(PROGRAM)
+  await (await commandLine(PROGRAM, stdioDashAsValue(hideBin(process.argv), '--to'), VERSION))
     .usage('$0 <source-dir> --to URL [options]\n$0 ledger list|stats|reset [options]\n\nSend a directory tree across a one-way link.')
     .option('state', { type: 'string', describe: `sender state directory (default: ${defaultStateDir()})` })
     .option('ledger', { type: 'string', describe: 'SQLite ledger file (default: <state>/ledger.sqlite)' })
     .command('$0 <source-dir>', 'send the tree, then keep watching it (or exit after --once)', sendOptions, (argv) => void (parsed = { kind: 'send', argv }))
     .command('ledger <action>', 'read or correct the ledger (list, stats, reset); works while a sender runs', ledgerOptions, (argv) => void (parsed = { kind: 'ledger', argv }))
     .config('config', 'JSON file whose keys are long option names')
-    .strict()
-    .wrap(Math.min(110, process.stdout.columns || 100))
-    .help()
-    .version(false)
-    .fail((msg, err) => {
-      // yargs spreads some messages (invalid choices) over several lines: one line for the operator.
-      throw new UsageError((msg ?? err?.message ?? 'invalid arguments').replace(/\s*\n\s*/g, ' '));
-    })
     .parseAsync();
   if (!parsed) return; // --help
   const ledgerFile = ledgerPath(parsed.argv);
@@ -110,28 +98,29 @@ async function main(): Promise<void> {
   if (!isDir) throw new UsageError(`'${source}' is not a directory`);
 
   const endpoint = parseOrUsage(() => parseEndpoint(argv.to, ['udp', 'tcp', 'stdio']));
-  const rate = argv.l !== undefined ? parseOrUsage(() => parseBitRate(`${argv.l}k`)) : parseOrUsage(() => parseBitRate(argv.rate));
-  const redundancy = argv.redundancy;
-  if (!Number.isInteger(redundancy) || redundancy < 1) throw new UsageError('--redundancy must be a whole number >= 1');
-  const mtu = argv.mtu;
-  if (!Number.isInteger(mtu) || mtu < 576 || mtu - IP_UDP_OVERHEAD > MAX_DATAGRAM) {
-    throw new UsageError(`--mtu must be between 576 and ${MAX_DATAGRAM + IP_UDP_OVERHEAD}`);
-  }
+  const rate = argv.l !== undefined ? kbitRateOption('-l', argv.l) : rateOption('--rate', argv.rate);
+  const redundancy = wholeNumberOption('--redundancy', argv.redundancy, 1, 1000, '2');
+  const mtu = wholeNumberOption('--mtu', argv.mtu, 576, MAX_DATAGRAM + IP_UDP_OVERHEAD, '1500');
   const fec = parseOrUsage(() => parseFec(argv.fec));
-  const interleave = argv.interleave;
-  if (!Number.isInteger(interleave) || interleave < 1 || interleave > 256) throw new UsageError('--interleave must be a whole number from 1 to 256');
+  const interleave = wholeNumberOption('--interleave', argv.interleave, 1, 256, '16');
+  const ttl = wholeNumberOption('--ttl', argv.ttl, 0, 255, '4');
+  const include = (argv.include ?? []).map((glob) => checkedGlob('--include', glob));
+  const exclude = (argv.exclude ?? []).map((glob) => checkedGlob('--exclude', glob));
   if (argv.encrypt && argv['key-file'] === undefined) throw new UsageError('--encrypt needs --key-file');
   const keyFile = argv['key-file'];
-  const sealing = keyFile === undefined ? undefined : { auth: readKey(keyFile), encrypt: argv.encrypt };
+  const sealing = keyFile === undefined ? undefined : { auth: readKeyFile(keyFile), encrypt: argv.encrypt };
   // The tag, if any, must fit the MTU too; with FEC a full chunk is a whole number of the codec's
   // 8-byte words, so parity frames fit as well.
   const maxChunk = Math.min(MAX_PAYLOAD, mtu - IP_UDP_OVERHEAD - HEADER_SIZE - (sealing ? TAG_SIZE : 0));
   const chunkSize = fecEnabled(fec) ? maxChunk - (maxChunk % 8) : maxChunk;
-  if (!(argv.settle >= 0)) throw new UsageError('--settle must be a number of milliseconds >= 0');
-  if (argv.poll !== undefined && !(argv.poll >= 10)) throw new UsageError('--poll must be at least 10 ms');
-  for (const name of ['pass-interval', 'heartbeat', 'rescan', 'manifest-interval'] as const) {
-    if (!(argv[name] >= 0) || (name !== 'pass-interval' && argv[name] === 0)) throw new UsageError(`--${name} must be a positive number of seconds`);
-  }
+  const settleMs = durationOption('--settle', argv.settle, 'ms', '2000');
+  const pollMs = argv.poll === undefined ? undefined : durationOption('--poll', argv.poll, 'ms', '1000', true);
+  if (pollMs !== undefined && pollMs < 10) throw new UsageError(`--poll: at least 10 ms, got '${argv.poll}'; e.g. --poll 1000`);
+  const passIntervalS = durationOption('--pass-interval', argv['pass-interval'], 's', '60');
+  const heartbeatS = durationOption('--heartbeat', argv.heartbeat, 's', '5', true);
+  const rescanS = durationOption('--rescan', argv.rescan, 's', '10', true);
+  const manifestIntervalS = durationOption('--manifest-interval', argv['manifest-interval'], 's', '300', true);
+  for (const ignored of ignoredSendOptions(argv, endpoint, fec)) log('option-ignored', { ...ignored });
 
   // Open the ledger before the socket: an unusable ledger stops us before anything is sent.
   const ledger = Ledger.open(ledgerFile, { create: true });
@@ -144,10 +133,9 @@ async function main(): Promise<void> {
     ledger.close();
     throw err;
   }
-  if (!Number.isInteger(argv.ttl) || argv.ttl < 0 || argv.ttl > 255) throw new UsageError('--ttl must be 0-255');
   // --once is a job with an end: a link that stays down for about a minute fails it (exit 2).
   const tcpAttempts = argv.once ? 8 : Infinity;
-  const sink = await openSink(endpoint, { ttl: argv.ttl, multicastInterface: argv['multicast-interface'], broadcast: argv.broadcast, io: argv.io as UdpIoPreference }, tcpAttempts).catch((err: NodeJS.ErrnoException) => {
+  const sink = await openSink(endpoint, { ttl, multicastInterface: argv['multicast-interface'], broadcast: argv.broadcast, io: argv.io as UdpIoPreference }, tcpAttempts).catch((err: NodeJS.ErrnoException) => {
     ledger.close();
     throw new UsageError(`cannot open ${argv.to}: ${err.code ?? err.message}`);
   });
@@ -162,17 +150,17 @@ async function main(): Promise<void> {
   }
   const sender = new Sender(
     {
-      source, redundancy, chunkSize, fec, interleave, passIntervalMs: argv['pass-interval'] * 1000, heartbeatMs: argv.heartbeat * 1000,
-      rescanMs: argv.rescan * 1000, manifestIntervalMs: argv['manifest-interval'] * 1000,
-      settleMs: argv.settle, filter: treeFilter(argv.include ?? [], argv.exclude ?? []), announceChanges: argv.delete,
-      pollMs: argv.poll, startedAt: session.startedAt,
+      source, redundancy, chunkSize, fec, interleave, passIntervalMs: passIntervalS * 1000, heartbeatMs: heartbeatS * 1000,
+      rescanMs: rescanS * 1000, manifestIntervalMs: manifestIntervalS * 1000,
+      settleMs, filter: treeFilter(include, exclude), announceChanges: argv.delete,
+      pollMs, startedAt: session.startedAt,
     },
     emitter,
     ledger,
     stop.signal,
   );
   log('start', {
-    to: sink.description, io: sink.io?.mode ?? 'stream', ioReason: sink.io?.reason,
+    version: VERSION, to: sink.description, io: sink.io?.mode ?? 'stream', ioReason: sink.io?.reason,
     session: sessionId.toString(16), rate: formatBitRate(rate), redundancy, fec: formatFec(fec), interleave, chunkSize,
     mode: argv.once ? 'once' : 'watch', auth: sealing ? (sealing.encrypt ? 'hmac+aes-256-gcm' : 'hmac') : 'none', ledger: ledgerFile, resume: argv.resume,
   });
@@ -198,8 +186,8 @@ async function main(): Promise<void> {
     changedDuringSend: stats.changedDuringSend, failed: unsent, skipped: stats.skipped, unreadable: stats.unreadable,
   });
   if (stop.signal.aborted) return;
-  if (unsent > 0) fail(`${unsent} file(s) could not be read and were not sent`, 2);
-  if (stats.unreadable > 0) fail(`${stats.unreadable} entr${stats.unreadable === 1 ? 'y' : 'ies'} of the tree could not be read (see entry-unreadable): the tree was not sent whole`, 2);
+  if (unsent > 0) fail(PROGRAM, `${unsent} file(s) could not be read and were not sent`, 2);
+  if (stats.unreadable > 0) fail(PROGRAM, `${stats.unreadable} entr${stats.unreadable === 1 ? 'y' : 'ies'} of the tree could not be read (see entry-unreadable): the tree was not sent whole`, 2);
 }
 
 /** The live line on a terminal: what is queued and sent, the rate and the time left. */
@@ -209,24 +197,12 @@ function progressLine(stats: SenderStats, wireBytes: number, seconds: number): s
   return `sent ${stats.filesSent} files (${formatBytes(stats.fileBytesSent)}), queued ${stats.queuedFiles} (${formatBytes(stats.queuedBytes)}), ${formatBitRate(rate)}${eta ? `, ETA ${Math.floor(eta / 60)}:${String(eta % 60).padStart(2, '0')}` : ''}`;
 }
 
-/** Reads the pre-shared key; the permission check and parsing live in the protocol package. */
-function readKey(file: string) {
-  try {
-    return keyFromFile(file, statSync(file).mode, readFileSync(file, 'utf8'));
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new UsageError(e.code ? `cannot read key file '${file}': ${e.code}` : e.message);
-  }
-}
-
 let ledgerFileForErrors = '';
 
-main().catch((err: unknown) => {
-  if (err instanceof UsageError || err instanceof CriteriaError || err instanceof LedgerError) fail(err.message);
-  if (err instanceof TransportError) fail(err.message, 2);
+runMain(PROGRAM, main, (err) => {
+  if (err instanceof CriteriaError || err instanceof LedgerError) return { message: err.message, code: 1 };
+  if (err instanceof TransportError) return { message: err.message, code: 2 };
   // The ledger broke while we ran (disk full, corrupted underneath us): say so, and how to rebuild it.
-  if (isSqliteError(err)) fail(damagedLedger(ledgerFileForErrors || 'file', err.message).message);
-  const e = err as NodeJS.ErrnoException;
-  if (process.env.DIODESYNC_DEBUG) process.stderr.write(`${e.stack}\n`);
-  fail(e.code ? `${e.message}` : String(e.message ?? e));
+  if (isSqliteError(err)) return { message: damagedLedger(ledgerFileForErrors || 'file', err.message).message, code: 1 };
+  return undefined;
 });

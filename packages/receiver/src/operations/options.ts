@@ -1,13 +1,13 @@
-import { mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { mkdirSync, realpathSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import yargs from 'yargs';
 import type { UdpIoPreference } from '@diodesync/native';
 import type { FrameAuthenticator } from '@diodesync/protocol';
-import { UsageError, keyFromFile, parseByteSize, parseEndpoint, parseOrUsage, stdioDashAsValue, type Endpoint } from '@diodesync/cli-kit';
+import { UsageError, commandLine, durationOption, isMulticast, packageVersion, parseByteSize, parseEndpoint, parseOrUsage, readKeyFile, sizeOption, stdioDashAsValue, wholeNumberOption, type Endpoint } from '@diodesync/cli-kit';
 import { parseFreeFloor, type LimitSettings } from '../assembly/limits.js';
 import { isInside } from '../placement/paths.js';
 
 export const PROGRAM = 'diode-receive';
+export const VERSION = packageVersion(import.meta.url);
 
 /** `diode-receive <dest-dir> --listen URL [options]`, checked. */
 export interface ReceiveOptions {
@@ -33,14 +33,15 @@ export interface ReceiveOptions {
   encrypt: boolean;
   limits: LimitSettings;
   portableNames: boolean;
+  /** Options given that change nothing here, and why: logged at start, the run goes on. */
+  ignored: { option: string; reason: string }[];
 }
 
 export type Command = { command: 'status'; stateDir: string; json: boolean } | { command: 'receive'; options: ReceiveOptions };
 
 /** Parses and checks the command line; a mistake is a UsageError (exit 1, one line). Creates dest and state if missing. */
 export async function parseCommandLine(args: string[]): Promise<Command> {
-  const argv = await yargs(stdioDashAsValue(args, '--listen'))
-    .scriptName(PROGRAM)
+  const argv = await (await commandLine(PROGRAM, stdioDashAsValue(args, '--listen'), VERSION))
     .usage('$0 <dest-dir> --listen URL [options]\n$0 status --state DIR [--json]\n\nReceive a tree from a one-way link into an exact mirror.')
     .command('status', "show a receiver's counters, queues and link state", (y) => y
       .option('state', { type: 'string', demandOption: true, describe: 'the receiver state directory' })
@@ -51,15 +52,15 @@ export async function parseCommandLine(args: string[]): Promise<Command> {
       .option('multicast-interface', { type: 'string', describe: 'local address of the interface to join a multicast group on' })
       .option('state', { type: 'string', describe: 'receiver state: partial files, report, status (default: .<dest>.diodesync beside dest-dir)' })
       .option('exit-when-synced', { type: 'boolean', default: false, describe: "exit 0 once every file of the sender's manifest is present and verified" })
-      .option('timeout', { type: 'number', default: 0, describe: 'with --exit-when-synced: give up after this many seconds, write the report, exit 2 (0 = never)' })
+      .option('timeout', { type: 'string', default: '0', describe: 'with --exit-when-synced: give up after this many seconds (or 90s, 10m, 2h), write the report, exit 2 (0 = never)' })
       .option('io', { type: 'string', default: 'auto', choices: ['auto', 'mmsg', 'dgram'], describe: 'UDP path: mmsg (recvmmsg, many datagrams per call), dgram (node:dgram); auto = the best this host has' })
       .option('rcvbuf', { type: 'string', default: '32m', describe: 'receive buffer: the socket\'s (capped by net.core.rmem_max), and as much again held by the reader thread' })
       .option('max-buffer', { type: 'string', default: '64m', describe: 'memory for chunks not yet written; beyond it chunks are dropped and counted' })
       .option('workers', { type: 'number', default: 256, describe: 'objects assembled at once; headers of further objects wait for the next pass' })
-      .option('partial-ttl', { type: 'number', default: 24, describe: 'hours a partial file may wait for its missing chunks before it is removed and reported' })
+      .option('partial-ttl', { type: 'string', default: '24', describe: 'hours a partial file may wait for its missing chunks before it is removed and reported (or 30m, 2d)' })
       .option('on-alert', { type: 'string', describe: 'shell command run on link-down, link-up and sender-restart (DIODESYNC_EVENT says which)' })
       .option('apply-deletes', { type: 'boolean', default: false, describe: "apply the sender's deletes and renames (deleted files go to <state>/quarantine)" })
-      .option('quarantine-days', { type: 'number', default: 7, describe: 'days a deleted file is kept in quarantine' })
+      .option('quarantine-days', { type: 'string', default: '7', describe: 'with --apply-deletes: days a deleted file is kept in quarantine (or 12h)' })
       .option('metrics', { type: 'string', describe: 'serve Prometheus metrics on HOST:PORT' })
       .option('key-file', { type: 'string', array: true, describe: 'pre-shared key (mode 600): drop every frame whose tag does not verify; give it twice while rotating keys' })
       .option('encrypt', { type: 'boolean', default: false, describe: 'with --key-file: also drop frames that are not encrypted' })
@@ -68,39 +69,28 @@ export async function parseCommandLine(args: string[]): Promise<Command> {
       .option('portable-names', { type: 'boolean', default: false, describe: 'refuse (and report) names Windows cannot hold: for a mirror that is later copied to Windows' })
       .option('min-free', { type: 'string', default: '1g', describe: 'refuse files that would leave less free space than this (bytes, or N% of the file system)' }))
     .config('config', 'JSON file whose keys are long option names')
-    .strict()
-    .help()
-    .version(false)
-    .fail((msg, err) => {
-      throw new UsageError(msg ?? err?.message ?? 'invalid arguments');
-    })
     .parseAsync();
 
   if (argv._[0] === 'status') return { command: 'status', stateDir: String(argv.state), json: Boolean(argv.json) };
 
   const listen = String(argv.listen);
   const endpoint = parseOrUsage(() => parseEndpoint(listen, ['udp', 'tcp-listen', 'tcp', 'stdio']));
-  const rcvbuf = parseOrUsage(() => parseByteSize(String(argv.rcvbuf)));
-  const maxBuffer = parseOrUsage(() => parseByteSize(String(argv['max-buffer'])));
-  const timeout = Number(argv.timeout);
-  const workers = Number(argv.workers);
-  const partialTtlHours = Number(argv['partial-ttl']);
-  if (!(timeout >= 0)) throw new UsageError('--timeout must be a number of seconds >= 0');
-  if (!Number.isInteger(workers) || workers < 1) throw new UsageError('--workers must be a whole number >= 1');
-  if (!(partialTtlHours > 0)) throw new UsageError('--partial-ttl must be a number of hours > 0');
-  const maxFileSize = parseOrUsage(() => parseByteSize(String(argv['max-file-size'])));
-  const maxFiles = Number(argv['max-files']);
-  if (!Number.isInteger(maxFiles) || maxFiles < 1) throw new UsageError('--max-files must be a whole number >= 1');
-  const minFree = parseOrUsage(() => parseFreeFloor(String(argv['min-free']), parseByteSize));
+  const rcvbuf = sizeOption('--rcvbuf', argv.rcvbuf, '32m');
+  const maxBuffer = sizeOption('--max-buffer', argv['max-buffer'], '64m');
+  const timeout = durationOption('--timeout', argv.timeout, 's', '600');
+  const workers = wholeNumberOption('--workers', argv.workers, 1, undefined, '256');
+  const partialTtlHours = durationOption('--partial-ttl', argv['partial-ttl'], 'h', '24', true);
+  const maxFileSize = sizeOption('--max-file-size', argv['max-file-size'], '64g');
+  const maxFiles = wholeNumberOption('--max-files', argv['max-files'], 1, undefined, '10000000');
+  const minFree = parseMinFree(String(argv['min-free']));
   const keyFiles = ((argv['key-file'] ?? []) as unknown[]).map(String);
   if (argv.encrypt && keyFiles.length === 0) throw new UsageError('--encrypt needs --key-file');
-  const keys = keyFiles.map(readKey);
+  const keys = keyFiles.map(readKeyFile);
   const metricsAt = argv.metrics === undefined ? undefined : parseOrUsage(() => parseEndpoint(`tcp://${String(argv.metrics)}`, ['tcp']));
   const dest = ensureDirectory(path.resolve(String(argv['dest-dir'])), 'destination');
   const stateDir = ensureDirectory(path.resolve(argv.state === undefined ? defaultStateDir(dest) : String(argv.state)), 'state directory');
   if (isInside(dest, stateDir)) throw new UsageError('--state must not be inside the destination directory');
-  const quarantineDays = Number(argv['quarantine-days']);
-  if (!(quarantineDays >= 0)) throw new UsageError('--quarantine-days must be a number >= 0');
+  const quarantineDays = durationOption('--quarantine-days', argv['quarantine-days'], 'd', '7');
 
   return {
     command: 'receive',
@@ -111,6 +101,7 @@ export async function parseCommandLine(args: string[]): Promise<Command> {
       applyDeletes: Boolean(argv['apply-deletes']), quarantineDays,
       metrics: metricsAt && { text: String(argv.metrics), host: metricsAt.host, port: metricsAt.port },
       keys, encrypt: Boolean(argv.encrypt), limits: { maxFileSize, maxFiles, minFree }, portableNames: Boolean(argv['portable-names']),
+      ignored: ignoredReceiveOptions(argv, endpoint),
     },
   };
 }
@@ -131,12 +122,24 @@ function ensureDirectory(dir: string, what: string): string {
   }
 }
 
-/** Reads a pre-shared key; the permission check and parsing live in the protocol package. */
-function readKey(file: string): FrameAuthenticator {
+/** --min-free: bytes or a percentage of the file system. */
+function parseMinFree(text: string) {
   try {
-    return keyFromFile(file, statSync(file).mode, readFileSync(file, 'utf8'));
+    return parseFreeFloor(text, parseByteSize);
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new UsageError(e.code ? `cannot read key file '${file}': ${e.code}` : e.message);
+    throw new UsageError(`--min-free: ${(err as Error).message}; e.g. --min-free 1g or --min-free 5%`);
   }
+}
+
+/** Options given that have no effect without another, or with the --listen given. */
+function ignoredReceiveOptions(argv: Record<string, unknown>, listen: Endpoint): { option: string; reason: string }[] {
+  const udp = listen.scheme === 'udp';
+  const rules: [boolean, string, string][] = [
+    [argv.timeout !== '0' && !argv['exit-when-synced'], '--timeout', 'it bounds --exit-when-synced, which is not given'],
+    [argv['quarantine-days'] !== '7' && !argv['apply-deletes'], '--quarantine-days', 'deletes are applied (and quarantined) only with --apply-deletes'],
+    [argv['multicast-interface'] !== undefined && !(udp && isMulticast(listen.host)), '--multicast-interface', '--listen is not a multicast group'],
+    [argv.io !== 'auto' && !udp, '--io', '--listen is not udp://'],
+    [argv.rcvbuf !== '32m' && !udp, '--rcvbuf', '--listen is not udp://'],
+  ];
+  return rules.filter(([given]) => given).map(([, option, reason]) => ({ option, reason }));
 }
