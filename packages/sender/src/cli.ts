@@ -26,9 +26,9 @@ const VERSION = packageVersion(import.meta.url);
 
 const sendOptions = <T>(y: Argv<T>) => y
   .positional('source-dir', { type: 'string', describe: 'directory to mirror', demandOption: true })
-  .option('to', { type: 'string', demandOption: true, describe: 'destination: udp://HOST:PORT (unicast, multicast or broadcast), tcp://HOST:PORT (diode appliance), or - for stdout' })
+  .option('to', { type: 'string', demandOption: true, describe: 'destination: udp://HOST:PORT (unicast, multicast or broadcast), tcp://HOST:PORT (diode appliance), or - for stdout; the port defaults to 36016' })
   .option('ttl', { type: 'number', default: 1, describe: 'multicast TTL (hops)' })
-  .option('io', { type: 'string', default: 'auto', choices: UDP_IO_PREFERENCES as string[], describe: 'UDP path: gso (sendmmsg + UDP GSO), mmsg (sendmmsg), dgram (node:dgram, one call per datagram); auto = the best this host has' })
+  .option('io', { type: 'string', default: 'auto', choices: UDP_IO_PREFERENCES as string[], describe: 'UDP path: gso (sendmmsg + UDP GSO), mmsg (sendmmsg), dgram (node:dgram, one call per datagram); auto = the best this host has; the start line says which runs (io, ioReason)' })
   .option('multicast-interface', { type: 'string', describe: 'local address of the interface multicast leaves by' })
   .option('broadcast', { type: 'boolean', default: false, describe: 'allow sending to a broadcast address' })
   .option('once', { type: 'boolean', default: false, describe: 'send the tree (all R passes) and exit' })
@@ -36,7 +36,7 @@ const sendOptions = <T>(y: Argv<T>) => y
   .option('rate', { type: 'string', default: '100m', describe: 'bits per second on the wire, headers included (k, m, g suffixes; 100Mb and 100mbps too; bytes such as 10MB are refused)' })
   .option('l', { type: 'string', describe: 'rate in kbit/s (BlindFTP/AROWBftp style); overrides --rate' })
   .option('redundancy', { alias: 'R', type: 'number', default: 2, describe: 'times every file version is sent' })
-  .option('fec', { type: 'string', default: '20+4', describe: 'K+M: M parity frames per K data frames (0 = none)' })
+  .option('fec', { type: 'string', default: '20+4', describe: 'K+M: M parity frames (Reed-Solomon) per K data frames, K <= 24, M <= 6 (0 = none)' })
   .option('interleave', { type: 'number', default: 16, describe: 'FEC blocks interleaved on the wire: survives bursts of this many lost frames' })
   .option('mtu', { type: 'number', default: 1500, describe: 'link MTU in bytes (9000 jumbo, up to 65535 on loopback)' })
   .option('pass-interval', { type: 'string', default: '0', describe: 'minimum seconds between two sends of the same version (or 90s, 5m, 1h)' })

@@ -54,7 +54,7 @@ export async function parseCommandLine(args: string[]): Promise<Command> {
       .option('exit-when-synced', { type: 'boolean', default: false, describe: "exit 0 once every file of the sender's manifest is present and verified" })
       .option('timeout', { type: 'string', default: '0', describe: 'with --exit-when-synced: give up after this many seconds (or 90s, 10m, 2h), write the report, exit 2 (0 = never)' })
       .option('io', { type: 'string', default: 'auto', choices: ['auto', 'mmsg', 'dgram'], describe: 'UDP path: mmsg (recvmmsg, many datagrams per call), dgram (node:dgram); auto = the best this host has' })
-      .option('rcvbuf', { type: 'string', default: '32m', describe: 'receive buffer: the socket\'s (capped by net.core.rmem_max), and as much again held by the reader thread' })
+      .option('rcvbuf', { type: 'string', default: '32m', describe: 'receive buffer: the socket\'s (the kernel caps it at net.core.rmem_max, and the start says so: rcvbuf-capped), and as much again held by the reader thread; beyond that the newest datagrams are dropped and counted (queueOverflow)' })
       .option('max-buffer', { type: 'string', default: '64m', describe: 'memory for chunks not yet written; beyond it chunks are dropped and counted' })
       .option('workers', { type: 'number', default: 256, describe: 'objects assembled at once; headers of further objects wait for the next pass' })
       .option('partial-ttl', { type: 'string', default: '24', describe: 'hours a partial file may wait for its missing chunks before it is removed and reported (or 30m, 2d)' })
@@ -67,7 +67,7 @@ export async function parseCommandLine(args: string[]): Promise<Command> {
       .option('max-file-size', { type: 'string', default: '64g', describe: 'refuse (and count) files announced larger than this' })
       .option('max-files', { type: 'number', default: 10_000_000, describe: 'refuse new files once the mirror and the files under way hold this many' })
       .option('portable-names', { type: 'boolean', default: false, describe: 'refuse (and report) names Windows cannot hold: for a mirror that is later copied to Windows' })
-      .option('min-free', { type: 'string', default: '1g', describe: 'refuse files that would leave less free space than this (bytes, or N% of the file system)' }))
+      .option('min-free', { type: 'string', default: '1g', describe: 'refuse files that would leave less free space than this on the mirror\'s or the state\'s file system (bytes, or N% of the file system)' }))
     .config('config', 'JSON file whose keys are long option names')
     .parseAsync();
 
