@@ -10,7 +10,7 @@ import { FrameEmitter } from './framing/frame-emitter.js';
 import { LedgerError, damagedLedger, isSqliteError } from './ledger/errors.js';
 import { STATUSES } from './ledger/status.js';
 import { Ledger } from './ledger/store.js';
-import { LEDGER_ACTIONS, runLedgerCommand, type LedgerAction } from './ledger/ledger-cli.js';
+import { LEDGER_ACTIONS, runInteractiveReset, runLedgerCommand, type LedgerAction } from './ledger/ledger-cli.js';
 import { CriteriaError } from './ledger/reset-criteria.js';
 import { defaultStateDir, ledgerPath } from './ledger/location.js';
 import { log, showStatus } from './log.js';
@@ -61,7 +61,8 @@ const ledgerOptions = <T>(y: Argv<T>) => y
   .option('regex', { type: 'string', describe: 'reset: versions whose path matches this regular expression' })
   .option('from-report', { type: 'string', describe: "reset: the files missing or outdated in a receiver's report.json" })
   .option('all', { type: 'boolean', describe: 'reset: every version' })
-  .option('dry-run', { type: 'boolean', describe: 'reset: print what would be reset, change nothing' });
+  .option('dry-run', { type: 'boolean', describe: 'reset: print what would be reset, change nothing' })
+  .option('interactive', { alias: 'i', type: 'boolean', describe: "reset: choose the criteria from a menu, see the versions chosen, confirm (answers may be piped on stdin)" });
 
 /** What a command's handler receives, with the global --state and --ledger. */
 type ArgsOf<F> = F extends (y: Argv<object>) => Argv<infer T> ? ArgumentsCamelCase<T> & { state?: string; ledger?: string } : never;
@@ -81,10 +82,12 @@ async function main(): Promise<void> {
   ledgerFileForErrors = ledgerFile;
   if (parsed.kind === 'ledger') {
     const a = parsed.argv;
-    runLedgerCommand({
+    const command = {
       action: a.action as LedgerAction, ledger: ledgerFile, status: a.status, json: a.json, since: a.since, until: a.until,
       path: a.path, regex: a.regex, fromReport: a.fromReport, all: a.all, dryRun: a.dryRun,
-    });
+    };
+    if (a.interactive) await runInteractiveReset(command);
+    else runLedgerCommand(command);
     return;
   }
   const argv = parsed.argv;
