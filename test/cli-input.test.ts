@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { IMPAIR_CLI, RECEIVE_CLI, SEND_CLI, events, expectUsageError, start, startImpairRelay } from './lib/cli.js';
 import { tempDir } from './lib/tree.js';
 
@@ -59,6 +60,14 @@ test('an option that changes nothing without another is named on one line, and t
   assert.deepEqual(ignored((await relay.exited).stderr), ['--queue']);
   const quiet = await start(SEND_CLI, [dir, '--to', 'udp://127.0.0.1:9', '--once', '--state', dir]).exited;
   assert.deepEqual(ignored(quiet.stderr), [], 'defaults warn of nothing');
+  // A config file gives numbers: its defaults warn of nothing either, other values do.
+  const config = `${dir}/send.json`;
+  await writeFile(config, JSON.stringify({ to: 'udp://127.0.0.1:9', once: true, rescan: 10, 'manifest-interval': 300, settle: 0 }));
+  const fromConfig = await start(SEND_CLI, [dir, '--config', config, '--state', dir]).exited;
+  assert.equal(fromConfig.code, 0, fromConfig.stderr);
+  assert.deepEqual(ignored(fromConfig.stderr), []);
+  await writeFile(config, JSON.stringify({ to: 'udp://127.0.0.1:9', once: true, rescan: 5 }));
+  assert.deepEqual(ignored((await start(SEND_CLI, [dir, '--config', config, '--state', dir]).exited).stderr), ['--rescan']);
 });
 
 test('--version on every CLI prints its package version, which each start line carries too', { timeout: 60_000 }, async (t) => {

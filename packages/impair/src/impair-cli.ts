@@ -84,7 +84,7 @@ async function main(): Promise<void> {
     for (const d of impairment.process(msg)) out(d);
   });
   const counters = () => ({ ...impairment.counters, rateDropped: shaper?.dropped ?? 0 });
-  if (rate === undefined && argv.queue !== '256k') log('option-ignored', { option: '--queue', reason: 'it is the queue of the --rate cap, which is not given' });
+  if (rate === undefined && String(argv.queue) !== '256k') log('option-ignored', { option: '--queue', reason: 'it is the queue of the --rate cap, which is not given' });
   log('listening', { version: VERSION, on: `udp://${listen.host}:${socket.address().port}`, port: socket.address().port, to: argv.to, seed: config.seed });
   const ticker = statsSeconds > 0 ? setInterval(() => log('counters', counters()), statsSeconds * 1000) : undefined;
 

@@ -7,18 +7,18 @@ export interface IgnoredOption {
   reason: string;
 }
 
-/** The send options this check reads, as yargs gives them (a value other than the default was given). */
+/** The send options this check reads, as yargs gives them: a value other than the default was given (a config file may give numbers). */
 interface SendArgs {
-  rate: string;
-  l?: string | undefined;
+  rate: string | number;
+  l?: string | number | undefined;
   ttl: number;
   'multicast-interface'?: string | undefined;
   broadcast: boolean;
   io: string;
   once: boolean;
-  poll?: string | undefined;
-  rescan: string;
-  'manifest-interval': string;
+  poll?: string | number | undefined;
+  rescan: string | number;
+  'manifest-interval': string | number;
   interleave: number;
 }
 
@@ -28,13 +28,13 @@ export function ignoredSendOptions(argv: SendArgs, to: Endpoint, fec: FecLayout)
   const unless = (given: boolean, option: string, reason: string) => given && ignored.push({ option, reason });
   const udp = to.scheme === 'udp';
   const multicast = udp && isMulticast(to.host);
-  unless(argv.l !== undefined && argv.rate !== '100m', '--rate', '-l sets the rate');
+  unless(argv.l !== undefined && String(argv.rate) !== '100m', '--rate', '-l sets the rate');
   unless(argv.ttl !== 1 && !multicast, '--ttl', 'only a multicast --to has a TTL');
   unless(argv['multicast-interface'] !== undefined && !multicast, '--multicast-interface', '--to is not a multicast group');
   unless(argv.broadcast && !udp, '--broadcast', '--to is not udp://');
   unless(argv.io !== 'auto' && !udp, '--io', '--to is not udp://');
   unless(argv.interleave !== 16 && !fecEnabled(fec), '--interleave', 'it interleaves FEC blocks, and --fec is 0');
-  for (const [option, given] of [['--poll', argv.poll !== undefined], ['--rescan', argv.rescan !== '10'], ['--manifest-interval', argv['manifest-interval'] !== '300']] as const) {
+  for (const [option, given] of [['--poll', argv.poll !== undefined], ['--rescan', String(argv.rescan) !== '10'], ['--manifest-interval', String(argv['manifest-interval']) !== '300']] as const) {
     unless(argv.once && given, option, 'watch mode only, and --once sends the tree and exits');
   }
   return ignored;

@@ -131,15 +131,15 @@ function parseMinFree(text: string) {
   }
 }
 
-/** Options given that have no effect without another, or with the --listen given. */
+/** Options given that have no effect without another, or with the --listen given (a config file may give numbers). */
 function ignoredReceiveOptions(argv: Record<string, unknown>, listen: Endpoint): { option: string; reason: string }[] {
   const udp = listen.scheme === 'udp';
   const rules: [boolean, string, string][] = [
-    [argv.timeout !== '0' && !argv['exit-when-synced'], '--timeout', 'it bounds --exit-when-synced, which is not given'],
-    [argv['quarantine-days'] !== '7' && !argv['apply-deletes'], '--quarantine-days', 'deletes are applied (and quarantined) only with --apply-deletes'],
+    [String(argv.timeout) !== '0' && !argv['exit-when-synced'], '--timeout', 'it bounds --exit-when-synced, which is not given'],
+    [String(argv['quarantine-days']) !== '7' && !argv['apply-deletes'], '--quarantine-days', 'deletes are applied (and quarantined) only with --apply-deletes'],
     [argv['multicast-interface'] !== undefined && !(udp && isMulticast(listen.host)), '--multicast-interface', '--listen is not a multicast group'],
     [argv.io !== 'auto' && !udp, '--io', '--listen is not udp://'],
-    [argv.rcvbuf !== '32m' && !udp, '--rcvbuf', '--listen is not udp://'],
+    [String(argv.rcvbuf) !== '32m' && !udp, '--rcvbuf', '--listen is not udp://'],
   ];
   return rules.filter(([given]) => given).map(([, option, reason]) => ({ option, reason }));
 }
