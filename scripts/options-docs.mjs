@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The README's option tables, generated from the CLIs' own yargs definitions: each built CLI
 // prints its --help unwrapped (COLUMNS=0), and each option line becomes a table row between the
-// README's marker comments <!-- options:NAME --> and <!-- /options:NAME -->.
+// README's marker comments <!-- options:NAME --> and <!-- /options:NAME --> (NAME: the program, or
+// PROGRAM-COMMAND for a subcommand such as diode-send-ledger; a new subcommand needs its markers).
 //   node scripts/options-docs.mjs [README]          rewrite the tables (npm run docs:options)
 //   node scripts/options-docs.mjs --check [README]  exit 1 if a table differs from the CLIs
 // Run `npx tsc -b` first: the CLIs are read from dist/.
@@ -12,17 +13,29 @@ import { fileURLToPath } from 'node:url';
 const root = new URL('..', import.meta.url);
 const cli = (path) => fileURLToPath(new URL(path, root));
 
-/** Each table: its marker name, the CLI and arguments whose --help it shows, and the table whose rows it leaves out. */
-export const TABLES = [
-  { name: 'diode-send', cli: cli('packages/sender/dist/cli.js'), args: [] },
-  { name: 'diode-send-ledger', cli: cli('packages/sender/dist/cli.js'), args: ['ledger'], inherits: 'diode-send' },
-  { name: 'diode-receive', cli: cli('packages/receiver/dist/cli.js'), args: [] },
-  { name: 'diode-receive-status', cli: cli('packages/receiver/dist/cli.js'), args: ['status'], inherits: 'diode-receive' },
-  { name: 'diode-impair', cli: cli('packages/impair/dist/impair-cli.js'), args: [] },
+/** The CLIs; each subcommand their --help lists ("Commands:") gets a table of its own, named PROGRAM-COMMAND. */
+export const PROGRAMS = [
+  { name: 'diode-send', cli: cli('packages/sender/dist/cli.js') },
+  { name: 'diode-receive', cli: cli('packages/receiver/dist/cli.js') },
+  { name: 'diode-impair', cli: cli('packages/impair/dist/impair-cli.js') },
 ];
 
+/** The subcommands a help lists, without the default command: "  diode-send ledger <action>  read ..." -> 'ledger'. */
+export function parseCommands(help) {
+  const lines = help.split('\n');
+  const start = lines.indexOf('Commands:');
+  if (start < 0) return [];
+  const commands = [];
+  for (const line of lines.slice(start + 1)) {
+    if (!line.startsWith(' ')) break;
+    const [, word] = line.trim().split(/\s+/);
+    if (word && /^[a-z]/.test(word) && !/\[default\]$/.test(line.trim())) commands.push(word);
+  }
+  return commands;
+}
+
 /** The help as a reader of the README would see it with a plain environment: no home directory of ours in the defaults. */
-function helpText({ cli: file, args }) {
+function helpText(file, args) {
   const env = { PATH: process.env.PATH, HOME: '~', COLUMNS: '0', LANG: 'C' };
   const run = spawnSync(process.execPath, [file, ...args, '--help'], { env, encoding: 'utf8' });
   if (run.status !== 0) throw new Error(`${file} ${args.join(' ')} --help failed (${run.status}): ${run.stderr.trim() || 'did you run npx tsc -b?'}`);
@@ -80,17 +93,18 @@ function row(o) {
   return `| ${code(o.option)} | ${cell(value)} | ${cell(meaning)} |`;
 }
 
-/** Every table, rendered: { name -> markdown }. */
+/** Every table, rendered: { name -> markdown }. A subcommand's table leaves out the rows its program's table has. */
 export function renderTables() {
-  const rows = new Map();
   const tables = new Map();
-  for (const table of TABLES) {
-    const options = parseOptions(helpText(table));
-    const lines = options.map(row);
-    rows.set(table.name, new Set(lines));
-    const inherited = table.inherits ? rows.get(table.inherits) : new Set();
-    const own = lines.filter((l) => !inherited.has(l));
-    tables.set(table.name, ['| option | default | meaning |', '|---|---|---|', ...own].join('\n'));
+  const table = (lines) => ['| option | default | meaning |', '|---|---|---|', ...lines].join('\n');
+  for (const program of PROGRAMS) {
+    const help = helpText(program.cli, []);
+    const rows = parseOptions(help).map(row);
+    tables.set(program.name, table(rows));
+    for (const command of parseCommands(help)) {
+      const own = parseOptions(helpText(program.cli, [command])).map(row).filter((r) => !rows.includes(r));
+      tables.set(`${program.name}-${command}`, table(own));
+    }
   }
   return tables;
 }
