@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -136,4 +137,14 @@ export function runSender(source: string, to: string, args: string[] = []): Prom
 /** Lines of a log that are JSON events, parsed. */
 export function events(log: string): Record<string, unknown>[] {
   return log.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** Runs a CLI that must refuse its arguments: exit 1, one line on stderr matching `pattern`, no stack trace. */
+export async function expectUsageError(cli: string, args: string[], pattern: RegExp): Promise<void> {
+  const { code, stderr } = await start(cli, args).exited;
+  assert.equal(code, 1, `${args.join(' ')}: ${stderr}`);
+  const lines = stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `one line, got: ${stderr}`);
+  assert.match(lines[0]!, pattern);
+  assert.doesNotMatch(stderr, /\bat .*\.js:\d+/, 'no stack trace');
 }

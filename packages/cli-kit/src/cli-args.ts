@@ -17,3 +17,21 @@ export function stdioDashAsValue(args: string[], option: string): string[] {
   const i = args.indexOf(option);
   return i >= 0 && args[i + 1] === '-' ? [...args.slice(0, i), `${option}=-`, ...args.slice(i + 2)] : args;
 }
+
+/**
+ * yargs reads "--rate -5m" as the flags -5 and -m ("Unknown arguments: 5, m"): glue a value that
+ * starts with a dash and a digit to the option before it, so the option's own check names it.
+ */
+export function dashValuesGlued(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') return [...out, ...args.slice(i)];
+    const next = args[i + 1];
+    if (/^--?[a-zA-Z][\w-]*$/.test(arg) && next !== undefined && /^-[\d.]/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
+}

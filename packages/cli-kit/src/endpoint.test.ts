@@ -22,5 +22,5 @@ test('rates and sizes take k, m, g suffixes', () => {
   assert.equal(parseBitRate('64k'), 64e3);
   assert.equal(parseBitRate(1500), 1500);
   assert.equal(parseByteSize('4m'), 4 * 1024 * 1024);
-  for (const bad of ['fast', '0', '-5m', '10x']) assert.throws(() => parseBitRate(bad), RangeError);
+  for (const bad of ['fast', '0', '-5m', '10x', '10MB']) assert.throws(() => parseBitRate(bad), RangeError);
 });

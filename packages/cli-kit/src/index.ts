@@ -1,10 +1,12 @@
-export { UsageError, parseOrUsage, stdioDashAsValue } from './cli-args.js';
+export { UsageError, dashValuesGlued, parseOrUsage, stdioDashAsValue } from './cli-args.js';
 export { DEFAULT_PORT, formatEndpoint, isMulticast, parseEndpoint, type Endpoint, type Scheme } from './endpoint.js';
 export { keyFromFile, parseKeyText, readKeyFile } from './key-file.js';
 export { formatLogLine, log, type LogFields } from './log.js';
 export { LOG_LEVELS, levelTable, logEnabled, setLogThreshold, thresholdFromFlags, type LogLevel } from './log-level.js';
 export { PrometheusText, parseMetricsAddress, serveMetrics, type MetricsAddress } from './metrics-http.js';
-export { commandLine, fail, runMain, type ExplainError } from './program.js';
 export { defaultStateRoot, treeKey } from './state-dir.js';
-export { formatBitRate, formatBytes, parseBitRate, parseByteSize } from './units.js';
 export { commandWord, parseConfigText, pickKeys, readConfigFile, stripJsonComments, stripTrailingCommas } from './config-file.js';
+export { durationOption, kbitRateOption, rateOption, sizeOption, wholeNumberOption } from './option-values.js';
+export { commandLine, fail, helpWidth, runMain, type ExplainError } from './program.js';
+export { bitRateText, formatBitRate, formatBytes, parseBitRate, parseByteSize, parseDuration } from './units.js';
+export { packageVersion } from './version.js';

@@ -1,5 +1,6 @@
 import type { Argv } from 'yargs';
-import { UsageError } from './cli-args.js';
+import { UsageError, dashValuesGlued } from './cli-args.js';
+import { wrapHelp } from './help-format.js';
 
 /**
  * Ends the program: "PROGRAM: error: MESSAGE" on one line of stderr, then exit with `code`
@@ -30,19 +31,47 @@ export function runMain(program: string, main: () => Promise<void>, explain?: Ex
 }
 
 /**
+ * Columns of --help: the terminal's (at most 120, for lines one can read), else $COLUMNS, else 80;
+ * COLUMNS=0 means no wrapping (one line per option, for the README generator).
+ */
+export function helpWidth(): number | null {
+  if (process.stdout.isTTY && process.stdout.columns) return Math.min(process.stdout.columns, 120);
+  const columns = process.env.COLUMNS;
+  if (columns !== undefined && /^\d+$/.test(columns.trim())) return Number(columns) === 0 ? null : Number(columns);
+  return 80;
+}
+
+/**
  * The command-line parser every program starts from: named `program` in its help, strict about
- * unknown options, --help but no --version, and every parse error a UsageError on one line
+ * unknown options, --help wrapped at helpWidth(), --version printing `version` (none without
+ * one), a value that starts with a dash glued to its option ("--rate -5m" is a value, which the
+ * option's check then refuses, not two flags), and every parse error a UsageError on one line
  * (yargs spreads some, such as invalid choices, over several). yargs is loaded here, on call, so
  * importing the kit does not load it.
  */
-export async function commandLine(program: string, args: readonly string[] = process.argv.slice(2)): Promise<Argv> {
+export async function commandLine(program: string, args: readonly string[] = process.argv.slice(2), version?: string): Promise<Argv> {
   const { default: yargs } = await import('yargs');
-  return yargs([...args])
+  const parser = yargs(dashValuesGlued([...args]))
     .scriptName(program)
     .strict()
     .help()
-    .version(false)
+    .wrap(null)
     .fail((msg, err) => {
       throw new UsageError((msg ?? err?.message ?? 'invalid arguments').replace(/\s*\n\s*/g, ' '));
     });
+  // yargs prints --help with console.log: we take its unwrapped text and wrap it ourselves (help-format.ts).
+  const width = helpWidth();
+  const parseAsync = parser.parseAsync.bind(parser);
+  Object.assign(parser, {
+    parseAsync: async (...rest: Parameters<typeof parseAsync>) => {
+      const print = console.log;
+      console.log = (...parts: unknown[]) => print(wrapHelp(parts.map(String).join(' '), width));
+      try {
+        return await parseAsync(...rest);
+      } finally {
+        console.log = print;
+      }
+    },
+  });
+  return version === undefined ? parser.version(false) : parser.version(version);
 }

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 import * as dgram from 'node:dgram';
 import { isIP } from 'node:net';
-import { UsageError, commandLine, log, parseBitRate, parseByteSize, parseEndpoint, parseOrUsage, runMain } from '@diodesync/cli-kit';
+import { UsageError, commandLine, durationOption, log, packageVersion, parseEndpoint, parseOrUsage, rateOption, runMain, sizeOption } from '@diodesync/cli-kit';
 import { Impairment, type ImpairmentConfig } from './impairment.js';
 import { LinkShaper } from './link-shaper.js';
 
 const PROGRAM = 'diode-impair';
+const VERSION = packageVersion(import.meta.url);
 
 function probability(name: string, value: number): number {
   if (!(value >= 0 && value <= 1)) throw new UsageError(`--${name} must be a probability between 0 and 1`);
@@ -30,7 +31,7 @@ function parseBurst(text: string): ImpairmentConfig['burst'] {
 }
 
 async function main(): Promise<void> {
-  const argv = await (await commandLine(PROGRAM))
+  const argv = await (await commandLine(PROGRAM, process.argv.slice(2), VERSION))
     .usage('$0 --listen URL --to URL [impairments]\n\nA UDP relay that impairs what it forwards, reproducibly from a seed: a lab stand-in for a bad link.')
     .option('listen', { type: 'string', demandOption: true, describe: 'where datagrams arrive: udp://HOST:PORT (port 0: any)' })
     .option('to', { type: 'string', demandOption: true, describe: 'where they go: udp://HOST:PORT' })
@@ -44,7 +45,7 @@ async function main(): Promise<void> {
     .option('reorder', { type: 'number', default: 0, describe: 'probability that a datagram is sent after the next one' })
     .option('rate', { type: 'string', describe: 'rate cap in bits per second (k, m, g suffixes); none by default' })
     .option('queue', { type: 'string', default: '256k', describe: 'with --rate: bytes queued before tail drop' })
-    .option('stats', { type: 'number', default: 5, describe: 'seconds between counter lines (0 = only at exit)' })
+    .option('stats', { type: 'string', default: '5', describe: 'seconds between counter lines (or 500ms, 1m; 0 = only at exit)' })
     .parseAsync();
 
   const listen = parseOrUsage(() => parseEndpoint(argv.listen, ['udp']));
@@ -59,8 +60,9 @@ async function main(): Promise<void> {
     gilbertElliott: argv.ge === undefined ? undefined : parseGilbertElliott(argv.ge),
     burst: argv.burst === undefined ? undefined : parseBurst(argv.burst),
   };
-  const rate = argv.rate === undefined ? undefined : parseOrUsage(() => parseBitRate(argv.rate!));
-  const queueBytes = parseOrUsage(() => parseByteSize(argv.queue));
+  const rate = argv.rate === undefined ? undefined : rateOption('--rate', argv.rate, '100m');
+  const queueBytes = sizeOption('--queue', argv.queue, '256k');
+  const statsSeconds = durationOption('--stats', argv.stats, 's', '5');
 
   const socket = dgram.createSocket(isIP(listen.host) === 6 ? 'udp6' : 'udp4');
   await new Promise<void>((resolve, reject) => {
@@ -82,8 +84,9 @@ async function main(): Promise<void> {
     for (const d of impairment.process(msg)) out(d);
   });
   const counters = () => ({ ...impairment.counters, rateDropped: shaper?.dropped ?? 0 });
-  log('listening', { on: `udp://${listen.host}:${socket.address().port}`, port: socket.address().port, to: argv.to, seed: config.seed });
-  const ticker = argv.stats > 0 ? setInterval(() => log('counters', counters()), argv.stats * 1000) : undefined;
+  if (rate === undefined && String(argv.queue) !== '256k') log('option-ignored', { option: '--queue', reason: 'it is the queue of the --rate cap, which is not given' });
+  log('listening', { version: VERSION, on: `udp://${listen.host}:${socket.address().port}`, port: socket.address().port, to: argv.to, seed: config.seed });
+  const ticker = statsSeconds > 0 ? setInterval(() => log('counters', counters()), statsSeconds * 1000) : undefined;
 
   const stop = (signal: string) => {
     clearInterval(ticker);

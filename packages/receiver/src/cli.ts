@@ -4,7 +4,7 @@
 process.env.UV_THREADPOOL_SIZE ??= '16';
 import * as path from 'node:path';
 import { hideBin } from 'yargs/helpers';
-import { UsageError } from '@diodesync/cli-kit';
+import { UsageError, runMain } from '@diodesync/cli-kit';
 import { nativeIo } from '@diodesync/native';
 import { ResourceLimits } from './assembly/limits.js';
 import { openSource, type Source } from './ingest/open-source.js';
@@ -13,7 +13,7 @@ import { removeStaleJsonTemps } from './operations/json-file.js';
 import { LinkWatchdog } from './operations/link-watchdog.js';
 import { every } from './operations/maintenance.js';
 import { startMetricsServer } from './operations/metrics-server.js';
-import { PROGRAM, parseCommandLine, type ReceiveOptions } from './operations/options.js';
+import { PROGRAM, VERSION, parseCommandLine, type ReceiveOptions } from './operations/options.js';
 import type { ReceiverReport } from '@diodesync/protocol';
 import { reserveReportSpace, writeReport } from './operations/report.js';
 import { finalCode, logExit, stopStep } from './operations/shutdown.js';
@@ -27,11 +27,6 @@ import { Receiver } from './receiver.js';
 
 const STATUS_EVERY_MS = 1_000;
 const QUARANTINE_CHECK_EVERY_MS = 3_600_000;
-
-function fail(message: string, code = 1): never {
-  process.stderr.write(`${PROGRAM}: error: ${message}\n`);
-  process.exit(code);
-}
 
 async function main(): Promise<void> {
   const command = await parseCommandLine(hideBin(process.argv));
@@ -47,6 +42,7 @@ async function main(): Promise<void> {
 async function receive(o: ReceiveOptions): Promise<void> {
   const { listen, dest, stateDir } = o;
   if (o.legacyState) log('state-legacy', { state: stateDir, detail: 'the state directory at the old default location (beside dest) stays in use' });
+  for (const ignored of o.ignored) log('option-ignored', { ...ignored });
   const tree = new DestTree(dest);
   const changes = new ChangeApplier(tree, path.join(stateDir, 'quarantine'), o.applyDeletes, o.quarantineDays);
   every(QUARANTINE_CHECK_EVERY_MS, () => void changes.expireQuarantine(), { now: true });
@@ -108,7 +104,7 @@ async function receive(o: ReceiveOptions): Promise<void> {
     throw new UsageError(`cannot serve metrics on ${o.metrics!.text}: ${err.code ?? err.message}`);
   });
   log('listening', {
-    on: listen, port: source.port, dest, state: stateDir, metricsPort: metrics?.port, keys: o.keys.length, encrypt: o.encrypt,
+    version: VERSION, on: listen, port: source.port, dest, state: stateDir, metricsPort: metrics?.port, keys: o.keys.length, encrypt: o.encrypt,
     io: source.io ?? 'stream', native: nativeIo.available ? 'addon' : `fallback (${nativeIo.reason})`,
   });
   // Linux grants at most net.core.rmem_max (and reports twice what it grants): say so, rather than run on less in silence.
@@ -144,9 +140,4 @@ async function receive(o: ReceiveOptions): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => exitOnce(o.exitWhenSynced && !sync.synced ? 2 : 0, signal));
 }
 
-main().catch((err: unknown) => {
-  if (err instanceof UsageError) fail(err.message);
-  const e = err as NodeJS.ErrnoException;
-  if (process.env.DIODESYNC_DEBUG) process.stderr.write(`${e.stack}\n`);
-  fail(String(e.message ?? e));
-});
+runMain(PROGRAM, main);

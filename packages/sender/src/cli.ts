@@ -1,16 +1,16 @@
 #!/usr/bin/env node
-import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
-import yargs, { type ArgumentsCamelCase, type Argv } from 'yargs';
+import type { ArgumentsCamelCase, Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { HEADER_SIZE, IP_UDP_OVERHEAD, MAX_DATAGRAM, MAX_PAYLOAD, TAG_SIZE, fecEnabled, formatFec, parseFec } from '@diodesync/protocol';
-import { UsageError, formatBitRate, formatBytes, keyFromFile, parseBitRate, parseEndpoint, parseMetricsAddress, parseOrUsage, readConfigFile, serveMetrics, setLogThreshold, stdioDashAsValue, thresholdFromFlags } from '@diodesync/cli-kit';
+import { UsageError, commandLine, durationOption, fail, formatBitRate, formatBytes, kbitRateOption, packageVersion, parseEndpoint, parseMetricsAddress, parseOrUsage, rateOption, readConfigFile, readKeyFile, runMain, serveMetrics, setLogThreshold, stdioDashAsValue, thresholdFromFlags, wholeNumberOption } from '@diodesync/cli-kit';
 import { UDP_IO_PREFERENCES, type UdpIoPreference } from '@diodesync/native';
 import { FrameEmitter } from './framing/frame-emitter.js';
 import { LedgerError, damagedLedger, isSqliteError } from './ledger/errors.js';
 import { STATUSES } from './ledger/status.js';
 import { Ledger } from './ledger/store.js';
-import { LEDGER_ACTIONS, runLedgerCommand, type LedgerAction } from './ledger/ledger-cli.js';
+import { LEDGER_ACTIONS, runInteractiveReset, runLedgerCommand, type LedgerAction } from './ledger/ledger-cli.js';
 import { CriteriaError } from './ledger/reset-criteria.js';
 import { defaultStateDir, ledgerFor, ledgerForCommand } from './ledger/location.js';
 import { isLedgerCommand, ledgerConfig } from './ledger/ledger-config.js';
@@ -21,42 +21,39 @@ import { TokenBucket } from './transport/rate-limiter.js';
 import { Sender, type SenderStats } from './sender.js';
 import { openSink } from './transport/sinks.js';
 import { TransportError } from './transport/frame-sink.js';
-import { treeFilter } from './inventory/tree-filter.js';
+import { checkedGlob, treeFilter } from './inventory/tree-filter.js';
+import { ignoredSendOptions } from './ignored-options.js';
 
 const PROGRAM = 'diode-send';
-
-function fail(message: string, code = 1): never {
-  process.stderr.write(`${PROGRAM}: error: ${message}\n`);
-  process.exit(code);
-}
+const VERSION = packageVersion(import.meta.url);
 
 const sendOptions = <T>(y: Argv<T>) => y
   // Optional for yargs so that a --config file can name it ("source-dir"); main() demands it.
   .positional('source-dir', { type: 'string', describe: 'directory to mirror' })
-  .option('to', { type: 'string', describe: 'destination: udp://HOST:PORT (unicast, multicast or broadcast), tcp://HOST:PORT (diode appliance), or - for stdout' })
+  .option('to', { type: 'string', describe: 'destination: udp://HOST:PORT (unicast, multicast or broadcast), tcp://HOST:PORT (diode appliance), or - for stdout; the port defaults to 36016' })
   .option('ttl', { type: 'number', default: 1, describe: 'multicast TTL (hops)' })
-  .option('io', { type: 'string', default: 'auto', choices: UDP_IO_PREFERENCES as string[], describe: 'UDP path: gso (sendmmsg + UDP GSO), mmsg (sendmmsg), dgram (node:dgram, one call per datagram); auto = the best this host has' })
+  .option('io', { type: 'string', default: 'auto', choices: UDP_IO_PREFERENCES as string[], describe: 'UDP path: gso (sendmmsg + UDP GSO), mmsg (sendmmsg), dgram (node:dgram, one call per datagram); auto = the best this host has; the start line says which runs (io, ioReason)' })
   .option('multicast-interface', { type: 'string', describe: 'local address of the interface multicast leaves by' })
   .option('broadcast', { type: 'boolean', default: false, describe: 'allow sending to a broadcast address' })
   .option('once', { type: 'boolean', default: false, describe: 'send the tree (all R passes) and exit' })
   .option('resume', { alias: 'c', type: 'boolean', default: false, describe: 'skip file versions the ledger records as sent R times; finish the others' })
-  .option('rate', { type: 'string', default: '100m', describe: 'bits per second on the wire (k, m, g suffixes)' })
-  .option('l', { type: 'number', describe: 'rate in kbit/s (BlindFTP/AROWBftp style); overrides --rate' })
+  .option('rate', { type: 'string', default: '100m', describe: 'bits per second on the wire, headers included (k, m, g suffixes; 100Mb and 100mbps too; bytes such as 10MB are refused)' })
+  .option('l', { type: 'string', describe: 'rate in kbit/s (BlindFTP/AROWBftp style); overrides --rate' })
   .option('redundancy', { alias: 'R', type: 'number', default: 2, describe: 'times every file version is sent' })
-  .option('fec', { type: 'string', default: '20+4', describe: 'K+M: M parity frames per K data frames (0 = none)' })
+  .option('fec', { type: 'string', default: '20+4', describe: 'K+M: M parity frames (Reed-Solomon) per K data frames, K <= 24, M <= 6 (0 = none)' })
   .option('interleave', { type: 'number', default: 16, describe: 'FEC blocks interleaved on the wire: survives bursts of this many lost frames' })
   .option('mtu', { type: 'number', default: 1500, describe: 'link MTU in bytes (9000 jumbo, up to 65535 on loopback)' })
-  .option('pass-interval', { type: 'number', default: 0, describe: 'seconds between two sends of the same version' })
-  .option('heartbeat', { type: 'number', default: 5, describe: 'seconds between heartbeats' })
-  .option('rescan', { type: 'number', default: 10, describe: 'watch mode: seconds between rescans of the tree (and of the ledger)' })
-  .option('settle', { type: 'number', default: 2000, describe: 'ms a file must keep its size and mtime before it is sent' })
-  .option('poll', { type: 'number', describe: 'watch mode: poll every MS instead of file-system events (SMB/NFS shares)' })
+  .option('pass-interval', { type: 'string', default: '0', describe: 'minimum seconds between two sends of the same version (or 90s, 5m, 1h)' })
+  .option('heartbeat', { type: 'string', default: '5', describe: 'seconds between heartbeats' })
+  .option('rescan', { type: 'string', default: '10', describe: 'watch mode: seconds between rescans of the tree (and of the ledger, so a reset takes effect)' })
+  .option('settle', { type: 'string', default: '2000', describe: 'milliseconds a file must keep its size and mtime before it is sent (or 2s)' })
+  .option('poll', { type: 'string', describe: 'watch mode: poll every this many milliseconds instead of file-system events (SMB/NFS shares; at least 10)' })
   .option('include', { type: 'string', array: true, describe: 'glob of paths to mirror (repeatable; default: all)' })
   .option('exclude', { type: 'string', array: true, describe: 'glob of paths not to mirror (repeatable)' })
   .option('delete', { type: 'boolean', default: false, describe: 'announce deletions (R times) and renames to the receiver' })
   .option('key-file', { type: 'string', describe: 'pre-shared key (hex or base64, mode 600): every frame carries an HMAC tag' })
   .option('encrypt', { type: 'boolean', default: false, describe: 'with --key-file: encrypt every payload (AES-256-GCM)' })
-  .option('manifest-interval', { type: 'number', default: 300, describe: 'watch mode: seconds between manifests when nothing changes' })
+  .option('manifest-interval', { type: 'string', default: '300', describe: 'watch mode: seconds between manifests when nothing changed, so a restarted receiver learns the tree again (or 5m)' })
   .option('metrics', { type: 'string', describe: 'serve Prometheus metrics on PORT, :PORT (all interfaces) or HOST:PORT' })
   .option('dry-run', { type: 'boolean', default: false, describe: 'list what would be sent and why (new, changed, reset, ...), with sizes; send nothing, write no ledger row (--to not needed)' });
 
@@ -71,7 +68,8 @@ const ledgerOptions = <T>(y: Argv<T>) => y
   .option('from-report', { type: 'string', describe: "reset: the files missing or outdated in a receiver's report.json" })
   .option('all', { type: 'boolean', describe: 'reset: every version' })
   .option('dry-run', { type: 'boolean', describe: 'reset: print what would be reset, change nothing' })
-  .option('source', { type: 'string', describe: 'the source tree whose ledger to use (default: the only ledger under --state)' });
+  .option('source', { type: 'string', describe: 'the source tree whose ledger to use (default: the only ledger under --state)' })
+  .option('interactive', { alias: 'i', type: 'boolean', describe: "reset: choose the criteria from a menu, see the versions chosen, confirm (answers may be piped on stdin)" });
 
 /** What a command's handler receives, with the global --state and --ledger. */
 type ArgsOf<F> = F extends (y: Argv<object>) => Argv<infer T> ? ArgumentsCamelCase<T> & { state?: string; ledger?: string; quiet?: boolean; verbose?: boolean } : never;
@@ -79,8 +77,7 @@ type ArgsOf<F> = F extends (y: Argv<object>) => Argv<infer T> ? ArgumentsCamelCa
 async function main(): Promise<void> {
   let parsed: { kind: 'send'; argv: ArgsOf<typeof sendOptions> } | { kind: 'ledger'; argv: ArgsOf<typeof ledgerOptions> } | undefined;
   const args = stdioDashAsValue(hideBin(process.argv), '--to');
-  await yargs(args)
-    .scriptName(PROGRAM)
+  await (await commandLine(PROGRAM, args, VERSION))
     .usage('$0 <source-dir> --to URL [options]\n$0 ledger list|stats|reset [options]\n\nSend a directory tree across a one-way link.')
     .option('state', { type: 'string', describe: `sender state directory (default: $STATE_DIRECTORY under systemd, else $XDG_STATE_HOME/diodesync; here ${defaultStateDir()})` })
     .option('ledger', { type: 'string', describe: 'SQLite ledger file (default: one per source tree, <state>/ledgers/<name>-<hash of its real path>.sqlite; an existing <state>/ledger.sqlite of the same tree is kept)' })
@@ -90,14 +87,6 @@ async function main(): Promise<void> {
     .command('ledger <action>', 'read or correct the ledger (list, stats, reset); works while a sender runs', ledgerOptions, (argv) => void (parsed = { kind: 'ledger', argv }))
     .config('config', 'JSON file (// comments allowed) whose keys are long option names, source-dir included',
       (file) => (isLedgerCommand(args) ? ledgerConfig(readConfigFile(file)) : readConfigFile(file)))
-    .strict()
-    .wrap(Math.min(110, process.stdout.columns || 100))
-    .help()
-    .version(false)
-    .fail((msg, err) => {
-      // yargs spreads some messages (invalid choices) over several lines: one line for the operator.
-      throw new UsageError((msg ?? err?.message ?? 'invalid arguments').replace(/\s*\n\s*/g, ' '));
-    })
     .parseAsync();
   if (!parsed) return; // --help
   setLogThreshold(thresholdFromFlags(parsed.argv.quiet, parsed.argv.verbose));
@@ -105,10 +94,12 @@ async function main(): Promise<void> {
     const a = parsed.argv;
     const ledgerFile = ledgerForCommand({ ledger: a.ledger, state: a.state, source: a.source });
     ledgerFileForErrors = ledgerFile;
-    runLedgerCommand({
+    const command = {
       action: a.action as LedgerAction, ledger: ledgerFile, status: a.status, json: a.json, since: a.since, until: a.until,
       path: a.path, regex: a.regex, fromReport: a.fromReport, all: a.all, dryRun: a.dryRun,
-    });
+    };
+    if (a.interactive) await runInteractiveReset(command);
+    else runLedgerCommand(command);
     return;
   }
   const argv = parsed.argv;
@@ -125,35 +116,33 @@ async function main(): Promise<void> {
   const location = ledgerFor(argv, sourceReal);
   const ledgerFile = location.file;
   ledgerFileForErrors = ledgerFile;
-  if (argv.dryRun) {
-    if (!Number.isInteger(argv.redundancy) || argv.redundancy < 1) throw new UsageError('--redundancy must be a whole number >= 1');
-    return runDryRun({ source: sourceReal, filter: treeFilter(argv.include ?? [], argv.exclude ?? []), redundancy: argv.redundancy, resume: argv.resume }, ledgerFile);
-  }
+  const redundancy = wholeNumberOption('--redundancy', argv.redundancy, 1, 1000, '2');
+  const include = (argv.include ?? []).map((glob) => checkedGlob('--include', glob));
+  const exclude = (argv.exclude ?? []).map((glob) => checkedGlob('--exclude', glob));
+  if (argv.dryRun) return runDryRun({ source: sourceReal, filter: treeFilter(include, exclude), redundancy, resume: argv.resume }, ledgerFile);
   if (argv.to === undefined) throw new UsageError('Missing required argument: to');
 
   const endpoint = parseOrUsage(() => parseEndpoint(argv.to!, ['udp', 'tcp', 'stdio']));
-  const rate = argv.l !== undefined ? parseOrUsage(() => parseBitRate(`${argv.l}k`)) : parseOrUsage(() => parseBitRate(argv.rate));
-  const redundancy = argv.redundancy;
-  if (!Number.isInteger(redundancy) || redundancy < 1) throw new UsageError('--redundancy must be a whole number >= 1');
-  const mtu = argv.mtu;
-  if (!Number.isInteger(mtu) || mtu < 576 || mtu - IP_UDP_OVERHEAD > MAX_DATAGRAM) {
-    throw new UsageError(`--mtu must be between 576 and ${MAX_DATAGRAM + IP_UDP_OVERHEAD}`);
-  }
+  const rate = argv.l !== undefined ? kbitRateOption('-l', argv.l) : rateOption('--rate', argv.rate);
+  const mtu = wholeNumberOption('--mtu', argv.mtu, 576, MAX_DATAGRAM + IP_UDP_OVERHEAD, '1500');
   const fec = parseOrUsage(() => parseFec(argv.fec));
-  const interleave = argv.interleave;
-  if (!Number.isInteger(interleave) || interleave < 1 || interleave > 256) throw new UsageError('--interleave must be a whole number from 1 to 256');
+  const interleave = wholeNumberOption('--interleave', argv.interleave, 1, 256, '16');
+  const ttl = wholeNumberOption('--ttl', argv.ttl, 0, 255, '4');
   if (argv.encrypt && argv['key-file'] === undefined) throw new UsageError('--encrypt needs --key-file');
   const keyFile = argv['key-file'];
-  const sealing = keyFile === undefined ? undefined : { auth: readKey(keyFile), encrypt: argv.encrypt };
+  const sealing = keyFile === undefined ? undefined : { auth: readKeyFile(keyFile), encrypt: argv.encrypt };
   // The tag, if any, must fit the MTU too; with FEC a full chunk is a whole number of the codec's
   // 8-byte words, so parity frames fit as well.
   const maxChunk = Math.min(MAX_PAYLOAD, mtu - IP_UDP_OVERHEAD - HEADER_SIZE - (sealing ? TAG_SIZE : 0));
   const chunkSize = fecEnabled(fec) ? maxChunk - (maxChunk % 8) : maxChunk;
-  if (!(argv.settle >= 0)) throw new UsageError('--settle must be a number of milliseconds >= 0');
-  if (argv.poll !== undefined && !(argv.poll >= 10)) throw new UsageError('--poll must be at least 10 ms');
-  for (const name of ['pass-interval', 'heartbeat', 'rescan', 'manifest-interval'] as const) {
-    if (!(argv[name] >= 0) || (name !== 'pass-interval' && argv[name] === 0)) throw new UsageError(`--${name} must be a positive number of seconds`);
-  }
+  const settleMs = durationOption('--settle', argv.settle, 'ms', '2000');
+  const pollMs = argv.poll === undefined ? undefined : durationOption('--poll', argv.poll, 'ms', '1000', true);
+  if (pollMs !== undefined && pollMs < 10) throw new UsageError(`--poll: at least 10 ms, got '${argv.poll}'; e.g. --poll 1000`);
+  const passIntervalS = durationOption('--pass-interval', argv['pass-interval'], 's', '60');
+  const heartbeatS = durationOption('--heartbeat', argv.heartbeat, 's', '5', true);
+  const rescanS = durationOption('--rescan', argv.rescan, 's', '10', true);
+  const manifestIntervalS = durationOption('--manifest-interval', argv['manifest-interval'], 's', '300', true);
+  for (const ignored of ignoredSendOptions(argv, endpoint, fec)) log('option-ignored', { ...ignored });
 
   const metricsAt = argv.metrics === undefined ? undefined : parseOrUsage(() => parseMetricsAddress(argv.metrics!));
 
@@ -169,10 +158,9 @@ async function main(): Promise<void> {
     ledger.close();
     throw err;
   }
-  if (!Number.isInteger(argv.ttl) || argv.ttl < 0 || argv.ttl > 255) throw new UsageError('--ttl must be 0-255');
   // --once is a job with an end: a link that stays down for about a minute fails it (exit 2).
   const tcpAttempts = argv.once ? 8 : Infinity;
-  const sink = await openSink(endpoint, { ttl: argv.ttl, multicastInterface: argv['multicast-interface'], broadcast: argv.broadcast, io: argv.io as UdpIoPreference }, tcpAttempts).catch((err: NodeJS.ErrnoException) => {
+  const sink = await openSink(endpoint, { ttl, multicastInterface: argv['multicast-interface'], broadcast: argv.broadcast, io: argv.io as UdpIoPreference }, tcpAttempts).catch((err: NodeJS.ErrnoException) => {
     ledger.close();
     throw new UsageError(`cannot open ${argv.to}: ${err.code ?? err.message}`);
   });
@@ -187,17 +175,17 @@ async function main(): Promise<void> {
   }
   const sender = new Sender(
     {
-      source, redundancy, chunkSize, fec, interleave, passIntervalMs: argv['pass-interval'] * 1000, heartbeatMs: argv.heartbeat * 1000,
-      rescanMs: argv.rescan * 1000, manifestIntervalMs: argv['manifest-interval'] * 1000,
-      settleMs: argv.settle, filter: treeFilter(argv.include ?? [], argv.exclude ?? []), announceChanges: argv.delete,
-      pollMs: argv.poll, startedAt: session.startedAt,
+      source, redundancy, chunkSize, fec, interleave, passIntervalMs: passIntervalS * 1000, heartbeatMs: heartbeatS * 1000,
+      rescanMs: rescanS * 1000, manifestIntervalMs: manifestIntervalS * 1000,
+      settleMs, filter: treeFilter(include, exclude), announceChanges: argv.delete,
+      pollMs, startedAt: session.startedAt,
     },
     emitter,
     ledger,
     stop.signal,
   );
   log('start', {
-    to: sink.description, io: sink.io?.mode ?? 'stream', ioReason: sink.io?.reason,
+    version: VERSION, to: sink.description, io: sink.io?.mode ?? 'stream', ioReason: sink.io?.reason,
     session: sessionId.toString(16), rate: formatBitRate(rate), redundancy, fec: formatFec(fec), interleave, chunkSize,
     mode: argv.once ? 'once' : 'watch', auth: sealing ? (sealing.encrypt ? 'hmac+aes-256-gcm' : 'hmac') : 'none', ledger: ledgerFile, resume: argv.resume,
   });
@@ -233,8 +221,8 @@ async function main(): Promise<void> {
     changedDuringSend: stats.changedDuringSend, failed: unsent, skipped: stats.skipped, unreadable: stats.unreadable,
   });
   if (stop.signal.aborted) return;
-  if (unsent > 0) fail(`${unsent} file(s) could not be read and were not sent`, 2);
-  if (stats.unreadable > 0) fail(`${stats.unreadable} entr${stats.unreadable === 1 ? 'y' : 'ies'} of the tree could not be read (see entry-unreadable): the tree was not sent whole`, 2);
+  if (unsent > 0) fail(PROGRAM, `${unsent} file(s) could not be read and were not sent`, 2);
+  if (stats.unreadable > 0) fail(PROGRAM, `${stats.unreadable} entr${stats.unreadable === 1 ? 'y' : 'ies'} of the tree could not be read (see entry-unreadable): the tree was not sent whole`, 2);
 }
 
 /** The live line on a terminal: what is queued and sent, the rate and the time left. */
@@ -244,24 +232,12 @@ function progressLine(stats: SenderStats, wireBytes: number, seconds: number): s
   return `sent ${stats.filesSent} files (${formatBytes(stats.fileBytesSent)}), queued ${stats.queuedFiles} (${formatBytes(stats.queuedBytes)}), ${formatBitRate(rate)}${eta ? `, ETA ${Math.floor(eta / 60)}:${String(eta % 60).padStart(2, '0')}` : ''}`;
 }
 
-/** Reads the pre-shared key; the permission check and parsing live in the protocol package. */
-function readKey(file: string) {
-  try {
-    return keyFromFile(file, statSync(file).mode, readFileSync(file, 'utf8'));
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new UsageError(e.code ? `cannot read key file '${file}': ${e.code}` : e.message);
-  }
-}
-
 let ledgerFileForErrors = '';
 
-main().catch((err: unknown) => {
-  if (err instanceof UsageError || err instanceof CriteriaError || err instanceof LedgerError) fail(err.message);
-  if (err instanceof TransportError) fail(err.message, 2);
+runMain(PROGRAM, main, (err) => {
+  if (err instanceof CriteriaError || err instanceof LedgerError) return { message: err.message, code: 1 };
+  if (err instanceof TransportError) return { message: err.message, code: 2 };
   // The ledger broke while we ran (disk full, corrupted underneath us): say so, and how to rebuild it.
-  if (isSqliteError(err)) fail(damagedLedger(ledgerFileForErrors || 'file', err.message).message);
-  const e = err as NodeJS.ErrnoException;
-  if (process.env.DIODESYNC_DEBUG) process.stderr.write(`${e.stack}\n`);
-  fail(e.code ? `${e.message}` : String(e.message ?? e));
+  if (isSqliteError(err)) return { message: damagedLedger(ledgerFileForErrors || 'file', err.message).message, code: 1 };
+  return undefined;
 });

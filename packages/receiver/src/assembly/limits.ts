@@ -28,7 +28,7 @@ export function parseFreeFloor(text: string, parseBytes: (t: string) => number):
   const pct = /^(\d+(?:\.\d+)?)%$/.exec(text.trim());
   if (pct) {
     const percent = Number(pct[1]);
-    if (percent > 100) throw new Error(`--min-free ${text}: at most 100%`);
+    if (percent > 100) throw new Error(`'${text}': at most 100%`);
     return { percent };
   }
   return { bytes: parseBytes(text) };

@@ -1,14 +1,14 @@
-import { mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { mkdirSync, realpathSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import yargs from 'yargs';
 import type { UdpIoPreference } from '@diodesync/native';
 import type { FrameAuthenticator } from '@diodesync/protocol';
-import { UsageError, commandWord, keyFromFile, parseByteSize, parseEndpoint, parseMetricsAddress, parseOrUsage, pickKeys, readConfigFile, setLogThreshold, stdioDashAsValue, thresholdFromFlags, type Endpoint, type MetricsAddress } from '@diodesync/cli-kit';
+import { UsageError, commandLine, commandWord, durationOption, isMulticast, packageVersion, parseByteSize, parseEndpoint, parseMetricsAddress, parseOrUsage, pickKeys, readConfigFile, readKeyFile, setLogThreshold, sizeOption, stdioDashAsValue, thresholdFromFlags, wholeNumberOption, type Endpoint, type MetricsAddress } from '@diodesync/cli-kit';
 import { parseFreeFloor, type LimitSettings } from '../assembly/limits.js';
 import { isInside } from '../placement/paths.js';
 import { defaultStateDir } from './state-location.js';
 
 export const PROGRAM = 'diode-receive';
+export const VERSION = packageVersion(import.meta.url);
 
 /** `diode-receive <dest-dir> --listen URL [options]`, checked. */
 export interface ReceiveOptions {
@@ -36,14 +36,15 @@ export interface ReceiveOptions {
   encrypt: boolean;
   limits: LimitSettings;
   portableNames: boolean;
+  /** Options given that change nothing here, and why: logged at start, the run goes on. */
+  ignored: { option: string; reason: string }[];
 }
 
 export type Command = { command: 'status'; stateDir: string; json: boolean } | { command: 'verify'; dest: string; stateDir: string; json: boolean } | { command: 'receive'; options: ReceiveOptions };
 
 /** Parses and checks the command line; a mistake is a UsageError (exit 1, one line). Creates dest and state if missing. */
 export async function parseCommandLine(args: string[]): Promise<Command> {
-  const argv = await yargs(stdioDashAsValue(args, '--listen'))
-    .scriptName(PROGRAM)
+  const argv = await (await commandLine(PROGRAM, stdioDashAsValue(args, '--listen'), VERSION))
     .usage('$0 <dest-dir> --listen URL [options]\n$0 status --state DIR [--json]\n$0 verify <dest-dir> [--state DIR] [--json]\n\nReceive a tree from a one-way link into an exact mirror.')
     .command('status', "show a receiver's counters, queues and link state", (y) => y
       .option('state', { type: 'string', demandOption: true, describe: 'the receiver state directory' })
@@ -59,33 +60,27 @@ export async function parseCommandLine(args: string[]): Promise<Command> {
       .option('multicast-interface', { type: 'string', describe: 'local address of the interface to join a multicast group on' })
       .option('state', { type: 'string', describe: 'receiver state: partial files, report, status, last manifest (default: $STATE_DIRECTORY/<dest name>-<hash> under systemd, else $XDG_STATE_HOME/diodesync/<dest name>-<hash>; an existing .<dest>.diodesync beside dest-dir is kept). Keep it on the mirror\'s file system: placing a file is then a rename, not a copy' })
       .option('exit-when-synced', { type: 'boolean', default: false, describe: "exit 0 once every file of the sender's manifest is present and verified" })
-      .option('timeout', { type: 'number', default: 0, describe: 'with --exit-when-synced: give up after this many seconds, write the report, exit 2 (0 = never)' })
+      .option('timeout', { type: 'string', default: '0', describe: 'with --exit-when-synced: give up after this many seconds (or 90s, 10m, 2h), write the report, exit 2 (0 = never)' })
       .option('io', { type: 'string', default: 'auto', choices: ['auto', 'mmsg', 'dgram'], describe: 'UDP path: mmsg (recvmmsg, many datagrams per call), dgram (node:dgram); auto = the best this host has' })
-      .option('rcvbuf', { type: 'string', default: '32m', describe: 'receive buffer: the socket\'s (capped by net.core.rmem_max), and as much again held by the reader thread' })
+      .option('rcvbuf', { type: 'string', default: '32m', describe: 'receive buffer: the socket\'s (the kernel caps it at net.core.rmem_max, and the start says so: rcvbuf-capped), and as much again held by the reader thread; beyond that the newest datagrams are dropped and counted (queueOverflow)' })
       .option('max-buffer', { type: 'string', default: '64m', describe: 'memory for chunks not yet written; beyond it chunks are dropped and counted' })
       .option('workers', { type: 'number', default: 256, describe: 'objects assembled at once; headers of further objects wait for the next pass' })
-      .option('partial-ttl', { type: 'number', default: 24, describe: 'hours a partial file may wait for its missing chunks before it is removed and reported' })
+      .option('partial-ttl', { type: 'string', default: '24', describe: 'hours a partial file may wait for its missing chunks before it is removed and reported (or 30m, 2d)' })
       .option('on-alert', { type: 'string', describe: 'shell command run on link-down, link-up and sender-restart (DIODESYNC_EVENT says which)' })
       .option('apply-deletes', { type: 'boolean', default: false, describe: "apply the sender's deletes and renames (deleted files go to <state>/quarantine)" })
-      .option('quarantine-days', { type: 'number', default: 7, describe: 'days a deleted file is kept in quarantine' })
+      .option('quarantine-days', { type: 'string', default: '7', describe: 'with --apply-deletes: days a deleted file is kept in quarantine (or 12h)' })
       .option('metrics', { type: 'string', describe: 'serve Prometheus metrics on PORT, :PORT (all interfaces) or HOST:PORT' })
       .option('key-file', { type: 'string', array: true, describe: 'pre-shared key (mode 600): drop every frame whose tag does not verify; give it twice while rotating keys' })
       .option('encrypt', { type: 'boolean', default: false, describe: 'with --key-file: also drop frames that are not encrypted' })
       .option('max-file-size', { type: 'string', default: '64g', describe: 'refuse (and count) files announced larger than this' })
       .option('max-files', { type: 'number', default: 10_000_000, describe: 'refuse new files once the mirror and the files under way hold this many' })
       .option('portable-names', { type: 'boolean', default: false, describe: 'refuse (and report) names Windows cannot hold: for a mirror that is later copied to Windows' })
-      .option('min-free', { type: 'string', default: '1g', describe: 'refuse files that would leave less free space than this (bytes, or N% of the file system)' }))
+      .option('min-free', { type: 'string', default: '1g', describe: 'refuse files that would leave less free space than this on the mirror\'s or the state\'s file system (bytes, or N% of the file system)' }))
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'log warnings and errors only' })
     .option('verbose', { alias: 'v', type: 'boolean', describe: 'log debug lines too' })
     // `status`/`verify --config receive.json` take only the service's "state" from it.
     .config('config', 'JSON file (// comments allowed) whose keys are long option names, dest-dir included',
       (file) => (['status', 'verify'].includes(commandWord(args, ['--config', '--state']) ?? '') ? pickKeys(readConfigFile(file), ['state']) : readConfigFile(file)))
-    .strict()
-    .help()
-    .version(false)
-    .fail((msg, err) => {
-      throw new UsageError(msg ?? err?.message ?? 'invalid arguments');
-    })
     .parseAsync();
 
   setLogThreshold(thresholdFromFlags(argv.quiet as boolean | undefined, argv.verbose as boolean | undefined));
@@ -95,28 +90,23 @@ export async function parseCommandLine(args: string[]): Promise<Command> {
   if (argv['dest-dir'] === undefined) throw new UsageError('no destination directory: give it first, or as "dest-dir" in the --config file');
   const listen = String(argv.listen);
   const endpoint = parseOrUsage(() => parseEndpoint(listen, ['udp', 'tcp-listen', 'tcp', 'stdio']));
-  const rcvbuf = parseOrUsage(() => parseByteSize(String(argv.rcvbuf)));
-  const maxBuffer = parseOrUsage(() => parseByteSize(String(argv['max-buffer'])));
-  const timeout = Number(argv.timeout);
-  const workers = Number(argv.workers);
-  const partialTtlHours = Number(argv['partial-ttl']);
-  if (!(timeout >= 0)) throw new UsageError('--timeout must be a number of seconds >= 0');
-  if (!Number.isInteger(workers) || workers < 1) throw new UsageError('--workers must be a whole number >= 1');
-  if (!(partialTtlHours > 0)) throw new UsageError('--partial-ttl must be a number of hours > 0');
-  const maxFileSize = parseOrUsage(() => parseByteSize(String(argv['max-file-size'])));
-  const maxFiles = Number(argv['max-files']);
-  if (!Number.isInteger(maxFiles) || maxFiles < 1) throw new UsageError('--max-files must be a whole number >= 1');
-  const minFree = parseOrUsage(() => parseFreeFloor(String(argv['min-free']), parseByteSize));
+  const rcvbuf = sizeOption('--rcvbuf', argv.rcvbuf, '32m');
+  const maxBuffer = sizeOption('--max-buffer', argv['max-buffer'], '64m');
+  const timeout = durationOption('--timeout', argv.timeout, 's', '600');
+  const workers = wholeNumberOption('--workers', argv.workers, 1, undefined, '256');
+  const partialTtlHours = durationOption('--partial-ttl', argv['partial-ttl'], 'h', '24', true);
+  const maxFileSize = sizeOption('--max-file-size', argv['max-file-size'], '64g');
+  const maxFiles = wholeNumberOption('--max-files', argv['max-files'], 1, undefined, '10000000');
+  const minFree = parseMinFree(String(argv['min-free']));
   const keyFiles = ((argv['key-file'] ?? []) as unknown[]).map(String);
   if (argv.encrypt && keyFiles.length === 0) throw new UsageError('--encrypt needs --key-file');
-  const keys = keyFiles.map(readKey);
+  const keys = keyFiles.map(readKeyFile);
   const metrics = argv.metrics === undefined ? undefined : parseOrUsage(() => parseMetricsAddress(String(argv.metrics)));
   const dest = ensureDirectory(path.resolve(String(argv['dest-dir'])), 'destination');
   const defaultState = argv.state === undefined ? defaultStateDir(dest) : undefined;
   const stateDir = ensureDirectory(path.resolve(defaultState?.dir ?? String(argv.state)), 'state directory');
   if (isInside(dest, stateDir)) throw new UsageError('--state must not be inside the destination directory');
-  const quarantineDays = Number(argv['quarantine-days']);
-  if (!(quarantineDays >= 0)) throw new UsageError('--quarantine-days must be a number >= 0');
+  const quarantineDays = durationOption('--quarantine-days', argv['quarantine-days'], 'd', '7');
 
   return {
     command: 'receive',
@@ -127,6 +117,7 @@ export async function parseCommandLine(args: string[]): Promise<Command> {
       applyDeletes: Boolean(argv['apply-deletes']), quarantineDays,
       metrics, legacyState: defaultState?.legacy ?? false,
       keys, encrypt: Boolean(argv.encrypt), limits: { maxFileSize, maxFiles, minFree }, portableNames: Boolean(argv['portable-names']),
+      ignored: ignoredReceiveOptions(argv, endpoint),
     },
   };
 }
@@ -154,12 +145,24 @@ function ensureDirectory(dir: string, what: string): string {
   }
 }
 
-/** Reads a pre-shared key; the permission check and parsing live in the protocol package. */
-function readKey(file: string): FrameAuthenticator {
+/** --min-free: bytes or a percentage of the file system. */
+function parseMinFree(text: string) {
   try {
-    return keyFromFile(file, statSync(file).mode, readFileSync(file, 'utf8'));
+    return parseFreeFloor(text, parseByteSize);
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new UsageError(e.code ? `cannot read key file '${file}': ${e.code}` : e.message);
+    throw new UsageError(`--min-free: ${(err as Error).message}; e.g. --min-free 1g or --min-free 5%`);
   }
+}
+
+/** Options given that have no effect without another, or with the --listen given (a config file may give numbers). */
+function ignoredReceiveOptions(argv: Record<string, unknown>, listen: Endpoint): { option: string; reason: string }[] {
+  const udp = listen.scheme === 'udp';
+  const rules: [boolean, string, string][] = [
+    [String(argv.timeout) !== '0' && !argv['exit-when-synced'], '--timeout', 'it bounds --exit-when-synced, which is not given'],
+    [String(argv['quarantine-days']) !== '7' && !argv['apply-deletes'], '--quarantine-days', 'deletes are applied (and quarantined) only with --apply-deletes'],
+    [argv['multicast-interface'] !== undefined && !(udp && isMulticast(listen.host)), '--multicast-interface', '--listen is not a multicast group'],
+    [argv.io !== 'auto' && !udp, '--io', '--listen is not udp://'],
+    [String(argv.rcvbuf) !== '32m' && !udp, '--rcvbuf', '--listen is not udp://'],
+  ];
+  return rules.filter(([given]) => given).map(([, option, reason]) => ({ option, reason }));
 }

@@ -1,4 +1,5 @@
 import picomatch from 'picomatch';
+import { UsageError } from '@diodesync/cli-kit';
 
 /** Names that editors and copy tools use while a file is still being written. */
 const TEMPORARY = [/\.tmp$/i, /\.part$/i, /^~\$/];
@@ -20,4 +21,18 @@ export function treeFilter(include: readonly string[] = [], exclude: readonly st
     if (excluded(relPath)) return 'matched by --exclude';
     return undefined;
   };
+}
+
+/**
+ * A glob as given to `option`, refused when it cannot be what was meant: an unclosed `[`, `{` or
+ * `(` would otherwise match nothing, and a tree would be "sent" empty with exit 0.
+ */
+export function checkedGlob(option: string, glob: string): string {
+  if (glob === '') throw new UsageError(`${option}: empty glob; e.g. ${option} 'docs/**'`);
+  try {
+    picomatch.makeRe(glob, { dot: true, strictBrackets: true });
+  } catch (err) {
+    throw new UsageError(`${option} '${glob}': not a valid glob: ${(err as Error).message}`);
+  }
+  return glob;
 }

@@ -2,6 +2,8 @@ import { printablePath } from '@diodesync/protocol';
 import { STATUSES, type VersionStatus } from './status.js';
 import { Ledger, type LedgerStats, type LedgerVersion } from './store.js';
 import { CriteriaError, resetSelection, type ResetOptions } from './reset-criteria.js';
+import { interactiveReset } from './interactive-reset.js';
+import { Prompter } from './prompt.js';
 
 /** `diode-send ledger list|stats|reset`: what an operator needs to read and correct the ledger. */
 
@@ -41,6 +43,15 @@ export function runLedgerCommand(cmd: LedgerCommand): void {
   } finally {
     ledger.close();
   }
+}
+
+/** `ledger reset --interactive`: the criteria come from the dialog on stdin/stdout, never also from options. */
+export async function runInteractiveReset(cmd: LedgerCommand): Promise<void> {
+  if (cmd.action !== 'reset') throw new CriteriaError(`--interactive is for 'ledger reset', not 'ledger ${cmd.action}'`);
+  const options = { '--since': cmd.since, '--until': cmd.until, '--path': cmd.path, '--regex': cmd.regex, '--from-report': cmd.fromReport, '--all': cmd.all, '--dry-run': cmd.dryRun, '--json': cmd.json };
+  const given = Object.entries(options).filter(([, v]) => v !== undefined && v !== false).map(([k]) => k);
+  if (given.length > 0) throw new CriteriaError(`--interactive asks for the criteria and confirms: drop ${given.join(', ')}`);
+  await interactiveReset(cmd.ledger, new Prompter(process.stdin, process.stdout));
 }
 
 function list(versions: LedgerVersion[], json: boolean): void {

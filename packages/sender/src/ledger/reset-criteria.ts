@@ -91,7 +91,13 @@ export function resetSelection(o: ResetOptions): ResetSelection {
   }
   if (o.path !== undefined) {
     if (o.path === '') throw new CriteriaError('--path: empty glob');
-    const isMatch = picomatch(o.path, { dot: true });
+    let isMatch: (path: string) => boolean;
+    try {
+      // strictBrackets: an unclosed '[' or '{' is refused, rather than a glob that resets nothing.
+      isMatch = picomatch(o.path, { dot: true, strictBrackets: true });
+    } catch (err) {
+      throw new CriteriaError(`--path '${o.path}': not a valid glob: ${(err as Error).message}`);
+    }
     criteria.path = o.path;
     tests.push((v) => isMatch(v.path));
   }
