@@ -92,6 +92,7 @@ async function main(): Promise<void> {
   setLogThreshold(thresholdFromFlags(parsed.argv.quiet, parsed.argv.verbose));
   if (parsed.kind === 'ledger') {
     const a = parsed.argv;
+    if (a.path !== undefined) checkedGlob('--path', a.path); // a typo is named before the ledger is looked for
     const ledgerFile = ledgerForCommand({ ledger: a.ledger, state: a.state, source: a.source });
     ledgerFileForErrors = ledgerFile;
     const command = {
