@@ -29,7 +29,7 @@ function fail(message: string, code = 1): never {
 
 const sendOptions = <T>(y: Argv<T>) => y
   .positional('source-dir', { type: 'string', describe: 'directory to mirror', demandOption: true })
-  .option('to', { type: 'string', demandOption: true, describe: 'destination: udp://HOST:PORT (unicast, multicast or broadcast), tcp://HOST:PORT (diode appliance), or - for stdout' })
+  .option('to', { type: 'string', demandOption: true, describe: 'destination: udp://HOST:PORT (unicast, multicast or broadcast), tcp://HOST:PORT (diode appliance), or - for stdout, or pcap:FILE[:PORT] (write the wire as a pcapng capture instead)' })
   .option('ttl', { type: 'number', default: 1, describe: 'multicast TTL (hops)' })
   .option('io', { type: 'string', default: 'auto', choices: UDP_IO_PREFERENCES as string[], describe: 'UDP path: gso (sendmmsg + UDP GSO), mmsg (sendmmsg), dgram (node:dgram, one call per datagram); auto = the best this host has' })
   .option('multicast-interface', { type: 'string', describe: 'local address of the interface multicast leaves by' })
@@ -109,7 +109,7 @@ async function main(): Promise<void> {
   }
   if (!isDir) throw new UsageError(`'${source}' is not a directory`);
 
-  const endpoint = parseOrUsage(() => parseEndpoint(argv.to, ['udp', 'tcp', 'stdio']));
+  const endpoint = parseOrUsage(() => parseEndpoint(argv.to, ['udp', 'tcp', 'stdio', 'pcap']));
   const rate = argv.l !== undefined ? parseOrUsage(() => parseBitRate(`${argv.l}k`)) : parseOrUsage(() => parseBitRate(argv.rate));
   const redundancy = argv.redundancy;
   if (!Number.isInteger(redundancy) || redundancy < 1) throw new UsageError('--redundancy must be a whole number >= 1');
