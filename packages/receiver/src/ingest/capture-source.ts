@@ -76,7 +76,7 @@ function logFragmentsOnce(): void {
 
 /** The fallback: tcpdump writes pcap to a pipe as packets arrive (-U); we read it as pcap:- is read. */
 async function tcpdumpChild(iface: string, port: number, sink: SourceSink, events: SourceEvents, why: string): Promise<Source> {
-  const child = spawn('tcpdump', ['-i', iface, '-w', '-', '-U', '-n', '--immediate-mode', `udp port ${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('tcpdump', ['-i', iface, '-Q', 'in', '-w', '-', '-U', '-n', '--immediate-mode', `udp port ${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
   // Started once the pcap file header comes out; an exit or a spawn error first says why not.
