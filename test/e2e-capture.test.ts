@@ -178,3 +178,29 @@ test('capture:// without CAP_NET_RAW: one line that says so and how, exit 1', { 
   assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr);
   assert.match(run.stderr, /needs CAP_NET_RAW.*run as root, or `setcap cap_net_raw/);
 });
+
+const tcpdumpAbsent = spawnSync('tcpdump', ['--version']).error !== undefined;
+
+for (const [path_, env] of [['the addon (AF_PACKET)', {}], ['the tcpdump fallback (no addon)', { DIODESYNC_NATIVE: '0' }]] as const) {
+  test(`capture://lo through ${path_}: a tree mirrors, and the listening line says which path runs`, { timeout: 60_000 }, async (t) => {
+    if (process.getuid?.() !== 0) return t.skip('needs root (CAP_NET_RAW)');
+    if ('DIODESYNC_NATIVE' in env && tcpdumpAbsent) {
+      process.stdout.write('# tcpdump fallback test skipped: tcpdump is absent on this machine\n');
+      return t.skip('tcpdump is absent: the fallback cannot run here');
+    }
+    const root = await tempDir(t);
+    const src = path.join(root, 'src');
+    const dest = path.join(root, 'dest');
+    await makeTree(src, TREE);
+    const port = 40_000 + ((process.pid * 7 + ('DIODESYNC_NATIVE' in env ? 1 : 0)) % 20_000);
+    const receiver = start(RECEIVE_CLI, [dest, '--listen', `capture://lo:${port}`, '--exit-when-synced', '--timeout', '45'], env);
+    t.after(() => receiver.kill('SIGKILL'));
+    const listening = await receiver.waitForEvent('listening');
+    assert.match(String(listening.io), 'DIODESYNC_NATIVE' in env ? /^tcpdump \(no addon: disabled by DIODESYNC_NATIVE=0\)/ : /^af_packet$/);
+    const sent = await start(SEND_CLI, [src, '--to', `udp://127.0.0.1:${port}`, '--once', '-R', '2', '--rate', '200m', '--state', path.join(root, 'send-state')]).exited;
+    assert.equal(sent.code, 0, sent.stderr);
+    const received = await receiver.exited;
+    assert.equal(received.code, 0, received.stderr);
+    assert.deepEqual(await treeDifferences(src, dest), []);
+  });
+}
