@@ -21,7 +21,7 @@ export interface NativeBinding {
 export interface NativePacketSocket {
   recvBatch(ring: Uint8Array, slotSize: number, maxSlots: number, lengths: Uint32Array, timeoutMs: number): number;
   close(): void;
-  info(): { ifindex: number; rcvbuf: number; ignoreOutgoing: boolean; closed: boolean };
+  info(): { ifindex: number; rcvbuf: number; ignoreOutgoing: boolean; closed: boolean; drops: number };
 }
 
 /** What udp.ts passes the native UdpSocket constructor (addresses are IP literals). */

@@ -17,6 +17,8 @@
 //   the queue is empty. lengths[i] is the frame's length (more than slotSize:
 //   cut); 0 for a frame the host itself sent (kernels before 4.20 lack
 //   PACKET_IGNORE_OUTGOING).
+// info() -> { ifindex, rcvbuf, ignoreOutgoing, closed, drops }: drops is the
+//   kernel's count of frames it dropped for want of buffer, since the start.
 // Errors are JS Errors with errno (negative, as Node's) and syscall.
 
 #include "capture.h"
@@ -49,6 +51,12 @@ namespace diodesync {
 namespace {
 
 constexpr size_t kMaxMessages = 1024;  // UIO_MAXIOV
+
+// struct tpacket_stats of linux/if_packet.h, which clashes with glibc's netpacket/packet.h.
+struct PacketStats {
+  unsigned int tp_packets;
+  unsigned int tp_drops;
+};
 
 void ThrowErrno(Napi::Env env, int err, const char* syscall, const std::string& detail = "") {
   Napi::Error e = Napi::Error::New(env, std::string(syscall) + ": " + (detail.empty() ? std::strerror(err) : detail));
@@ -225,6 +233,11 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
     o.Set("ifindex", ifindex_);
     o.Set("rcvbuf", bytes);
     o.Set("ignoreOutgoing", ignore_outgoing_);
+    // Frames the kernel dropped since the last call (its buffer was full): reading resets them.
+    PacketStats stats{};
+    socklen_t stats_len = sizeof(stats);
+    if (fd_ >= 0 && getsockopt(fd_, SOL_PACKET, PACKET_STATISTICS, &stats, &stats_len) == 0) drops_ += stats.tp_drops;
+    o.Set("drops", static_cast<double>(drops_));
     o.Set("closed", fd_ < 0);
     return o;
   }
@@ -232,6 +245,7 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
   int fd_ = -1;
   int ifindex_ = 0;
   bool ignore_outgoing_ = false;
+  uint64_t drops_ = 0;
   std::vector<mmsghdr> msgs_;
   std::vector<iovec> iovs_;
   std::vector<sockaddr_ll> from_;

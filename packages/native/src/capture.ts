@@ -15,6 +15,8 @@ export interface CaptureSocket {
    * this host sent, to skip).
    */
   recvBatch(ring: Uint8Array, slotSize: number, maxSlots: number, lengths: Uint32Array, timeoutMs: number): number;
+  /** Frames the kernel dropped since the socket opened because its buffer was full. */
+  kernelDrops(): number;
   close(): void;
 }
 
@@ -64,6 +66,7 @@ export function openCapture(options: CaptureOptions): CaptureSocket {
         throw named(err);
       }
     },
+    kernelDrops: () => socket.info().drops,
     close: () => socket.close(),
   };
 }

@@ -19,7 +19,7 @@ export interface CaptureReaderSettings {
   shared: SharedArrayBuffer;
 }
 
-export type CaptureCounts = { fragments: number; truncated: number; ignored: number };
+export type CaptureCounts = { fragments: number; truncated: number; ignored: number; kernelDropped: number };
 
 /** From this thread: as the UDP reader's, plus what was counted since the last batch. */
 export type CaptureReaderMessage =
@@ -46,7 +46,9 @@ function run(): void {
   let batchBytes = 0;
   let dropped = 0;
   let fragmentSeen = false;
-  const counts: CaptureCounts = { fragments: 0, truncated: 0, ignored: 0 };
+  const counts: CaptureCounts = { fragments: 0, truncated: 0, ignored: 0, kernelDropped: 0 };
+  let kernelDropsSeen = 0;
+  let kernelDropsAt = 0;
   const datagrams = new CapturedDatagrams(settings.port, { capture: counts }, (d) => {
     if (Atomics.load(shared, 0) + batchBytes + 4 + d.length > settings.maxBufferedBytes) {
       dropped++;
@@ -58,7 +60,14 @@ function run(): void {
     batchBytes += 4 + d.length;
   }, () => (fragmentSeen = true));
   const handOver = () => {
-    if (batchBytes === 0 && dropped === 0 && counts.fragments + counts.truncated + counts.ignored === 0) return;
+    // The kernel's drops, read at most once a second (a system call).
+    if (Date.now() - kernelDropsAt >= 1000) {
+      kernelDropsAt = Date.now();
+      const total = socket.kernelDrops();
+      counts.kernelDropped += total - kernelDropsSeen;
+      kernelDropsSeen = total;
+    }
+    if (batchBytes === 0 && dropped === 0 && counts.fragments + counts.truncated + counts.ignored + counts.kernelDropped === 0) return;
     let out: ArrayBuffer | null = null;
     if (batchBytes > 0) {
       if (batchBytes < BATCH_BYTES / 8) out = batch.buffer.slice(0, batchBytes) as ArrayBuffer;
@@ -71,7 +80,7 @@ function run(): void {
     port.postMessage({ batch: out, bytes: batchBytes, dropped, counts: { ...counts }, fragmentSeen } satisfies CaptureReaderMessage, out ? [out] : []);
     batchBytes = 0;
     dropped = 0;
-    counts.fragments = counts.truncated = counts.ignored = 0;
+    counts.fragments = counts.truncated = counts.ignored = counts.kernelDropped = 0;
     fragmentSeen = false;
   };
   try {
@@ -88,6 +97,7 @@ function run(): void {
       }
       if (n < SLOTS) handOver();
     }
+    kernelDropsAt = 0;
     handOver();
   } finally {
     socket.close();

@@ -46,6 +46,7 @@ async function captureThread(iface: string, port: number, rcvbuf: number, sink: 
     c.fragments += message.counts.fragments;
     c.truncated += message.counts.truncated;
     c.ignored += message.counts.ignored;
+    c.kernelDropped += message.counts.kernelDropped;
     if (message.fragmentSeen) logFragmentsOnce();
     if (message.dropped > 0) sink.counters.queueOverflow += message.dropped;
     if (!message.batch) return;

@@ -64,6 +64,7 @@ export function formatStatus(s: ReceiverStatus): string {
     `refused      bad message ${c.badMessage}, bad path ${c.badPath}, bad chunk ${c.badChunk}, orphan data ${c.orphanData}, stale session ${c.staleSession ?? 0}`,
     `queues       overflow ${c.queueOverflow}, too many objects ${c.tooManyPartials}, ${s.bufferedBytes} bytes buffered`,
     `files        ${c.filesCompleted} complete, ${s.partialFiles} partial, ${c.verifyFailed} failed verification, ${c.writeErrors} write errors, ${c.partialsExpired} expired`,
+    ...(/^(capture|pcap):/.test(s.listen) && c.capture ? [`capture      ${Object.entries(c.capture).map(([r, n]) => `${r} ${n}`).join(', ')}`] : []),
   ].join('\n');
 }
 
