@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { RECEIVE_CLI, SEND_CLI, events, start } from './lib/cli.js';
 import { inNetns, ip, netnsRefusal, qdiscStats } from './lib/netns.js';
@@ -94,6 +95,25 @@ test('one-way lab, a tap: frames for a MAC and IP nobody owns are captured promi
     const plainExit = events((await plain.exited).stderr).find((e) => e.event === 'exit')!;
     assert.equal(plainExit.frames, 0, `${phase}: the UDP socket got nothing: the frames were for another host`);
   }
+  // A sender whose --mtu is over the link's (without GSO, which refuses such datagrams): the kernel
+  // fragments them; the receiver
+  // counts the fragments, says once to lower --mtu, and (nothing whole arriving) times out with 2.
+  const fragDest = path.join(root, 'dest-fragments');
+  const fragReceiver = start(RECEIVE_CLI, [fragDest, '--listen', `capture://${HIGH_DEV}:${PORT}`, '--exit-when-synced', '--timeout', '6'], {}, HIGH);
+  t.after(() => fragReceiver.kill('SIGKILL'));
+  await fragReceiver.waitForEvent('listening');
+  const fragSender = start(SEND_CLI, [src, '--to', `udp://${GHOST_IP}:${PORT}`, '--once', '-R', '1', '--mtu', '4000', '--io', 'mmsg', '--rate', '100m', '--state', path.join(root, 'send-fragments')], {}, LOW);
+  t.after(() => fragSender.kill('SIGKILL'));
+  const fragSent = await fragSender.exited;
+  assert.equal(fragSent.code, 0, fragSent.stderr);
+  const fragRun = await fragReceiver.exited;
+  assert.equal(fragRun.code, 2, fragRun.stderr);
+  const hints = events(fragRun.stderr).filter((e) => e.event === 'fragments');
+  assert.equal(hints.length, 1, 'the hint comes once');
+  assert.match(String(hints[0]!.hint), /lower diode-send --mtu/);
+  const fragStatus = JSON.parse(await readFile(path.join(root, '.dest-fragments.diodesync', 'status.json'), 'utf8')) as { counters: { capture: { fragments: number } } };
+  assert.ok(fragStatus.counters.capture.fragments > 100, `${fragStatus.counters.capture.fragments} fragments counted`);
+
   const diode = await qdiscStats(HIGH, HIGH_DEV);
   assert.equal(diode.sent, 0, 'the high side transmitted nothing');
 });

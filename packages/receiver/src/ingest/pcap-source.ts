@@ -15,8 +15,8 @@ export const FRAGMENT_HINT = "IP fragments dropped: the sender's datagrams are l
 /**
  * Reads a capture byte stream (a file, stdin, tcpdump's stdout) to its end, handing each datagram
  * to the receiver. A file is read far faster than a link delivers: the stream pauses while the
- * receiver's chunk memory is over half full, so nothing is dropped for want of it. Resolves with
- * why the stream stopped being a capture, if it did.
+ * receiver's chunk memory is over half full (up to a second a chunk), so nothing is dropped for want
+ * of it. Resolves with why the stream stopped being a capture, if it did.
  */
 export async function readCaptureStream(stream: Readable, port: number | undefined, sink: SourceSink): Promise<string | undefined> {
   const reader = new CaptureFileReader();
@@ -27,7 +27,9 @@ export async function readCaptureStream(stream: Readable, port: number | undefin
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       for (const packet of reader.push(chunk)) datagrams.packet(packet.linkType, packet.data);
       if (reader.failure) break;
-      while (backlog.budget?.pressed) await sleep(5);
+      // At most a second per chunk: memory held by chunks that will never complete (their header
+      // is not in the capture) must not stop the reading; past it the receiver drops and counts.
+      for (let waited = 0; backlog.budget?.pressed && waited < 1000; waited += 5) await sleep(5);
     }
   } catch (err) {
     return (err as Error).message;
