@@ -96,8 +96,8 @@ test('one-way lab, a tap: frames for a MAC and IP nobody owns are captured promi
     assert.equal(plainExit.frames, 0, `${phase}: the UDP socket got nothing: the frames were for another host`);
   }
   // A sender whose --mtu is over the link's (without GSO, which refuses such datagrams): the kernel
-  // fragments them; the receiver
-  // counts the fragments, says once to lower --mtu, and (nothing whole arriving) times out with 2.
+  // fragments them; the receiver counts the fragments, says once to lower --mtu, and (nothing
+  // whole arriving) times out with 2.
   const fragDest = path.join(root, 'dest-fragments');
   const fragReceiver = start(RECEIVE_CLI, [fragDest, '--listen', `capture://${HIGH_DEV}:${PORT}`, '--exit-when-synced', '--timeout', '6'], {}, HIGH);
   t.after(() => fragReceiver.kill('SIGKILL'));
