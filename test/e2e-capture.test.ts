@@ -23,15 +23,18 @@ async function captureOfTree(t: Parameters<typeof tempDir>[0], redundancy = '1')
   return { root, src, capture };
 }
 
+/** The state directory the tests give each receiver: beside its dest. */
+const stateOf = (dest: string) => path.join(path.dirname(dest), `.${path.basename(dest)}.diodesync`);
+
 async function rebuild(listen: string, dest: string, extra: string[] = []): Promise<Exited & { exit: Record<string, unknown> }> {
-  const run = await start(RECEIVE_CLI, [dest, '--listen', listen, '--exit-when-synced', ...extra]).exited;
+  const run = await start(RECEIVE_CLI, [dest, '--listen', listen, '--exit-when-synced', '--state', stateOf(dest), ...extra]).exited;
   const exit = events(run.stderr).find((e) => e.event === 'exit') ?? {};
   return { ...run, exit };
 }
 
 /** The receiver's counters as its last status.json has them. */
 async function counters(dest: string): Promise<{ capture: Record<string, number>; framesReceived: number }> {
-  const status = JSON.parse(await readFile(path.join(path.dirname(dest), `.${path.basename(dest)}.diodesync`, 'status.json'), 'utf8')) as { counters: { capture: Record<string, number>; framesReceived: number } };
+  const status = JSON.parse(await readFile(path.join(stateOf(dest), 'status.json'), 'utf8')) as { counters: { capture: Record<string, number>; framesReceived: number } };
   return status.counters;
 }
 
@@ -62,7 +65,7 @@ test('our own pcapng, and its rewrites into classic pcap (both byte orders, µs 
 test('pcap:- reads a capture from a pipe (as from tcpdump -w -) and its end ends the run', { timeout: 60_000 }, async (t) => {
   const { root, src, capture } = await captureOfTree(t);
   const dest = path.join(root, 'dest');
-  const receiver = spawn(process.execPath, [RECEIVE_CLI, dest, '--listen', 'pcap:-'], { stdio: ['pipe', 'ignore', 'pipe'], env: { ...process.env, DIODESYNC_LOG: 'json' } });
+  const receiver = spawn(process.execPath, [RECEIVE_CLI, dest, '--listen', 'pcap:-', '--state', stateOf(dest)], { stdio: ['pipe', 'ignore', 'pipe'], env: { ...process.env, DIODESYNC_LOG: 'json' } });
   t.after(() => receiver.kill('SIGKILL'));
   let log = '';
   receiver.stderr.on('data', (d) => (log += d));
@@ -172,7 +175,7 @@ test('capture:// without CAP_NET_RAW: one line that says so and how, exit 1', { 
   if (process.getuid?.() !== 0) return t.skip('needs root to drop to an unprivileged user');
   const root = await tempDir(t);
   await chmod(root, 0o777);
-  const run = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', process.execPath, RECEIVE_CLI, path.join(root, 'dest'), '--listen', 'capture://lo:9'], { encoding: 'utf8', timeout: 20_000 });
+  const run = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', process.execPath, RECEIVE_CLI, path.join(root, 'dest'), '--state', path.join(root, 'state'), '--listen', 'capture://lo:9'], { encoding: 'utf8', timeout: 20_000 });
   if (run.error) return t.skip(`setpriv: ${run.error.message}`);
   assert.equal(run.status, 1, run.stderr);
   assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr);
@@ -197,7 +200,7 @@ for (const [path_, env] of [['the addon (AF_PACKET)', {}], ['the tcpdump fallbac
     t.after(() => receiver.kill('SIGKILL'));
     const listening = await receiver.waitForEvent('listening');
     assert.match(String(listening.io), 'DIODESYNC_NATIVE' in env ? /^tcpdump \(no addon: disabled by DIODESYNC_NATIVE=0\)/ : /^af_packet$/);
-    const sent = await start(SEND_CLI, [src, '--to', `udp://127.0.0.1:${port}`, '--once', '-R', '2', '--rate', '200m', '--state', path.join(root, 'send-state')]).exited;
+    const sent = await start(SEND_CLI, [src, '--to', `udp://127.0.0.1:${port}`, '--once', '-R', '2', '--rate', '100m', '--state', path.join(root, 'send-state')]).exited;
     assert.equal(sent.code, 0, sent.stderr);
     const received = await receiver.exited;
     assert.equal(received.code, 0, received.stderr);

@@ -99,7 +99,8 @@ test('one-way lab, a tap: frames for a MAC and IP nobody owns are captured promi
   // fragments them; the receiver counts the fragments, says once to lower --mtu, and (nothing
   // whole arriving) times out with 2.
   const fragDest = path.join(root, 'dest-fragments');
-  const fragReceiver = start(RECEIVE_CLI, [fragDest, '--listen', `capture://${HIGH_DEV}:${PORT}`, '--exit-when-synced', '--timeout', '6'], {}, HIGH);
+  const fragState = path.join(root, 'state-fragments');
+  const fragReceiver = start(RECEIVE_CLI, [fragDest, '--listen', `capture://${HIGH_DEV}:${PORT}`, '--exit-when-synced', '--timeout', '6', '--state', fragState], {}, HIGH);
   t.after(() => fragReceiver.kill('SIGKILL'));
   await fragReceiver.waitForEvent('listening');
   const fragSender = start(SEND_CLI, [src, '--to', `udp://${GHOST_IP}:${PORT}`, '--once', '-R', '1', '--mtu', '4000', '--io', 'mmsg', '--rate', '100m', '--state', path.join(root, 'send-fragments')], {}, LOW);
@@ -111,7 +112,7 @@ test('one-way lab, a tap: frames for a MAC and IP nobody owns are captured promi
   const hints = events(fragRun.stderr).filter((e) => e.event === 'fragments');
   assert.equal(hints.length, 1, 'the hint comes once');
   assert.match(String(hints[0]!.hint), /lower diode-send --mtu/);
-  const fragStatus = JSON.parse(await readFile(path.join(root, '.dest-fragments.diodesync', 'status.json'), 'utf8')) as { counters: { capture: { fragments: number } } };
+  const fragStatus = JSON.parse(await readFile(path.join(fragState, 'status.json'), 'utf8')) as { counters: { capture: { fragments: number } } };
   assert.ok(fragStatus.counters.capture.fragments > 100, `${fragStatus.counters.capture.fragments} fragments counted`);
 
   const diode = await qdiscStats(HIGH, HIGH_DEV);

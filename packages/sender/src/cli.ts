@@ -29,7 +29,7 @@ function fail(message: string, code = 1): never {
 
 const sendOptions = <T>(y: Argv<T>) => y
   .positional('source-dir', { type: 'string', describe: 'directory to mirror', demandOption: true })
-  .option('to', { type: 'string', demandOption: true, describe: 'destination: udp://HOST:PORT (unicast, multicast or broadcast), tcp://HOST:PORT (diode appliance), or - for stdout, or pcap:FILE[:PORT] (write the wire as a pcapng capture instead)' })
+  .option('to', { type: 'string', demandOption: true, describe: 'destination: udp://HOST:PORT (unicast, multicast or broadcast), tcp://HOST:PORT (diode appliance), or - for stdout' })
   .option('ttl', { type: 'number', default: 1, describe: 'multicast TTL (hops)' })
   .option('io', { type: 'string', default: 'auto', choices: UDP_IO_PREFERENCES as string[], describe: 'UDP path: gso (sendmmsg + UDP GSO), mmsg (sendmmsg), dgram (node:dgram, one call per datagram); auto = the best this host has' })
   .option('multicast-interface', { type: 'string', describe: 'local address of the interface multicast leaves by' })

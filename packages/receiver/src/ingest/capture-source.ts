@@ -16,7 +16,7 @@ const NEEDS_CAP_NET_RAW = 'needs CAP_NET_RAW (and CAP_NET_ADMIN for promiscuous 
  */
 export async function openCaptureSource(iface: string, port: number, rcvbuf: number, sink: SourceSink, events: SourceEvents): Promise<Source> {
   if (captureIo.available) return captureThread(iface, port, rcvbuf, sink, events);
-  return tcpdumpChild(iface, port, sink, events, captureIo.reason);
+  return tcpdumpChild(iface, port, rcvbuf, sink, events, captureIo.reason);
 }
 
 async function captureThread(iface: string, port: number, rcvbuf: number, sink: SourceSink, events: SourceEvents): Promise<Source> {
@@ -76,8 +76,10 @@ function logFragmentsOnce(): void {
 }
 
 /** The fallback: tcpdump writes pcap to a pipe as packets arrive (-U); we read it as pcap:- is read. */
-async function tcpdumpChild(iface: string, port: number, sink: SourceSink, events: SourceEvents, why: string): Promise<Source> {
-  const child = spawn('tcpdump', ['-i', iface, '-Q', 'in', '-w', '-', '-U', '-n', '--immediate-mode', `udp port ${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function tcpdumpChild(iface: string, port: number, rcvbuf: number, sink: SourceSink, events: SourceEvents, why: string): Promise<Source> {
+  // -B: the kernel buffer in KiB, as --rcvbuf sizes the packet socket's.
+  const bufferKiB = String(Math.max(1024, Math.ceil(rcvbuf / 1024)));
+  const child = spawn('tcpdump', ['-i', iface, '-Q', 'in', '-B', bufferKiB, '-w', '-', '-U', '-n', '--immediate-mode', `udp port ${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
   // Started once the pcap file header comes out; an exit or a spawn error first says why not.

@@ -47,7 +47,7 @@ export async function parseCommandLine(args: string[]): Promise<Command> {
       .option('json', { type: 'boolean', default: false, describe: 'print JSON' }))
     .command('$0 <dest-dir>', 'receive into dest-dir', (y) => y
       .positional('dest-dir', { type: 'string', describe: 'mirror directory (created if missing)', demandOption: true })
-      .option('listen', { type: 'string', demandOption: true, describe: 'where frames arrive: udp://HOST:PORT (unicast or multicast group), tcp-listen://HOST:PORT, tcp://HOST:PORT (appliance high side), or - for stdin; capture://IFACE:PORT (promiscuous, a tap), pcap:FILE (a capture; pcap:- reads a pipe)' })
+      .option('listen', { type: 'string', demandOption: true, describe: 'where frames arrive: udp://HOST:PORT (unicast or multicast group), tcp-listen://HOST:PORT, tcp://HOST:PORT (appliance high side), or - for stdin' })
       .option('multicast-interface', { type: 'string', describe: 'local address of the interface to join a multicast group on' })
       .option('state', { type: 'string', describe: 'receiver state: partial files, report, status (default: .<dest>.diodesync beside dest-dir)' })
       .option('exit-when-synced', { type: 'boolean', default: false, describe: "exit 0 once every file of the sender's manifest is present and verified" })
