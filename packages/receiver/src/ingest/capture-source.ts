@@ -7,7 +7,9 @@ import type { Source, SourceEvents, SourceSink } from './open-source.js';
 import type { CaptureReaderMessage, CaptureReaderSettings } from './capture-reader-thread.js';
 import { FRAGMENT_HINT, readCaptureStream } from './pcap-source.js';
 
-const NEEDS_CAP_NET_RAW = 'needs CAP_NET_RAW (and CAP_NET_ADMIN for promiscuous mode): run as root, or `setcap cap_net_raw,cap_net_admin+ep "$(readlink -f "$(which node)")"`';
+// CAP_NET_RAW is all a packet socket and its promiscuous membership take; CAP_NET_ADMIN only lets
+// --rcvbuf pass net.core.rmem_max.
+const NEEDS_CAP_NET_RAW = 'needs CAP_NET_RAW: run as root, or give it to the service (systemd AmbientCapabilities=CAP_NET_RAW), or `setcap cap_net_raw+ep` on its node binary';
 
 /**
  * capture://IFACE:PORT: frames for any MAC and IP on a tap. With the addon, a packet socket in a
