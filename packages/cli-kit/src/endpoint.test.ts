@@ -24,3 +24,13 @@ test('rates and sizes take k, m, g suffixes', () => {
   assert.equal(parseByteSize('4m'), 4 * 1024 * 1024);
   for (const bad of ['fast', '0', '-5m', '10x', '10MB']) assert.throws(() => parseBitRate(bad), RangeError);
 });
+
+test('capture and pcap endpoints: an interface, a file (a trailing :DIGITS is the port), or - for a pipe', () => {
+  assert.deepEqual(parseEndpoint('capture://eth1', ['capture']), { scheme: 'capture', host: 'eth1', port: 36016 });
+  assert.deepEqual(parseEndpoint('capture://veth-b:9000', ['capture']), { scheme: 'capture', host: 'veth-b', port: 9000 });
+  assert.deepEqual(parseEndpoint('pcap:/tmp/a b.pcapng', ['pcap']), { scheme: 'pcap', host: '/tmp/a b.pcapng', port: 36016 });
+  assert.deepEqual(parseEndpoint('pcap:x:1:9000', ['pcap']), { scheme: 'pcap', host: 'x:1', port: 9000 });
+  assert.deepEqual(parseEndpoint('pcap:-', ['pcap']), { scheme: 'pcap', host: '-', port: 36016 });
+  for (const bad of ['pcap:', 'pcap:x:99999']) assert.throws(() => parseEndpoint(bad, ['pcap']), RangeError);
+  assert.throws(() => parseEndpoint('pcap:x', ['udp']), /unsupported scheme|invalid address/);
+});

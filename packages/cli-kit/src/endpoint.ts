@@ -3,7 +3,8 @@ import { isIP } from 'node:net';
 /** Port of an address given without one: BlindFTP's. */
 export const DEFAULT_PORT = 36016;
 
-export type Scheme = 'udp' | 'tcp' | 'tcp-listen' | 'stdio';
+/** capture: a packet socket on an interface (host = its name); pcap: a capture file (host = its path, '-' = stdin). */
+export type Scheme = 'udp' | 'tcp' | 'tcp-listen' | 'stdio' | 'capture' | 'pcap';
 
 export interface Endpoint {
   scheme: Scheme;
@@ -16,7 +17,8 @@ export interface Endpoint {
  * The port defaults to 36016. Throws a one-line RangeError naming what is wrong.
  */
 export function parseEndpoint(text: string, allowed: readonly Scheme[]): Endpoint {
-  const shown = allowed.map((s) => (s === 'stdio' ? '-' : `${s}://HOST:PORT`)).join(', ');
+  const shown = allowed.map((s) => (s === 'stdio' ? '-' : s === 'pcap' ? 'pcap:FILE' : s === 'capture' ? 'capture://IFACE:PORT' : `${s}://HOST:PORT`)).join(', ');
+  if (/^pcap:(?!\/\/)/i.test(text) && allowed.includes('pcap')) return parsePcap(text);
   if (text === '-') {
     if (!allowed.includes('stdio')) throw new RangeError(`'-' (stdio) is not supported here; use ${shown}`);
     return { scheme: 'stdio', host: '', port: 0 };
@@ -35,8 +37,23 @@ export function parseEndpoint(text: string, allowed: readonly Scheme[]): Endpoin
   return { scheme, host, port };
 }
 
+/**
+ * "pcap:FILE" or "pcap:FILE:PORT" (a capture file, '-' for stdin/stdout). A trailing ":DIGITS" is
+ * the port, so a file whose own name ends so is written with the port after it ("pcap:a:1:36016").
+ */
+function parsePcap(text: string): Endpoint {
+  const rest = text.slice('pcap:'.length);
+  const match = /^(.+):(\d+)$/.exec(rest);
+  const file = match ? match[1]! : rest;
+  if (file === '') throw new RangeError(`'${text}' names no file: expected pcap:FILE (pcap:- for a pipe)`);
+  const port = match ? Number(match[2]) : DEFAULT_PORT;
+  if (port > 65535) throw new RangeError(`invalid port in '${text}' (0-65535)`);
+  return { scheme: 'pcap', host: file, port };
+}
+
 export function formatEndpoint(e: Endpoint): string {
   if (e.scheme === 'stdio') return '-';
+  if (e.scheme === 'pcap') return `pcap:${e.host}:${e.port}`;
   return `${e.scheme}://${isIP(e.host) === 6 ? `[${e.host}]` : e.host}:${e.port}`;
 }
 

@@ -1,6 +1,7 @@
 // The diodesync native addon: one module, one Init per feature file.
 #include <napi.h>
 
+#include "capture.h"
 #include "times.h"
 #include "udp.h"
 
@@ -9,6 +10,7 @@ namespace {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   diodesync::InitTimes(env, exports);
   diodesync::InitUdp(env, exports);
+  diodesync::InitCapture(env, exports);
   return exports;
 }
 

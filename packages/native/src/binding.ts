@@ -13,6 +13,15 @@ export interface NativeBinding {
   udpProbe(): { batch: boolean; gso: boolean; gro: boolean; reason: string };
   /** Linux only: a UDP socket with batched I/O (src/udp.cc; udp.ts is the API). */
   UdpSocket?: new (options: NativeUdpOptions) => NativeUdpSocket;
+  /** Linux only: a promiscuous AF_PACKET socket with a BPF filter (src/capture.cc; capture.ts is the API). */
+  PacketSocket?: new (options: { interface: string; filter: Uint32Array; rcvbuf: number }) => NativePacketSocket;
+}
+
+/** Throws Error{errno (negative), syscall}; capture.ts names the code. */
+export interface NativePacketSocket {
+  recvBatch(ring: Uint8Array, slotSize: number, maxSlots: number, lengths: Uint32Array, timeoutMs: number): number;
+  close(): void;
+  info(): { ifindex: number; rcvbuf: number; ignoreOutgoing: boolean; closed: boolean; drops: number };
 }
 
 /** What udp.ts passes the native UdpSocket constructor (addresses are IP literals). */

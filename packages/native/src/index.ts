@@ -6,3 +6,5 @@ export {
   openUdp, udpIo, udpIoFor, parseUdpIo, forEachDatagram, UDP_IO_PREFERENCES,
   type BatchSocket, type BatchSocketIo, type OpenUdpOptions, type UdpEndpoint, type UdpError, type UdpIo, type UdpIoMode, type UdpIoPreference,
 } from './udp.js';
+export { captureIo, openCapture, type CaptureOptions, type CaptureSocket } from './capture.js';
+export { filterWords, udpPortFilter, type BpfInstruction } from './capture-filter.js';

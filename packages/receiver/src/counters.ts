@@ -39,6 +39,12 @@ export interface ReceiverCounters {
   fecBlocksRepaired: number;
   /** Rebuilds that failed (read error, codec error); the block waits for the next pass. */
   fecRepairFailed: number;
+  /**
+   * capture:// and pcap: packets that carried no whole datagram for us: IP fragments (dropped:
+   * lower --mtu), cut short (a truncated record, a snap length under the frame), or not UDP to the port;
+   * and frames the kernel dropped before the capture socket read them (its buffer was full: raise --rcvbuf).
+   */
+  capture: Record<'fragments' | 'truncated' | 'ignored' | 'kernelDropped', number>;
 }
 
 export function newCounters(): ReceiverCounters {
@@ -51,5 +57,6 @@ export function newCounters(): ReceiverCounters {
     tooManyPartials: 0, unsupported: 0, filesCompleted: 0, verifyFailed: 0, writeErrors: 0, manifests: 0, partialsRestored: 0, partialsExpired: 0,
     changes: { deleted: 0, renamed: 0, copied: 0, ignored: 0, refused: 0, absent: 0, differs: 0, failed: 0 }, heartbeats: 0,
     fecParityUnneeded: 0, fecRepairedChunks: 0, fecBlocksRepaired: 0, fecRepairFailed: 0,
+    capture: { fragments: 0, truncated: 0, ignored: 0, kernelDropped: 0 },
   };
 }

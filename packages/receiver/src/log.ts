@@ -4,10 +4,11 @@ const json = !process.stderr.isTTY || process.env.DIODESYNC_LOG === 'json';
 
 /** The receiver's events that are not plain information (-q keeps warn and error, -v shows debug). */
 const levelOf = levelTable({
-  error: ['write-failed', 'reader-failed', 'change-failed', 'stop-failed'],
+  error: ['capture-unreadable', 'write-failed', 'reader-failed', 'change-failed', 'stop-failed'],
   warn: [
     'verify-failed', 'rcvbuf-capped', 'stale-session', 'partial-expired', 'fec-repair-failed', 'link-down', 'sender-restart',
     'change-refused', 'change-differs', 'change-absent', 'state-legacy', 'manifest-not-kept', 'reconnecting', 'disconnected',
+    'fragments', 'capture-cut',
   ],
   debug: ['change-ignored', 'heartbeat'],
 });

@@ -30,7 +30,7 @@ const VERSION = packageVersion(import.meta.url);
 const sendOptions = <T>(y: Argv<T>) => y
   // Optional for yargs so that a --config file can name it ("source-dir"); main() demands it.
   .positional('source-dir', { type: 'string', describe: 'directory to mirror' })
-  .option('to', { type: 'string', describe: 'destination: udp://HOST:PORT (unicast, multicast or broadcast), tcp://HOST:PORT (diode appliance), or - for stdout; the port defaults to 36016' })
+  .option('to', { type: 'string', describe: 'destination: udp://HOST:PORT (unicast, multicast or broadcast), tcp://HOST:PORT (diode appliance), - for stdout, or pcap:FILE[:PORT] (write the wire as a pcapng file); the port defaults to 36016' })
   .option('ttl', { type: 'number', default: 1, describe: 'multicast TTL (hops)' })
   .option('io', { type: 'string', default: 'auto', choices: UDP_IO_PREFERENCES as string[], describe: 'UDP path: gso (sendmmsg + UDP GSO), mmsg (sendmmsg), dgram (node:dgram, one call per datagram); auto = the best this host has; the start line says which runs (io, ioReason)' })
   .option('multicast-interface', { type: 'string', describe: 'local address of the interface multicast leaves by' })
@@ -123,7 +123,7 @@ async function main(): Promise<void> {
   if (argv.dryRun) return runDryRun({ source: sourceReal, filter: treeFilter(include, exclude), redundancy, resume: argv.resume }, ledgerFile);
   if (argv.to === undefined) throw new UsageError('Missing required argument: to');
 
-  const endpoint = parseOrUsage(() => parseEndpoint(argv.to!, ['udp', 'tcp', 'stdio']));
+  const endpoint = parseOrUsage(() => parseEndpoint(argv.to!, ['udp', 'tcp', 'stdio', 'pcap']));
   const rate = argv.l !== undefined ? kbitRateOption('-l', argv.l) : rateOption('--rate', argv.rate);
   const mtu = wholeNumberOption('--mtu', argv.mtu, 576, MAX_DATAGRAM + IP_UDP_OVERHEAD, '1500');
   const fec = parseOrUsage(() => parseFec(argv.fec));

@@ -2,6 +2,8 @@ import type { Frame } from '@diodesync/protocol';
 import { UsageError, type Endpoint } from '@diodesync/cli-kit';
 import type { UdpIoPreference } from '@diodesync/native';
 import type { ReceiverCounters } from '../counters.js';
+import { openCaptureSource } from './capture-source.js';
+import { openPcap } from './pcap-source.js';
 import { connectTcp, listenTcp, pipeStream } from './stream-source.js';
 import { listenUdp } from './udp-source.js';
 
@@ -59,8 +61,14 @@ export async function openSource(
         // The stream is the whole transfer: when it ends, so does the receiver.
         void pipeStream(process.stdin, sink.counters, onFrame).then(() => events.ended());
         return { port: 0, close: async () => void process.stdin.destroy() };
+      case 'capture':
+        return await openCaptureSource(endpoint.host, endpoint.port, settings.rcvbuf, sink, events);
+      case 'pcap':
+        // The capture is the whole transfer; only UDP to a port given in the address, or any ours.
+        return await openPcap(endpoint.host, /:\d+$/.test(listen) ? endpoint.port : undefined, sink, events);
     }
   } catch (err) {
+    if (err instanceof UsageError) throw err;
     const e = err as NodeJS.ErrnoException;
     const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EADDRNOTAVAIL' ? 'address not available on this host' : e.code ?? e.message;
     throw new UsageError(`cannot listen on ${listen}: ${why}`);

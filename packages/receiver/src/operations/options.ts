@@ -56,7 +56,7 @@ export async function parseCommandLine(args: string[]): Promise<Command> {
     // dest-dir is optional for yargs so that a --config file can name it ("dest-dir"); checked below.
     .command('$0 [dest-dir]', 'receive into dest-dir', (y) => y
       .positional('dest-dir', { type: 'string', describe: 'mirror directory (created if missing)' })
-      .option('listen', { type: 'string', demandOption: true, describe: 'where frames arrive: udp://HOST:PORT (unicast or multicast group), tcp-listen://HOST:PORT, tcp://HOST:PORT (appliance high side), or - for stdin' })
+      .option('listen', { type: 'string', demandOption: true, describe: 'where frames arrive: udp://HOST:PORT (unicast or multicast group), tcp-listen://HOST:PORT, tcp://HOST:PORT (appliance high side), - for stdin, capture://IFACE[:PORT] (a tap: promiscuous packet capture, needs CAP_NET_RAW), pcap:FILE[:PORT] or pcap:- (a pcap/pcapng capture)' })
       .option('multicast-interface', { type: 'string', describe: 'local address of the interface to join a multicast group on' })
       .option('state', { type: 'string', describe: 'receiver state: partial files, report, status, last manifest (default: $STATE_DIRECTORY/<dest name>-<hash> under systemd, else $XDG_STATE_HOME/diodesync/<dest name>-<hash>; an existing .<dest>.diodesync beside dest-dir is kept). Keep it on the mirror\'s file system: placing a file is then a rename, not a copy' })
       .option('exit-when-synced', { type: 'boolean', default: false, describe: "exit 0 once every file of the sender's manifest is present and verified" })
@@ -89,7 +89,7 @@ export async function parseCommandLine(args: string[]): Promise<Command> {
 
   if (argv['dest-dir'] === undefined) throw new UsageError('no destination directory: give it first, or as "dest-dir" in the --config file');
   const listen = String(argv.listen);
-  const endpoint = parseOrUsage(() => parseEndpoint(listen, ['udp', 'tcp-listen', 'tcp', 'stdio']));
+  const endpoint = parseOrUsage(() => parseEndpoint(listen, ['udp', 'tcp-listen', 'tcp', 'stdio', 'capture', 'pcap']));
   const rcvbuf = sizeOption('--rcvbuf', argv.rcvbuf, '32m');
   const maxBuffer = sizeOption('--max-buffer', argv['max-buffer'], '64m');
   const timeout = durationOption('--timeout', argv.timeout, 's', '600');

@@ -64,6 +64,7 @@ export function formatStatus(s: ReceiverStatus): string {
     `refused      bad message ${c.badMessage}, bad path ${c.badPath}, bad chunk ${c.badChunk}, orphan data ${c.orphanData}, stale session ${c.staleSession ?? 0}`,
     `queues       overflow ${c.queueOverflow}, too many objects ${c.tooManyPartials}, ${s.bufferedBytes} bytes buffered`,
     `files        ${c.filesCompleted} complete, ${s.partialFiles} partial, ${c.verifyFailed} failed verification, ${c.writeErrors} write errors, ${c.partialsExpired} expired`,
+    ...(/^(capture|pcap):/.test(s.listen) && c.capture ? [`capture      ${Object.entries(c.capture).map(([r, n]) => `${r} ${n}`).join(', ')}`] : []),
   ].join('\n');
 }
 
@@ -87,6 +88,7 @@ export function formatMetrics(s: ReceiverStatus): string {
   for (const [reason, n] of Object.entries(c.auth)) metric('frames_dropped_total', 'counter', 'Frames dropped, by reason.', n, `{reason="auth-${reason}"}`);
   for (const [limit, n] of Object.entries(c.limits)) metric('objects_refused_total', 'counter', 'Object headers refused by a limit.', n, `{limit="${limit}"}`);
   metric('bytes_skipped_total', 'counter', 'Bytes skipped while re-aligning a stream.', c.bytesSkipped);
+  for (const [reason, n] of Object.entries(c.capture ?? {})) metric('capture_packets_dropped_total', 'counter', 'Captured packets without a whole datagram for us, by reason.', n, `{reason="${reason}"}`);
   metric('files_completed_total', 'counter', 'Files verified and placed.', c.filesCompleted);
   metric('files_verify_failed_total', 'counter', 'Files whose SHA-256 did not match.', c.verifyFailed);
   metric('files_partial', 'gauge', 'Files being assembled.', s.partialFiles);

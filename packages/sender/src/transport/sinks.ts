@@ -2,6 +2,7 @@ import { formatEndpoint, type Endpoint } from '@diodesync/cli-kit';
 import { log } from '../log.js';
 import { stdoutSink, TcpSink } from './stream-sink.js';
 import type { FrameSink } from './frame-sink.js';
+import { PcapSink } from './pcap-sink.js';
 import { UdpSink, type UdpOptions } from './udp-sink.js';
 
 /** Opens the transport an endpoint names. */
@@ -16,6 +17,8 @@ export async function openSink(endpoint: Endpoint, udp: UdpOptions = {}, tcpAtte
       });
     case 'stdio':
       return stdoutSink();
+    case 'pcap':
+      return PcapSink.open(endpoint.host, endpoint.port);
     default:
       throw new Error(`transport ${endpoint.scheme} cannot send`);
   }
