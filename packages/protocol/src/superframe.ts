@@ -79,6 +79,15 @@ export function encodeFrame(fields: FrameFields, payload: Uint8Array): Buffer {
   return frame;
 }
 
+/**
+ * Header and payload written at `target[at]` (HEADER_SIZE + payload.length bytes): a sender
+ * builds a batch of frames in one buffer, with no allocation per frame.
+ */
+export function writeFrameAs(target: Buffer, at: number, f: Omit<FrameFields, 'sessionId' | 'sequence'>, sessionId: number, sequence: number, payload: Uint8Array): void {
+  writeHeader(target, at, f, sessionId, sequence, payload);
+  target.set(payload, at + HEADER_SIZE);
+}
+
 // Byte stores instead of Buffer#writeUInt*BE: this runs for every frame, and the checked
 // writers cost more than the rest of the header together.
 function u16(t: Buffer, at: number, v: number): void {
