@@ -1,4 +1,4 @@
-import { crc32 } from './crc.js';
+import { crc32, crc32Range } from './crc.js';
 import { FLAG_AUTHENTICATED, FrameType, HEADER_LAYOUT as H, HEADER_SIZE, MAGIC, TAG_SIZE, MAX_PAYLOAD, PROTOCOL_VERSION, isFrameType } from './constants.js';
 
 /*
@@ -119,7 +119,7 @@ function writeHeader(target: Buffer, at: number, f: Omit<FrameFields, 'sessionId
   u16(target, at + H.pass.offset, f.pass ?? 0);
   u16(target, at + H.reserved.offset, 0);
   u32(target, at + H.payloadCrc.offset, crc32(payload));
-  u32(target, at + H.headerCrc.offset, crc32(target.subarray(at, at + HEADER_CRC_SPAN)));
+  u32(target, at + H.headerCrc.offset, crc32Range(target, at, at + HEADER_CRC_SPAN));
 }
 
 /**
