@@ -12,7 +12,8 @@ import { FileFramer, type FileObject } from './file-framer.js';
 import { FrameEmitter } from './frame-emitter.js';
 import { ObjectPasses } from './object-pass.js';
 
-const options = { chunkSize: 1024, fec: { k: 4, m: 1 }, interleave: 4 };
+const fec = { chunkSize: 1024, fec: { k: 4, m: 1 }, interleave: 4 };
+const noFec = { chunkSize: 1024, fec: { k: 0, m: 0 }, interleave: 4 };
 const SIZE = 3 * 1024 * 1024 + 123; // above the small-file size: read by large-file-sender
 
 function sourceFile(absPath: string): SourceFile {
@@ -21,25 +22,27 @@ function sourceFile(absPath: string): SourceFile {
 }
 
 /** A sink that keeps every frame's header, and runs `onData` at the given data frame. */
-function wire(onData?: { at: number; run: () => void }): { sink: FrameSink; frames: FrameHeader[] } {
+function wire(onData?: { at: number; run: () => void }): { sink: FrameSink; frames: FrameHeader[]; data: Map<number, Buffer> } {
   const frames: FrameHeader[] = [];
-  let data = 0;
+  const data = new Map<number, Buffer>();
   const sink: FrameSink = {
     description: 'memory',
     send: (parts) => {
       const result = decodeDatagram(Buffer.concat(parts));
       assert.ok(result.ok);
       frames.push(result.frame.header);
-      if (result.frame.header.type === FrameType.Data && ++data === onData?.at) onData.run();
+      if (result.frame.header.type !== FrameType.Data) return undefined;
+      data.set(result.frame.header.chunkIndex, result.frame.payload);
+      if (data.size === onData?.at) onData.run();
       return undefined;
     },
     flush: async () => undefined,
     close: async () => undefined,
   };
-  return { sink, frames };
+  return { sink, frames, data };
 }
 
-async function sendOnce(absPath: string, sink: FrameSink, sha256?: Buffer) {
+async function sendOnce(absPath: string, sink: FrameSink, sha256?: Buffer, options = fec) {
   const hashed: Buffer[] = [];
   const framer = new FileFramer<FileObject>(options, (_v, sha) => hashed.push(sha));
   const passes = new ObjectPasses(new FrameEmitter(1, sink, new TokenBucket(1e12)), options, new AbortController().signal, () => undefined);
@@ -98,4 +101,16 @@ test('a later send whose bytes no longer match the hash the ledger kept is repor
 test('a file truncated while it is framed is reported changed', withFile(async (absPath) => {
   const { sink } = wire({ at: 10, run: () => writeFileSync(absPath, randomBytes(1000)) });
   assert.equal((await sendOnce(absPath, sink)).outcome, 'changed');
+}));
+
+test('without FEC (one read buffer, reused), both sends carry the file byte for byte', withFile(async (absPath, content) => {
+  const first = wire();
+  const { outcome, hashed } = await sendOnce(absPath, first.sink, undefined, noFec);
+  assert.equal(outcome, 'sent');
+  const later = wire();
+  assert.equal((await sendOnce(absPath, later.sink, hashed[0], noFec)).outcome, 'sent');
+  for (const { data } of [first, later]) {
+    assert.equal(data.size, Math.ceil(SIZE / 1024));
+    assert.ok(Buffer.concat([...data.keys()].sort((a, b) => a - b).map((i) => data.get(i)!)).equals(content));
+  }
 }));

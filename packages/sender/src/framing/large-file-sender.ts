@@ -57,7 +57,7 @@ export async function sendLargeFile(out: Interleaver, send: LargeFileSend): Prom
     send.onHashed(sha256);
     const header = send.header(sha256);
     const reading = { complete: true };
-    await sendObject(out, send.objectId, header, readBlocks(fh, header.size, header.chunkSize, reading), send.pass);
+    await sendObject(out, send.objectId, header, readBlocks(fh, header.size, header.chunkSize, reading, reusable(out, header)), send.pass);
     return reading.complete && sameVersion(before, await fh.stat({ bigint: true })) ? 'sent' : 'changed';
   } finally {
     await fh.close();
@@ -69,7 +69,7 @@ async function sendVerifyingHash(out: Interleaver, fh: FileHandle, send: LargeFi
   const header = send.header(sha256);
   const hash = createHash('sha256');
   const reading = { complete: true };
-  await sendObject(out, send.objectId, header, readBlocks(fh, header.size, header.chunkSize, reading, hash), send.pass);
+  await sendObject(out, send.objectId, header, readBlocks(fh, header.size, header.chunkSize, reading, reusable(out, header), hash), send.pass);
   const after = await fh.stat({ bigint: true });
   const same = reading.complete && Number(after.size) === header.size && after.mtimeNs === send.file.mtimeNs;
   return same && hash.digest().equals(sha256) ? 'sent' : 'changed';
@@ -80,12 +80,23 @@ function sameVersion(a: BigIntStats, b: BigIntStats): boolean {
   return a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs && a.ino === b.ino;
 }
 
-async function* readBlocks(fh: FileHandle, size: number, chunkSize: number, reading: { complete: boolean }, hash?: Hash) {
+/**
+ * Without FEC nothing holds a chunk once the emitter has it (it is copied into the sink's batch,
+ * and the interleaver holds no block at depth 1): the file can be read into one buffer, reused,
+ * instead of a new one per megabyte (garbage the collector had to find, and RSS).
+ */
+function reusable(out: Interleaver, header: ObjectHeader): boolean {
+  return header.fecK === 0 && out.depth === 1;
+}
+
+async function* readBlocks(fh: FileHandle, size: number, chunkSize: number, reading: { complete: boolean }, reuse: boolean, hash?: Hash) {
   const blockBytes = Math.max(1, Math.floor(READ_BLOCK_BYTES / chunkSize)) * chunkSize;
+  let spare: Buffer | undefined;
   for (let position = 0; position < size; ) {
-    // A fresh buffer per block: the interleaver holds chunks of it until its group is sent.
+    // Else a fresh buffer per block: the interleaver holds chunks of it until its group is sent.
     const want = Math.min(blockBytes, size - position);
-    const block = Buffer.allocUnsafe(want);
+    const block = spare?.length === want ? spare : Buffer.allocUnsafe(want);
+    if (reuse) spare = block;
     let filled = 0;
     while (filled < want) {
       const { bytesRead } = await fh.read(block, filled, want - filled, position + filled);
