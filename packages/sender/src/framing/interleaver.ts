@@ -102,35 +102,54 @@ export class Interleaver {
     for (const next of interleaved(group.map((g) => g.frames))) {
       if (this.signal?.aborted) throw new SendStopped();
       if (next.column !== column) {
-        for (; inColumn < this.depth; inColumn++) await this.sendHeader(group[filler++ % group.length]!.stream);
+        for (; inColumn < this.depth; inColumn++) {
+          const wait = this.sendHeader(group[filler++ % group.length]!.stream);
+          if (wait) await wait;
+        }
         column = next.column;
         inColumn = 0;
       }
       // Header copies sent before a frame do not count: they do not separate that row's frames.
-      await this.send(group[next.row]!.stream, next.frame, next.column);
+      const wait = this.send(group[next.row]!.stream, next.frame, next.column);
+      if (wait) await wait;
       inColumn++;
     }
     for (const callback of done) callback();
   }
 
-  /** Sends one frame of a block, after the header copy due before it if any. */
-  private async send(stream: ObjectStream, frame: NonNullable<Slot>, column: number): Promise<void> {
+  /**
+   * Without FEC (depth 1): a data chunk goes out at once, as a block of one would, without the
+   * block's frame object or a flush per chunk. Undefined unless the caller must wait.
+   */
+  addChunk(stream: ObjectStream, chunkIndex: number, payload: Buffer): Promise<void> | undefined {
+    if (this.depth > 1 || this.group.length > 0) return this.add(stream, [{ type: FrameType.Data, chunkIndex, fecIndex: 0, payload }]);
+    if (this.signal?.aborted) throw new SendStopped();
+    return this.send(stream, { type: FrameType.Data, chunkIndex, fecIndex: 0, payload }, 0);
+  }
+
+  /** Sends one frame of a block, after the header copy due before it if any; a promise only when the caller must wait. */
+  private send(stream: ObjectStream, frame: NonNullable<Slot>, column: number): Promise<void> | undefined {
     if (frame === HEADER_COPY) {
       stream.secondCopySent = true;
-      await this.sendHeader(stream);
-      return;
+      return this.sendHeader(stream);
     }
     // A second header copy after the first column, so a burst of up to `depth` frames cannot take
     // both: what arrives before it is orphaned, but that is one frame per block, which FEC repairs.
     const secondCopy = column === 1 && !stream.secondCopySent;
     if (secondCopy) stream.secondCopySent = true;
-    if (secondCopy || (stream.sent > 0 && stream.sent % HEADER_EVERY === 0)) await this.sendHeader(stream);
-    const wait = this.emitter.emit(
+    if (secondCopy || (stream.sent > 0 && stream.sent % HEADER_EVERY === 0)) {
+      const wait = this.sendHeader(stream);
+      if (wait) return wait.then(() => this.sendFrame(stream, frame));
+    }
+    return this.sendFrame(stream, frame);
+  }
+
+  private sendFrame(stream: ObjectStream, frame: CodedFrame): Promise<void> | undefined {
+    stream.sent++;
+    return this.emitter.emit(
       { type: frame.type, objectId: stream.objectId, chunkIndex: frame.chunkIndex, fecK: stream.fecK, fecM: stream.fecM, fecIndex: frame.fecIndex, pass: stream.pass },
       frame.payload,
     );
-    if (wait) await wait;
-    stream.sent++;
   }
 
   /** Forgets what is held (the sender is stopping). */
@@ -139,8 +158,7 @@ export class Interleaver {
     this.afterFlush = [];
   }
 
-  private async sendHeader(stream: ObjectStream): Promise<void> {
-    const wait = this.emitter.emit({ type: FrameType.ObjectHeader, objectId: stream.objectId, pass: stream.pass }, stream.header);
-    if (wait) await wait;
+  private sendHeader(stream: ObjectStream): Promise<void> | undefined {
+    return this.emitter.emit({ type: FrameType.ObjectHeader, objectId: stream.objectId, pass: stream.pass }, stream.header);
   }
 }

@@ -19,12 +19,28 @@ export class TokenBucket {
   }
 
   take(bytes: number): Promise<void> | undefined {
-    const now = performance.now();
-    this.tokens = Math.min(this.burstBytes, this.tokens + (now - this.last) * this.bytesPerMs);
-    this.last = now;
+    this.refill(0);
     this.tokens -= bytes;
     if (this.tokens >= 0) return undefined;
     const waitMs = -this.tokens / this.bytesPerMs;
     return new Promise((resolve) => setTimeout(resolve, waitMs));
+  }
+
+  /**
+   * Per batch instead of per frame: hands out every token there is now (0 while in debt), which
+   * the caller spends frame by frame without asking again. What it did not spend of the last
+   * grant comes back first (`unspent`), so a grant never exceeds the burst either.
+   */
+  takeAll(unspent: number): number {
+    this.refill(unspent);
+    const granted = Math.max(0, this.tokens);
+    this.tokens -= granted;
+    return granted;
+  }
+
+  private refill(returned: number): void {
+    const now = performance.now();
+    this.tokens = Math.min(this.burstBytes, this.tokens + returned + (now - this.last) * this.bytesPerMs);
+    this.last = now;
   }
 }

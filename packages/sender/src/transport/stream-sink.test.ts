@@ -30,14 +30,37 @@ test('frames back to back, nothing else; the parts of a frame leave in one write
   assert.deepEqual(writes.map(String), ['head1body1', 'head2body2']);
 });
 
-test('back-pressure: a full stream makes the caller wait until it drains', async () => {
+test('back-pressure: a full stream makes the caller wait until it drains (checked per batch of 64 frames)', async () => {
   const { stream, writes } = collector({ highWaterMark: 64, delayMs: 20 });
   const sink = new StreamSink(stream, 'slow');
+  for (let i = 0; i < 63; i++) assert.equal(sink.send([Buffer.alloc(100, 1)]), undefined, 'batched');
   const wait = sink.send([Buffer.alloc(100, 1)]);
   assert.ok(wait instanceof Promise);
   await wait;
-  assert.equal(Buffer.concat(writes).length, 100);
+  assert.equal(Buffer.concat(writes).length, 6400);
   await sink.close();
+});
+
+test('frames written in place (reserve, commit) leave in one write per 64 frames, byte for byte', async () => {
+  const { stream, writes } = collector({ highWaterMark: 1024 * 1024 });
+  let calls = 0;
+  const write = stream.write.bind(stream);
+  stream.write = ((chunk: Buffer) => (calls++, write(chunk))) as typeof stream.write;
+  const sink = new StreamSink(stream, 'batched');
+  const expected: Buffer[] = [];
+  for (let i = 0; i < 200; i++) {
+    // Frames of varying sizes, up to 60 KB, so the 1 MiB slab is replaced along the way.
+    const frame = Buffer.alloc(1 + ((i * 7919) % 60_000), i);
+    expected.push(frame);
+    const at = sink.reserve(frame.length);
+    frame.copy(sink.batch, at);
+    await sink.commit();
+  }
+  await sink.flush();
+  await sink.close();
+  // 200 / 64 batches, plus one wherever a slab ran out.
+  assert.ok(calls >= 4 && calls <= 12, `${calls} writes for 200 frames`);
+  assert.ok(Buffer.concat(writes).equals(Buffer.concat(expected)));
 });
 
 test('a broken stream stops the run with an error that names it', async () => {

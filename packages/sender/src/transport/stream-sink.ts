@@ -3,12 +3,29 @@ import type { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TransportError, type FrameSink } from './frame-sink.js';
 
+/** Frames per write: as for UDP, 64 make the per-write cost vanish. */
+const BATCH_FRAMES = 64;
+/** Frames are built in slabs of this size; a written batch keeps its part of the slab until the stream is done with it. */
+const SLAB_BYTES = 1024 * 1024;
+
 /**
  * Frames back to back on a byte stream (stdout, a pipe, a serial device). The receiver
  * re-aligns on the marker, so nothing but the frames themselves goes on the stream.
+ * Frames are written by the emitter into a slab (`reserve`, `commit`; `send` copies) and leave
+ * in one write per batch: when it holds 64 frames, when the rate limiter is about to wait
+ * (`submit`), or once the event loop turns. The stream keeps a reference to what it was given,
+ * so a batch is never overwritten: the next one starts where it ended, and a full slab is
+ * replaced, not reused.
  */
 export class StreamSink implements FrameSink {
-  private corked = false;
+  private slab = Buffer.allocUnsafe(SLAB_BYTES);
+  /** The batch being built: slab[start, end). */
+  private start = 0;
+  private end = 0;
+  private frames = 0;
+  private reserved = 0;
+  private waiting: Promise<void> | undefined;
+  private scheduled = false;
   private failure: Error | undefined;
 
   constructor(private stream: Writable, readonly description: string) {
@@ -21,7 +38,6 @@ export class StreamSink implements FrameSink {
 
   protected replace(stream: Writable): void {
     this.stream = stream;
-    this.corked = false;
     this.failure = undefined;
     this.watch(stream);
   }
@@ -30,21 +46,70 @@ export class StreamSink implements FrameSink {
     return this.failure ?? (this.stream.destroyed ? new Error('stream closed') : undefined);
   }
 
+  get batch(): Buffer {
+    return this.slab;
+  }
+
   send(parts: readonly Buffer[]): Promise<void> | undefined {
+    let length = 0;
+    for (const p of parts) length += p.length;
+    let at = this.reserve(length);
+    for (const p of parts) at += p.copy(this.slab, at);
+    return this.commit();
+  }
+
+  reserve(length: number): number {
+    if (this.end + length > this.slab.length) {
+      this.waiting = this.submit();
+      this.slab = Buffer.allocUnsafe(Math.max(SLAB_BYTES, length));
+      this.start = this.end = 0;
+    }
+    this.reserved = length;
+    return this.end;
+  }
+
+  commit(): Promise<void> | undefined {
+    const wait = this.waiting;
+    this.waiting = undefined;
+    this.end += this.reserved;
+    this.frames++;
+    // A broken stream shows at once: the TCP sink waits here while it reconnects.
+    const broken = this.broken;
+    if (broken) {
+      this.start = this.end;
+      this.frames = 0;
+      return this.onBroken(broken);
+    }
+    if (this.frames === BATCH_FRAMES) return this.submit() ?? wait;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.submitLater);
+    }
+    return wait;
+  }
+
+  /** Writes the batch built so far, in one write; a promise while the stream is full. */
+  submit(): Promise<void> | undefined {
+    if (this.end === this.start) return undefined;
+    const batch = this.slab.subarray(this.start, this.end);
+    this.start = this.end;
+    this.frames = 0;
     const broken = this.broken;
     if (broken) return this.onBroken(broken);
-    // Header and payload leave in one writev: corked until the end of this tick.
-    if (!this.corked) {
-      this.corked = true;
-      this.stream.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.stream.uncork();
-      });
+    if (this.stream.write(batch)) return undefined;
+    return this.drained();
+  }
+
+  private readonly submitLater = (): void => {
+    this.scheduled = false;
+    try {
+      void this.submit()?.catch(() => undefined); // a failure shows at the next send or flush
+    } catch {
+      // the same
     }
-    let ok = true;
-    for (const part of parts) ok = this.stream.write(part);
-    if (ok) return undefined;
+  };
+
+  private drained(): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
         this.stream.off('drain', done);
@@ -61,11 +126,13 @@ export class StreamSink implements FrameSink {
   }
 
   async flush(): Promise<void> {
+    await this.submit();
     if (this.stream.writableNeedDrain) await new Promise((resolve) => this.stream.once('drain', resolve));
     if (this.failure) throw this.failure;
   }
 
   async close(): Promise<void> {
+    await this.flush().catch(() => undefined);
     await new Promise<void>((resolve) => this.stream.end(() => resolve()));
   }
 }

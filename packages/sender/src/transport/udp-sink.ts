@@ -23,11 +23,11 @@ export interface UdpOptions {
 }
 
 /**
- * UDP out, one superframe per datagram, many datagrams per system call. Frames are copied into
- * one preallocated buffer; the batch goes out (sendmmsg, or one UDP GSO send per run of frames
- * of one size) when it holds 64 frames, when the rate limiter is about to wait (so a batch is
- * never a bigger burst than the limiter allows), or once the event loop turns (so nothing waits
- * while the sender reads a file). node:dgram, one call per datagram, where the addon or the
+ * UDP out, one superframe per datagram, many datagrams per system call. Frames are written
+ * into one preallocated buffer by the emitter (`reserve`, `commit`; `send` copies); the batch
+ * goes out (sendmmsg, or one UDP GSO send per run of frames of one size) when it holds 64
+ * frames, when the rate limiter is about to wait (so a batch is never a bigger burst than the
+ * limiter allows), or once the event loop turns (so nothing waits while the sender reads a file). node:dgram, one call per datagram, where the addon or the
  * kernel feature is missing. The socket is connected; an ICMP "port unreachable" is counted, as a
  * diode would ignore it.
  */
@@ -38,6 +38,10 @@ export class UdpSink implements FrameSink {
   private count = 0;
   private bytes = 0;
   private scheduled = false;
+  /** The length of the frame between reserve and commit. */
+  private reserved = 0;
+  /** Back-pressure of a batch that reserve sent, for commit to hand on. */
+  private waiting: Promise<void> | undefined;
 
   private constructor(private readonly socket: BatchSocket, description: string) {
     this.description = description;
@@ -65,24 +69,42 @@ export class UdpSink implements FrameSink {
   send(parts: readonly Buffer[]): Promise<void> | undefined {
     let length = 0;
     for (const p of parts) length += p.length;
+    let at = this.reserve(length);
+    for (const p of parts) at += p.copy(this.buffer, at);
+    return this.commit();
+  }
+
+  /** The batch buffer: frames are written straight into it (see `reserve`). */
+  get batch(): Buffer {
+    return this.buffer;
+  }
+
+  reserve(length: number): number {
     if (length > MAX_DATAGRAM) throw new TransportError('datagram too large for the path: lower --mtu');
-    let wait: Promise<void> | undefined;
-    if (this.bytes + length > this.buffer.length) wait = this.submit();
-    for (const p of parts) {
-      p.copy(this.buffer, this.bytes);
-      this.bytes += p.length;
-    }
-    this.lengths[this.count++] = length;
+    // A full buffer goes first; its back-pressure is handed on by commit.
+    if (this.bytes + length > this.buffer.length) this.waiting = this.submit();
+    this.reserved = length;
+    return this.bytes;
+  }
+
+  commit(): Promise<void> | undefined {
+    const wait = this.waiting;
+    this.waiting = undefined;
+    this.bytes += this.reserved;
+    this.lengths[this.count++] = this.reserved;
     if (this.count === BATCH_FRAMES) return this.submit() ?? wait;
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => {
-        this.scheduled = false;
-        void this.submit()?.catch(() => undefined); // a failure shows at the next send or flush
-      });
+      setImmediate(this.submitLater);
     }
     return wait;
   }
+
+  /** Once the event loop turns: nothing waits in the batch while the sender reads a file. */
+  private readonly submitLater = (): void => {
+    this.scheduled = false;
+    void this.submit()?.catch(() => undefined); // a failure shows at the next send or flush
+  };
 
   /** Sends what is batched now. */
   submit(): Promise<void> | undefined {

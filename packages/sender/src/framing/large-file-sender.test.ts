@@ -1,0 +1,116 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, mkdtempSync, openSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FrameType, decodeDatagram, type FrameHeader } from '@diodesync/protocol';
+import type { SourceFile } from '../inventory/scan.js';
+import { TokenBucket } from '../transport/rate-limiter.js';
+import type { FrameSink } from '../transport/frame-sink.js';
+import { FileFramer, type FileObject } from './file-framer.js';
+import { FrameEmitter } from './frame-emitter.js';
+import { ObjectPasses } from './object-pass.js';
+
+const fec = { chunkSize: 1024, fec: { k: 4, m: 1 }, interleave: 4 };
+const noFec = { chunkSize: 1024, fec: { k: 0, m: 0 }, interleave: 4 };
+const SIZE = 3 * 1024 * 1024 + 123; // above the small-file size: read by large-file-sender
+
+function sourceFile(absPath: string): SourceFile {
+  const st = statSync(absPath, { bigint: true });
+  return { relPath: 'big.bin', absPath, size: Number(st.size), mtimeMs: Number(st.mtimeNs) / 1e6, mtimeNs: st.mtimeNs, mode: 0o644, ino: Number(st.ino) };
+}
+
+/** A sink that keeps every frame's header, and runs `onData` at the given data frame. */
+function wire(onData?: { at: number; run: () => void }): { sink: FrameSink; frames: FrameHeader[]; data: Map<number, Buffer> } {
+  const frames: FrameHeader[] = [];
+  const data = new Map<number, Buffer>();
+  const sink: FrameSink = {
+    description: 'memory',
+    send: (parts) => {
+      const result = decodeDatagram(Buffer.concat(parts));
+      assert.ok(result.ok);
+      frames.push(result.frame.header);
+      if (result.frame.header.type !== FrameType.Data) return undefined;
+      data.set(result.frame.header.chunkIndex, result.frame.payload);
+      if (data.size === onData?.at) onData.run();
+      return undefined;
+    },
+    flush: async () => undefined,
+    close: async () => undefined,
+  };
+  return { sink, frames, data };
+}
+
+async function sendOnce(absPath: string, sink: FrameSink, sha256?: Buffer, options = fec) {
+  const hashed: Buffer[] = [];
+  const framer = new FileFramer<FileObject>(options, (_v, sha) => hashed.push(sha));
+  const passes = new ObjectPasses(new FrameEmitter(1, sink, new TokenBucket(1e12)), options, new AbortController().signal, () => undefined);
+  const outcome = await passes.run((out) => framer.send(out, { file: sourceFile(absPath), objectId: 7, sha256 }, 1, undefined));
+  return { outcome, hashed };
+}
+
+function withFile(fn: (absPath: string, content: Buffer) => Promise<void>): () => Promise<void> {
+  return async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'large-file-'));
+    try {
+      const content = randomBytes(SIZE);
+      const absPath = join(dir, 'big.bin');
+      writeFileSync(absPath, content);
+      utimesSync(absPath, 1_700_000_000, 1_700_000_000); // settled long ago, as the scan would require
+      await fn(absPath, content);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+}
+
+test('a first send hashes once, before any frame, and frames every chunk', withFile(async (absPath, content) => {
+  const { sink, frames } = wire();
+  const { outcome, hashed } = await sendOnce(absPath, sink);
+  assert.equal(outcome, 'sent');
+  assert.deepEqual(hashed, [createHash('sha256').update(content).digest()]);
+  assert.equal(frames[0]!.type, FrameType.ObjectHeader, 'the header (with the hash) goes first');
+  assert.equal(frames.filter((f) => f.type === FrameType.Data).length, Math.ceil(SIZE / 1024));
+}));
+
+test('a first send of a file rewritten during the send, its mtime set back, is reported changed', withFile(async (absPath) => {
+  const rewrite = () => {
+    // Same size, same mtime: only ctime tells, as with a tool that keeps times (cp -p, rsync -t).
+    const fd = openSync(absPath, 'r+');
+    writeSync(fd, randomBytes(4096), 0, 4096, SIZE - 4096);
+    closeSync(fd);
+    utimesSync(absPath, 1_700_000_000, 1_700_000_000);
+  };
+  const { sink } = wire({ at: 10, run: rewrite });
+  const { outcome } = await sendOnce(absPath, sink);
+  assert.equal(outcome, 'changed');
+}));
+
+test('a later send whose bytes no longer match the hash the ledger kept is reported changed', withFile(async (absPath, content) => {
+  const { sink } = wire();
+  const right = createHash('sha256').update(content).digest();
+  assert.equal((await sendOnce(absPath, sink, right)).outcome, 'sent');
+  const wrong = Buffer.from(right);
+  wrong[0]! ^= 1;
+  const again = await sendOnce(absPath, wire().sink, wrong);
+  assert.equal(again.outcome, 'changed');
+  assert.deepEqual(again.hashed, [], 'a known hash is not hashed anew before the send');
+}));
+
+test('a file truncated while it is framed is reported changed', withFile(async (absPath) => {
+  const { sink } = wire({ at: 10, run: () => writeFileSync(absPath, randomBytes(1000)) });
+  assert.equal((await sendOnce(absPath, sink)).outcome, 'changed');
+}));
+
+test('without FEC (one read buffer, reused), both sends carry the file byte for byte', withFile(async (absPath, content) => {
+  const first = wire();
+  const { outcome, hashed } = await sendOnce(absPath, first.sink, undefined, noFec);
+  assert.equal(outcome, 'sent');
+  const later = wire();
+  assert.equal((await sendOnce(absPath, later.sink, hashed[0], noFec)).outcome, 'sent');
+  for (const { data } of [first, later]) {
+    assert.equal(data.size, Math.ceil(SIZE / 1024));
+    assert.ok(Buffer.concat([...data.keys()].sort((a, b) => a - b).map((i) => data.get(i)!)).equals(content));
+  }
+}));
