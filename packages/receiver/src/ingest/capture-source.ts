@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { UsageError } from '@diodesync/cli-kit';
 import { captureIo } from '@diodesync/native';
@@ -18,6 +19,8 @@ const NEEDS_CAP_NET_RAW = 'needs CAP_NET_RAW: run as root, or give it to the ser
  */
 export async function openCaptureSource(iface: string, port: number, rcvbuf: number, sink: SourceSink, events: SourceEvents): Promise<Source> {
   if (captureIo.available) return captureThread(iface, port, rcvbuf, sink, events);
+  // tcpdump would only fail once running; on the fallback path a wrong name is a usage error too.
+  if (!existsSync(`/sys/class/net/${iface}`)) throw new UsageError(`capture://${iface}: no such interface`);
   return tcpdumpChild(iface, port, rcvbuf, sink, events, captureIo.reason);
 }
 
