@@ -49,7 +49,10 @@ test('a real transfer: each placed, replaced, deleted and renamed file is one au
   t.after(() => sender.kill('SIGKILL'));
   const senderMetrics = Number((await sender.waitForEvent('metrics')).port);
 
-  const during = await scrape(senderMetrics);
+  // The metrics server is up before the first scan has filled the ledger: scrape until it has.
+  const ledgerRows = (m: Awaited<ReturnType<typeof scrape>>) => (m.value('diodesync_sender_ledger_versions{status="pending"}') ?? 0) + (m.value('diodesync_sender_ledger_versions{status="sent"}') ?? 0);
+  let during = await scrape(senderMetrics);
+  for (const deadline = Date.now() + 10_000; ledgerRows(during) < 5 && Date.now() < deadline; during = await scrape(senderMetrics)) await sleep(20);
   for (const family of ['files_sent_total', 'file_bytes_sent_total', 'wire_bytes_sent_total', 'passes_total', 'rate_limit_bits_per_second', 'wire_rate_bits_per_second', 'ledger_versions', 'errors_total']) {
     assert.match(during.text, new RegExp(`^# TYPE diodesync_sender_${family} (counter|gauge)$`, 'm'), family);
   }
