@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import yargs from 'yargs';
 import type { UdpIoPreference } from '@diodesync/native';
 import type { FrameAuthenticator } from '@diodesync/protocol';
-import { UsageError, keyFromFile, parseByteSize, parseEndpoint, parseOrUsage, stdioDashAsValue, type Endpoint } from '@diodesync/cli-kit';
+import { UsageError, keyFromFile, parseByteSize, parseEndpoint, parseNamedLinks, parseOrUsage, stdioDashAsValue, type Endpoint, type NamedLink } from '@diodesync/cli-kit';
 import { parseFreeFloor, type LimitSettings } from '../assembly/limits.js';
 import { isInside } from '../placement/paths.js';
 
@@ -11,8 +11,12 @@ export const PROGRAM = 'diode-receive';
 
 /** `diode-receive <dest-dir> --listen URL [options]`, checked. */
 export interface ReceiveOptions {
+  /** Every --listen, as given, joined by spaces (status and logs). */
   listen: string;
+  /** The first link's endpoint. */
   endpoint: Endpoint;
+  /** Each --listen (it may be given several times: two links at once), named `NAME=URL` or by its URL. */
+  links: NamedLink<Endpoint>[];
   multicastInterface: string | undefined;
   dest: string;
   stateDir: string;
@@ -47,7 +51,7 @@ export async function parseCommandLine(args: string[]): Promise<Command> {
       .option('json', { type: 'boolean', default: false, describe: 'print JSON' }))
     .command('$0 <dest-dir>', 'receive into dest-dir', (y) => y
       .positional('dest-dir', { type: 'string', describe: 'mirror directory (created if missing)', demandOption: true })
-      .option('listen', { type: 'string', demandOption: true, describe: 'where frames arrive: udp://HOST:PORT (unicast or multicast group), tcp-listen://HOST:PORT, tcp://HOST:PORT (appliance high side), or - for stdin' })
+      .option('listen', { type: 'string', demandOption: true, describe: 'where frames arrive: udp://HOST:PORT (unicast or multicast group), tcp-listen://HOST:PORT, tcp://HOST:PORT (appliance high side), or - for stdin; give it again for more links (NAME=URL names one): a frame is used once, whichever link brings it' })
       .option('multicast-interface', { type: 'string', describe: 'local address of the interface to join a multicast group on' })
       .option('state', { type: 'string', describe: 'receiver state: partial files, report, status (default: .<dest>.diodesync beside dest-dir)' })
       .option('exit-when-synced', { type: 'boolean', default: false, describe: "exit 0 once every file of the sender's manifest is present and verified" })
@@ -78,8 +82,10 @@ export async function parseCommandLine(args: string[]): Promise<Command> {
 
   if (argv._[0] === 'status') return { command: 'status', stateDir: String(argv.state), json: Boolean(argv.json) };
 
-  const listen = String(argv.listen);
-  const endpoint = parseOrUsage(() => parseEndpoint(listen, ['udp', 'tcp-listen', 'tcp', 'stdio']));
+  const listenValues = [argv.listen].flat().map(String);
+  const links = parseOrUsage(() => parseNamedLinks(listenValues, (url) => parseEndpoint(url, ['udp', 'tcp-listen', 'tcp', 'stdio']), '--listen'));
+  const listen = listenValues.join(' ');
+  const endpoint = links[0]!.endpoint;
   const rcvbuf = parseOrUsage(() => parseByteSize(String(argv.rcvbuf)));
   const maxBuffer = parseOrUsage(() => parseByteSize(String(argv['max-buffer'])));
   const timeout = Number(argv.timeout);
@@ -105,7 +111,7 @@ export async function parseCommandLine(args: string[]): Promise<Command> {
   return {
     command: 'receive',
     options: {
-      listen, endpoint, multicastInterface: argv['multicast-interface'] as string | undefined, dest, stateDir,
+      listen, endpoint, links, multicastInterface: argv['multicast-interface'] as string | undefined, dest, stateDir,
       exitWhenSynced: Boolean(argv['exit-when-synced']), timeoutSeconds: timeout, rcvbuf, io: argv.io as UdpIoPreference, maxBuffer, workers,
       partialTtlMs: partialTtlHours * 3_600_000, onAlert: argv['on-alert'] === undefined ? undefined : String(argv['on-alert']),
       applyDeletes: Boolean(argv['apply-deletes']), quarantineDays,
