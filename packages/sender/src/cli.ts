@@ -4,7 +4,7 @@ import { randomInt } from 'node:crypto';
 import yargs, { type ArgumentsCamelCase, type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { HEADER_SIZE, IP_UDP_OVERHEAD, MAX_DATAGRAM, MAX_PAYLOAD, TAG_SIZE, fecEnabled, formatFec, parseFec } from '@diodesync/protocol';
-import { UsageError, formatBitRate, formatBytes, keyFromFile, parseBitRate, parseEndpoint, parseOrUsage, stdioDashAsValue } from '@diodesync/cli-kit';
+import { UsageError, formatBitRate, formatBytes, keyFromFile, parseBitRate, parseEndpoint, parseNamedLinks, parseOrUsage, stdioDashAsValue } from '@diodesync/cli-kit';
 import { UDP_IO_PREFERENCES, type UdpIoPreference } from '@diodesync/native';
 import { FrameEmitter } from './framing/frame-emitter.js';
 import { LedgerError, damagedLedger, isSqliteError } from './ledger/errors.js';
@@ -16,7 +16,7 @@ import { defaultStateDir, ledgerPath } from './ledger/location.js';
 import { log, showStatus } from './log.js';
 import { TokenBucket } from './transport/rate-limiter.js';
 import { Sender, type SenderStats } from './sender.js';
-import { openSink } from './transport/sinks.js';
+import { openLinks } from './transport/open-links.js';
 import { TransportError } from './transport/frame-sink.js';
 import { treeFilter } from './inventory/tree-filter.js';
 
@@ -29,14 +29,15 @@ function fail(message: string, code = 1): never {
 
 const sendOptions = <T>(y: Argv<T>) => y
   .positional('source-dir', { type: 'string', describe: 'directory to mirror', demandOption: true })
-  .option('to', { type: 'string', demandOption: true, describe: 'destination: udp://HOST:PORT (unicast, multicast or broadcast), tcp://HOST:PORT (diode appliance), or - for stdout' })
+  .option('to', { type: 'string', demandOption: true, describe: 'destination: udp://HOST:PORT (unicast, multicast or broadcast), tcp://HOST:PORT (diode appliance), or - for stdout; give it again for more links (NAME=URL names one): every frame goes on each, or see --stripe' })
+  .option('stripe', { type: 'boolean', default: false, describe: 'with several --to: spread the frames across them (each gets 1/N; heartbeats go on all) instead of a copy on each' })
   .option('ttl', { type: 'number', default: 1, describe: 'multicast TTL (hops)' })
   .option('io', { type: 'string', default: 'auto', choices: UDP_IO_PREFERENCES as string[], describe: 'UDP path: gso (sendmmsg + UDP GSO), mmsg (sendmmsg), dgram (node:dgram, one call per datagram); auto = the best this host has' })
   .option('multicast-interface', { type: 'string', describe: 'local address of the interface multicast leaves by' })
   .option('broadcast', { type: 'boolean', default: false, describe: 'allow sending to a broadcast address' })
   .option('once', { type: 'boolean', default: false, describe: 'send the tree (all R passes) and exit' })
   .option('resume', { alias: 'c', type: 'boolean', default: false, describe: 'skip file versions the ledger records as sent R times; finish the others' })
-  .option('rate', { type: 'string', default: '100m', describe: 'bits per second on the wire (k, m, g suffixes)' })
+  .option('rate', { type: 'string', default: '100m', describe: 'bits per second on the wire (k, m, g suffixes); with several --to: per link for copies, in total for --stripe' })
   .option('l', { type: 'number', describe: 'rate in kbit/s (BlindFTP/AROWBftp style); overrides --rate' })
   .option('redundancy', { alias: 'R', type: 'number', default: 2, describe: 'times every file version is sent' })
   .option('fec', { type: 'string', default: '20+4', describe: 'K+M: M parity frames per K data frames (0 = none)' })
@@ -109,7 +110,8 @@ async function main(): Promise<void> {
   }
   if (!isDir) throw new UsageError(`'${source}' is not a directory`);
 
-  const endpoint = parseOrUsage(() => parseEndpoint(argv.to, ['udp', 'tcp', 'stdio']));
+  const links = parseOrUsage(() => parseNamedLinks([argv.to].flat().map(String), (url) => parseEndpoint(url, ['udp', 'tcp', 'stdio']), '--to'));
+  if (argv.stripe && links.length < 2) throw new UsageError('--stripe needs --to at least twice');
   const rate = argv.l !== undefined ? parseOrUsage(() => parseBitRate(`${argv.l}k`)) : parseOrUsage(() => parseBitRate(argv.rate));
   const redundancy = argv.redundancy;
   if (!Number.isInteger(redundancy) || redundancy < 1) throw new UsageError('--redundancy must be a whole number >= 1');
@@ -135,7 +137,7 @@ async function main(): Promise<void> {
 
   // Open the ledger before the socket: an unusable ledger stops us before anything is sent.
   const ledger = Ledger.open(ledgerFile, { create: true });
-  const settings = { source: realpathSync(source), to: argv.to, rate, redundancy, mtu, once: argv.once };
+  const settings = { source: realpathSync(source), to: [argv.to].flat().join(' '), rate, redundancy, mtu, once: argv.once };
   let session: { id: number; startedAt: number };
   try {
     ledger.claimSource(settings.source);
@@ -147,9 +149,10 @@ async function main(): Promise<void> {
   if (!Number.isInteger(argv.ttl) || argv.ttl < 0 || argv.ttl > 255) throw new UsageError('--ttl must be 0-255');
   // --once is a job with an end: a link that stays down for about a minute fails it (exit 2).
   const tcpAttempts = argv.once ? 8 : Infinity;
-  const sink = await openSink(endpoint, { ttl: argv.ttl, multicastInterface: argv['multicast-interface'], broadcast: argv.broadcast, io: argv.io as UdpIoPreference }, tcpAttempts).catch((err: NodeJS.ErrnoException) => {
+  const udp = { ttl: argv.ttl, multicastInterface: argv['multicast-interface'], broadcast: argv.broadcast, io: argv.io as UdpIoPreference };
+  const sink = await openLinks(links, udp, tcpAttempts, argv.stripe ? 'stripe' : 'copy').catch((err: Error) => {
     ledger.close();
-    throw new UsageError(`cannot open ${argv.to}: ${err.code ?? err.message}`);
+    throw new UsageError(err.message);
   });
   const sessionId = randomInt(1, 0xffff_ffff);
   const emitter = new FrameEmitter(sessionId, sink, new TokenBucket(rate), sealing);
@@ -172,7 +175,7 @@ async function main(): Promise<void> {
     stop.signal,
   );
   log('start', {
-    to: sink.description, io: sink.io?.mode ?? 'stream', ioReason: sink.io?.reason,
+    to: sink.description, ...(links.length > 1 && { links: links.length, stripe: argv.stripe }), io: sink.io?.mode ?? 'stream', ioReason: sink.io?.reason,
     session: sessionId.toString(16), rate: formatBitRate(rate), redundancy, fec: formatFec(fec), interleave, chunkSize,
     mode: argv.once ? 'once' : 'watch', auth: sealing ? (sealing.encrypt ? 'hmac+aes-256-gcm' : 'hmac') : 'none', ledger: ledgerFile, resume: argv.resume,
   });
@@ -197,6 +200,7 @@ async function main(): Promise<void> {
     seconds: Number(seconds.toFixed(3)), wireRate: formatBitRate((emitter.bytesSent * 8) / seconds),
     changedDuringSend: stats.changedDuringSend, failed: unsent, skipped: stats.skipped, unreadable: stats.unreadable,
   });
+  for (const link of sink.summary?.() ?? []) log('link-done', { link: link.name, frames: link.framesSent, missed: link.framesMissed, up: link.up });
   if (stop.signal.aborted) return;
   if (unsent > 0) fail(`${unsent} file(s) could not be read and were not sent`, 2);
   if (stats.unreadable > 0) fail(`${stats.unreadable} entr${stats.unreadable === 1 ? 'y' : 'ies'} of the tree could not be read (see entry-unreadable): the tree was not sent whole`, 2);
