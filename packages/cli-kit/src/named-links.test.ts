@@ -12,7 +12,7 @@ test('links are named by NAME= or by their URL', () => {
 });
 
 test('a name or an address given twice, or a bad address, is a one-line error', () => {
-  for (const values of [['a=udp://h:1', 'a=udp://h:2'], ['udp://h:1', 'x=udp://h:1'], ['-', '-'], ['a=tcp://h:1'], []]) {
+  for (const values of [['a=udp://h:1', 'a=udp://h:2'], ['udp://h:1', 'udp://h:1'], ['-', 'x=-'], ['a=tcp://h:1'], []]) {
     assert.throws(() => parseNamedLinks(values, udpOrStdio, '--listen'), (err: Error) => err instanceof RangeError && !err.message.includes('\n'), values.join(' '));
   }
 });

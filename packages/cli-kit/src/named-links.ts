@@ -11,8 +11,9 @@ const NAMED = /^([A-Za-z0-9][A-Za-z0-9_.-]{0,63})=(.+)$/;
 
 /**
  * Parses the values of a repeatable address option, each `URL` or `NAME=URL`, with the caller's
- * parser for the URL (so any kind of link can be one of several). Names must differ, and so must
- * the URLs; '-' (stdio) can be only one of them. Throws a one-line RangeError.
+ * parser for the URL (so any kind of link can be one of several). Names must differ; '-' (stdio)
+ * can be only one of them (the same socket address twice fails when it is opened). Throws a
+ * one-line RangeError.
  */
 export function parseNamedLinks<E>(values: readonly string[], parse: (url: string) => E, option: string): NamedLink<E>[] {
   if (values.length === 0) throw new RangeError(`${option} needs an address`);
@@ -26,8 +27,6 @@ export function parseNamedLinks<E>(values: readonly string[], parse: (url: strin
     if (seen.has(name)) throw new RangeError(`${option}: the link name '${name}' is given twice`);
     seen.add(name);
   }
-  const urls = links.map((l) => l.url);
-  const twice = urls.find((u, i) => urls.indexOf(u) !== i);
-  if (twice !== undefined) throw new RangeError(`${option}: '${twice}' is given twice`);
+  if (links.filter((l) => l.url === '-').length > 1) throw new RangeError(`${option}: '-' (stdio) can be only one of the links`);
   return links;
 }
