@@ -43,7 +43,8 @@ export interface IntakeSettings {
  * stream deframer cut. Output: authenticated frames of the newest sender session, with their
  * payloads decoded (each once, here), to `ObjectFrames` and `MessageHandlers`. Everything refused on the way is counted here: framing,
  * authentication, stale sessions, bad messages, unsupported types; and frames lost on the link
- * are estimated from the sequence numbers of the frames that pass.
+ * are estimated from the sequence numbers of the frames that pass. A frame that comes by a link
+ * (ingest/link.ts) and had already arrived, by another link or twice by this one, is used once.
  */
 export class FrameIntake {
   readonly sequences = new SequenceTracker();
