@@ -84,6 +84,32 @@ test('two links each losing a fifth of the frames (different ones), no FEC, R=1:
   assert.notDeepEqual(await treeDifferences(src, dest1), []);
 });
 
+test('a mix of kinds: a lossy UDP link and a TCP link, copies, complete; each link counted on its own', { timeout: 90_000 }, async (t) => {
+  const { root, src } = await tree(t);
+  const dest = path.join(root, 'dest');
+  const state = path.join(root, 'state');
+  const receiver = start(RECEIVE_CLI, [dest, '--state', state, '--listen', 'U=udp://127.0.0.1:0', '--listen', 'T=tcp-listen://127.0.0.1:0', '--exit-when-synced', '--timeout', '40']);
+  t.after(() => receiver.kill('SIGKILL'));
+  await receiver.waitForEvent('listening');
+  const ports = Object.fromEntries(events(receiver.stderr()).filter((e) => e.event === 'link-listening').map((e) => [String(e.link), Number(e.port)]));
+  const relay = await startImpairRelay(ports.U!, ['--burst', '1/5']);
+  t.after(() => relay.kill('SIGKILL'));
+  const sender = start(SEND_CLI, [src, '--to', `U=udp://127.0.0.1:${relay.port}`, '--to', `T=tcp://127.0.0.1:${ports.T}`, ...BARE]);
+  t.after(() => sender.kill('SIGKILL'));
+  const sent = await sender.exited;
+  assert.equal(sent.code, 0, sent.stderr);
+  const received = await receiver.exited;
+  assert.equal(received.code, 0, received.stderr);
+  assert.deepEqual(await treeDifferences(src, dest), []);
+  const status = await readStatus(state);
+  const [u, tcp] = status.links;
+  assert.deepEqual(status.links.map((l) => l.name), ['U', 'T']);
+  assert.ok(u!.framesLost > 0, 'the UDP link lost frames');
+  assert.equal(tcp!.framesLost, 0);
+  assert.ok(tcp!.counters.framesReceived > u!.counters.framesReceived, `T ${tcp!.counters.framesReceived} > U ${u!.counters.framesReceived}`);
+  assert.equal(status.counters.framesReceived, u!.counters.framesReceived + tcp!.counters.framesReceived, 'stream frames reach the totals too');
+});
+
 test('--stripe over two links: each carries about half, each judged on its own share, and the mirror is complete', { timeout: 90_000 }, async (t) => {
   const { root, src } = await tree(t);
   const dest = path.join(root, 'dest');
