@@ -36,6 +36,22 @@ async function tree(t: import('node:test').TestContext) {
   return { root, src };
 }
 
+test('mistakes with several links are one-line errors, exit 1', { timeout: 30_000 }, async (t) => {
+  const root = await tempDir(t);
+  const cases: [string, string[], RegExp][] = [
+    [SEND_CLI, [root, '--to', 'udp://127.0.0.1:9', '--stripe'], /--stripe needs --to at least twice/],
+    [SEND_CLI, [root, '--to', 'a=udp://127.0.0.1:9', '--to', 'a=udp://127.0.0.1:10'], /link name 'a' is given twice/],
+    [RECEIVE_CLI, [path.join(root, 'd'), '--listen', '-', '--listen', 'x=-'], /'-' \(stdio\) can be only one/],
+    [RECEIVE_CLI, [path.join(root, 'd'), '--listen', 'a=udp://127.0.0.1:0', '--listen', 'a=tcp-listen://127.0.0.1:0'], /link name 'a' is given twice/],
+  ];
+  for (const [cli, args, message] of cases) {
+    const { code, stderr } = await start(cli, args).exited;
+    assert.equal(code, 1, stderr);
+    assert.match(stderr, message);
+    assert.equal(stderr.trim().split('\n').length, 1, stderr);
+  }
+});
+
 test('two links each losing a fifth of the frames (different ones), no FEC, R=1: together the mirror is complete, alone it is not', { timeout: 120_000 }, async (t) => {
   const { root, src } = await tree(t);
   const dest = path.join(root, 'dest');

@@ -61,7 +61,7 @@ export async function parseCommandLine(args: string[]): Promise<Command> {
       .option('max-buffer', { type: 'string', default: '64m', describe: 'memory for chunks not yet written; beyond it chunks are dropped and counted' })
       .option('workers', { type: 'number', default: 256, describe: 'objects assembled at once; headers of further objects wait for the next pass' })
       .option('partial-ttl', { type: 'number', default: 24, describe: 'hours a partial file may wait for its missing chunks before it is removed and reported' })
-      .option('on-alert', { type: 'string', describe: 'shell command run on link-down, link-up and sender-restart (DIODESYNC_EVENT says which)' })
+      .option('on-alert', { type: 'string', describe: 'shell command run on link-down, link-up and sender-restart (DIODESYNC_EVENT says which; DIODESYNC_LINK names the link when there are several)' })
       .option('apply-deletes', { type: 'boolean', default: false, describe: "apply the sender's deletes and renames (deleted files go to <state>/quarantine)" })
       .option('quarantine-days', { type: 'number', default: 7, describe: 'days a deleted file is kept in quarantine' })
       .option('metrics', { type: 'string', describe: 'serve Prometheus metrics on HOST:PORT' })
