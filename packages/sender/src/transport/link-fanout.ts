@@ -52,6 +52,11 @@ export class LinkFanout implements FrameSink {
     return { mode: this.links.map((l) => l.sink.io?.mode ?? 'stream').join('+'), reason: this.links.map((l) => `${l.name}: ${l.sink.io?.reason ?? 'byte stream'}`).join('; ') };
   }
 
+  /** UDP datagrams the kernel refused (ICMP), over all links: what a single UdpSink reports as `refused`. */
+  get refused(): number {
+    return this.links.reduce((n, l) => n + ((l.sink as { refused?: number }).refused ?? 0), 0);
+  }
+
   /** Per link: frames sent and missed, for the `done` line. */
   summary(): { name: string; framesSent: number; framesMissed: number; up: boolean }[] {
     return this.links.map(({ name, framesSent, framesMissed, up }) => ({ name, framesSent, framesMissed, up }));
