@@ -126,6 +126,26 @@ test('a mix of kinds: a lossy UDP link and a TCP link, copies, complete; each li
   assert.equal(status.counters.framesReceived, u!.counters.framesReceived + tcp!.counters.framesReceived, 'stream frames reach the totals too');
 });
 
+test('the sender: a TCP link whose appliance is down does not stop the run; the UDP link completes it and the TCP link is reported', { timeout: 90_000 }, async (t) => {
+  const { root, src } = await tree(t);
+  const dest = path.join(root, 'dest');
+  const receiver = await startLinkedReceiver(dest, path.join(root, 'state'), ['A'], ['--exit-when-synced', '--timeout', '40']);
+  t.after(() => receiver.kill('SIGKILL'));
+  // Nothing listens on the TCP port: the receiver's own UDP port, as TCP, is as dead as any.
+  const started = Date.now();
+  const sender = start(SEND_CLI, [src, '--to', `A=udp://127.0.0.1:${receiver.ports.A}`, '--to', `B=tcp://127.0.0.1:${receiver.ports.A}`, ...BARE]);
+  t.after(() => sender.kill('SIGKILL'));
+  const sent = await sender.exited;
+  assert.equal(sent.code, 0, sent.stderr);
+  assert.ok(Date.now() - started < 30_000, 'the run does not wait for the dead link to give up');
+  assert.equal((await receiver.exited).code, 0);
+  assert.deepEqual(await treeDifferences(src, dest), []);
+  const done = Object.fromEntries(events(sent.stderr).filter((e) => e.event === 'link-done').map((e) => [String(e.link), e]));
+  assert.equal(done.B!.frames, 0);
+  assert.ok(Number(done.B!.missed) > 0 && done.B!.up === false, JSON.stringify(done.B));
+  assert.ok(Number(done.A!.frames) > 0);
+});
+
 test('--stripe over two links: each carries about half, each judged on its own share, and the mirror is complete', { timeout: 90_000 }, async (t) => {
   const { root, src } = await tree(t);
   const dest = path.join(root, 'dest');

@@ -101,3 +101,43 @@ test('a TCP link that goes down is logged and left out; the UDP link goes on; th
   await fanout.flush();
   await until(() => tcpReceived.length > before);
 });
+
+test('a TCP link whose appliance is not up at the start joins when it connects; the UDP link sends meanwhile; closing stops its retries', { timeout: 60_000 }, async (t) => {
+  const udp = await listener();
+  t.after(() => udp.socket.close());
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', () => resolve()));
+  const port = (probe.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve())); // nothing listens there yet
+  const stop = new AbortController();
+  const opening = TcpSink.open('127.0.0.1', port, { maxAttempts: Infinity, onReconnect: () => undefined, signal: stop.signal });
+  const events: string[] = [];
+  const fanout = new LinkFanout([{ name: 'udp', sink: await UdpSink.open('127.0.0.1', udp.port) }, { name: 'tcp', url: `tcp://127.0.0.1:${port}`, sink: opening }], 'copy', {
+    down: (link) => void events.push(`down ${link}`),
+    up: (link) => void events.push(`up ${link}`),
+    closing: () => stop.abort(),
+  });
+  t.after(() => fanout.close());
+  assert.equal(fanout.description, `udp=udp://127.0.0.1:${udp.port} + tcp=tcp://127.0.0.1:${port}`);
+  for (let s = 0; s < 20; s++) await fanout.send(frame(s));
+  await fanout.flush();
+  await until(() => udp.received.length === 20);
+  assert.equal(fanout.summary()[1]!.framesMissed, 20);
+  const tcpReceived: Buffer[] = [];
+  const server = net.createServer((s) => void s.on('data', (d) => tcpReceived.push(d)).on('error', () => undefined));
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
+  t.after(() => server.close());
+  await until(() => events.includes('up tcp'), 40_000);
+  for (let s = 20; s < 30; s++) await fanout.send(frame(s));
+  await fanout.flush();
+  await until(() => tcpReceived.length > 0 && udp.received.length === 30);
+  await fanout.close();
+
+  // Closed while a link still connects: the retries stop (nothing keeps the process alive).
+  const stop2 = new AbortController();
+  t.after(() => stop2.abort());
+  const never = TcpSink.open('127.0.0.1', port + 1 === 65536 ? 1 : port + 1, { maxAttempts: Infinity, onReconnect: () => undefined, signal: stop2.signal });
+  const f2 = new LinkFanout([{ name: 'udp', sink: await UdpSink.open('127.0.0.1', udp.port) }, { name: 'tcp', sink: never }], 'copy', { ...noEvents, closing: () => stop2.abort() });
+  await f2.close();
+  await assert.rejects(never, (err: Error) => err.name === 'AbortError');
+});

@@ -11,11 +11,14 @@ export type FanoutMode = 'copy' | 'stripe';
 export interface FanoutEvents {
   down(link: string, error: string): void;
   up(link: string): void;
+  /** The run ends: links still opening stop trying. */
+  closing?(): void;
 }
 
 interface OutLink {
   name: string;
-  sink: FrameSink;
+  /** Undefined while the link is still being opened (a TCP appliance not up yet). */
+  sink: FrameSink | undefined;
   up: boolean;
   /** A send or flush that has not finished: while it lasts past STALL_MS the link is down. */
   pending: Promise<void> | undefined;
@@ -37,24 +40,59 @@ interface OutLink {
  * than STALL_MS (TCP reconnecting), is logged down and left out (its copies are counted missed; a
  * stripe moves its share to the others) until it takes frames again. Only when every link fails
  * with an error does the run stop, as it does with one link; while every link is merely waiting,
- * the sender waits too.
+ * the sender waits too. A link may join still opening (a TCP appliance not up at the start): it
+ * is down until it connects.
  */
 export class LinkFanout implements FrameSink {
   readonly description: string;
   private readonly links: OutLink[];
+  private closed = false;
 
-  constructor(links: readonly { name: string; sink: FrameSink }[], private readonly mode: FanoutMode, private readonly events: FanoutEvents) {
-    this.links = links.map(({ name, sink }) => ({ name, sink, up: true, pending: undefined, error: undefined, retryAt: 0, framesSent: 0, framesMissed: 0 }));
-    this.description = links.map((l) => (l.name === l.sink.description ? l.name : `${l.name}=${l.sink.description}`)).join(mode === 'stripe' ? ' | ' : ' + ');
+  constructor(
+    links: readonly { name: string; url?: string; sink: FrameSink | Promise<FrameSink> }[],
+    private readonly mode: FanoutMode,
+    private readonly events: FanoutEvents,
+  ) {
+    this.links = links.map(({ name }) => ({ name, sink: undefined, up: true, pending: undefined, error: undefined, retryAt: 0, framesSent: 0, framesMissed: 0 }));
+    links.forEach(({ sink }, i) => this.attach(this.links[i]!, sink));
+    const urlOf = (l: (typeof links)[number]) => l.url ?? (l.sink instanceof Promise ? l.name : l.sink.description);
+    this.description = links.map((l) => (l.name === urlOf(l) ? l.name : `${l.name}=${urlOf(l)}`)).join(mode === 'stripe' ? ' | ' : ' + ');
   }
 
   get io(): { mode: string; reason: string } {
-    return { mode: this.links.map((l) => l.sink.io?.mode ?? 'stream').join('+'), reason: this.links.map((l) => `${l.name}: ${l.sink.io?.reason ?? 'byte stream'}`).join('; ') };
+    return {
+      mode: this.links.map((l) => l.sink?.io?.mode ?? (l.sink ? 'stream' : 'opening')).join('+'),
+      reason: this.links.map((l) => `${l.name}: ${l.sink?.io?.reason ?? (l.sink ? 'byte stream' : 'still opening')}`).join('; '),
+    };
+  }
+
+  /** An open sink is up at once; one still opening is down until it opens (and failed if it cannot). */
+  private attach(link: OutLink, sink: FrameSink | Promise<FrameSink>): void {
+    if (!(sink instanceof Promise)) {
+      link.sink = sink;
+      return;
+    }
+    link.up = false;
+    const opened: Promise<void> = sink.then(
+      (s) => {
+        link.pending = undefined;
+        if (this.closed) return void s.close().catch(() => undefined);
+        link.sink = s;
+        this.markUp(link);
+      },
+      (err: unknown) => {
+        link.pending = undefined;
+        link.error = err instanceof Error ? err.message : String(err);
+        link.retryAt = Infinity; // no sink to try again: failed for this run
+        if (!this.closed) this.events.down(link.name, `cannot open: ${link.error}`);
+      },
+    );
+    link.pending = opened;
   }
 
   /** UDP datagrams the kernel refused (ICMP), over all links: what a single UdpSink reports as `refused`. */
   get refused(): number {
-    return this.links.reduce((n, l) => n + ((l.sink as { refused?: number }).refused ?? 0), 0);
+    return this.links.reduce((n, l) => n + ((l.sink as { refused?: number } | undefined)?.refused ?? 0), 0);
   }
 
   /** Per link: frames sent and missed, for the `done` line. */
@@ -88,7 +126,7 @@ export class LinkFanout implements FrameSink {
     const waits: Promise<void>[] = [];
     for (const link of this.usable()) {
       try {
-        const wait = link.sink.submit?.();
+        const wait = link.sink!.submit?.();
         if (wait) waits.push(this.watch(link, wait));
       } catch (err) {
         this.failed(link, err);
@@ -103,7 +141,7 @@ export class LinkFanout implements FrameSink {
     const waits: Promise<void>[] = [];
     for (const link of this.usable()) {
       try {
-        waits.push(this.watch(link, link.sink.flush()));
+        waits.push(this.watch(link, link.sink!.flush()));
       } catch (err) {
         this.failed(link, err);
       }
@@ -113,13 +151,15 @@ export class LinkFanout implements FrameSink {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.links.map((l) => Promise.race([l.sink.close().catch(() => undefined), delay(STALL_MS)])));
+    this.closed = true;
+    this.events.closing?.();
+    await Promise.all(this.links.map((l) => l.sink && Promise.race([l.sink.close().catch(() => undefined), delay(STALL_MS)])));
   }
 
   /** Hands the frame to one link; false if the link failed at once. */
   private sendOn(link: OutLink, parts: readonly Buffer[], waits: Promise<void>[]): boolean {
     try {
-      const wait = link.sink.send(parts);
+      const wait = link.sink!.send(parts);
       link.framesSent++;
       if (!link.up && wait === undefined) this.markUp(link);
       if (wait) waits.push(this.watch(link, wait));
@@ -156,7 +196,7 @@ export class LinkFanout implements FrameSink {
   }
 
   private usable(now = Date.now()): OutLink[] {
-    return this.links.filter((l) => l.up || (l.pending === undefined && now >= l.retryAt));
+    return this.links.filter((l) => l.sink !== undefined && (l.up || (l.pending === undefined && now >= l.retryAt)));
   }
 
   private failed(link: OutLink, err: unknown): void {
