@@ -128,6 +128,7 @@ test('a TCP link whose appliance is not up at the start joins when it connects; 
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
   t.after(() => server.close());
   await until(() => events.includes('up tcp'), 40_000);
+  assert.deepEqual(events, ['down tcp', 'up tcp'], 'down from the start (still connecting), then up');
   for (let s = 20; s < 30; s++) await fanout.send(frame(s));
   await fanout.flush();
   await until(() => tcpReceived.length > 0 && udp.received.length === 30);

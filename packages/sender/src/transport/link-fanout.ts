@@ -73,6 +73,7 @@ export class LinkFanout implements FrameSink {
       return;
     }
     link.up = false;
+    this.events.down(link.name, 'still connecting');
     const opened: Promise<void> = sink.then(
       (s) => {
         link.pending = undefined;
