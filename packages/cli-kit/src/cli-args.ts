@@ -12,10 +12,16 @@ export function parseOrUsage<T>(parse: () => T): T {
   }
 }
 
-/** yargs reads a lone '-' as a positional; "OPTION -" means stdio, so glue it to its option. */
+/** yargs reads a lone '-' as a positional; "OPTION -" means stdio, so glue it to its option (each time it is given). */
 export function stdioDashAsValue(args: string[], option: string): string[] {
-  const i = args.indexOf(option);
-  return i >= 0 && args[i + 1] === '-' ? [...args.slice(0, i), `${option}=-`, ...args.slice(i + 2)] : args;
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === option && args[i + 1] === '-') {
+      out.push(`${option}=-`);
+      i++;
+    } else out.push(args[i]!);
+  }
+  return out;
 }
 
 /**

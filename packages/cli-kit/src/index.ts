@@ -1,5 +1,6 @@
 export { UsageError, dashValuesGlued, parseOrUsage, stdioDashAsValue } from './cli-args.js';
 export { DEFAULT_PORT, formatEndpoint, isMulticast, parseEndpoint, type Endpoint, type Scheme } from './endpoint.js';
+export { parseNamedLinks, type NamedLink } from './named-links.js';
 export { keyFromFile, parseKeyText, readKeyFile } from './key-file.js';
 export { formatLogLine, log, type LogFields } from './log.js';
 export { LOG_LEVELS, levelTable, logEnabled, setLogThreshold, thresholdFromFlags, type LogLevel } from './log-level.js';

@@ -21,13 +21,13 @@ function parseGilbertElliott(text: string): ImpairmentConfig['gilbertElliott'] {
   return { p: p!, r: r!, lossBad, lossGood };
 }
 
-/** "N/M": the last N datagrams of every M are lost. */
+/** "N/M[+K]": the last N datagrams of every M are lost, the pattern K datagrams later. */
 function parseBurst(text: string): ImpairmentConfig['burst'] {
-  const match = /^(\d+)\/(\d+)$/.exec(text.trim());
+  const match = /^(\d+)\/(\d+)(?:\+(\d+))?$/.exec(text.trim());
   const length = Number(match?.[1]);
   const every = Number(match?.[2]);
-  if (!match || length < 1 || every <= length) throw new UsageError('--burst must be N/M with 1 <= N < M');
-  return { length, every };
+  if (!match || length < 1 || every <= length) throw new UsageError('--burst must be N/M[+K] with 1 <= N < M');
+  return { length, every, phase: Number(match[3] ?? 0) };
 }
 
 async function main(): Promise<void> {
@@ -38,7 +38,7 @@ async function main(): Promise<void> {
     .option('seed', { type: 'number', default: 1, describe: 'seed of the random choices: the same seed gives the same channel' })
     .option('loss', { type: 'number', default: 0, describe: 'probability that a datagram is lost' })
     .option('ge', { type: 'string', describe: 'Gilbert-Elliott bursts P,R[,LOSS_BAD[,LOSS_GOOD]]: good->bad P, bad->good R' })
-    .option('burst', { type: 'string', describe: 'N/M: the last N datagrams of every M are lost' })
+    .option('burst', { type: 'string', describe: 'N/M[+K]: the last N datagrams of every M are lost; +K shifts the pattern K datagrams later (two relays losing different datagrams)' })
     .option('flip', { type: 'number', default: 0, describe: 'probability that one bit of a datagram is flipped' })
     .option('truncate', { type: 'number', default: 0, describe: 'probability that a datagram is cut short' })
     .option('duplicate', { type: 'number', default: 0, describe: 'probability that a datagram is sent twice' })

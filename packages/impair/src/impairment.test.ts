@@ -33,6 +33,18 @@ test('deterministic bursts drop the last N of every M datagrams', () => {
   assert.ok(kept.has(979) && !kept.has(980) && !kept.has(999) && kept.has(1000));
 });
 
+test('a burst pattern shifted by a phase loses other datagrams: two relays, disjoint losses', () => {
+  const lost = (phase: number) => {
+    const { out } = run({ burst: { length: 1, every: 5, phase } }, 100);
+    const kept = new Set(out.map((d) => d.readUInt32BE(0)));
+    return [...Array(100).keys()].filter((i) => !kept.has(i));
+  };
+  assert.deepEqual(lost(0).slice(0, 3), [4, 9, 14]);
+  assert.deepEqual(lost(2).slice(0, 3), [1, 6, 11]);
+  assert.equal(lost(2).length, 20);
+  assert.deepEqual(lost(0).filter((i) => lost(2).includes(i)), []);
+});
+
 test('Gilbert-Elliott losses come in bursts of mean length 1/r', () => {
   const { out, impairment } = run({ seed: 3, gilbertElliott: { p: 0.001, r: 0.1, lossBad: 1, lossGood: 0 } });
   const lost = impairment.counters.lostGilbertElliott;

@@ -14,8 +14,8 @@ export interface ImpairmentConfig {
    * length 1/r datagrams, share of time in the bad state p/(p+r).
    */
   gilbertElliott?: { p: number; r: number; lossBad: number; lossGood: number };
-  /** Deterministic bursts: the last `length` datagrams of every `every` are lost. */
-  burst?: { length: number; every: number };
+  /** Deterministic bursts: the last `length` datagrams of every `every` are lost, the pattern shifted `phase` datagrams later (two relays, different shares). */
+  burst?: { length: number; every: number; phase?: number };
   /** Probability that one random bit of a datagram is flipped. */
   flip: number;
   /** Probability that a datagram is cut to a random shorter length. */
@@ -69,7 +69,7 @@ export class Impairment {
     const c = this.counters;
     const index = c.received++;
     const { burst, gilbertElliott: ge } = this.config;
-    if (burst && index % burst.every >= burst.every - burst.length) {
+    if (burst && (index + burst.every - ((burst.phase ?? 0) % burst.every)) % burst.every >= burst.every - burst.length) {
       c.lostBurst++;
       return [];
     }

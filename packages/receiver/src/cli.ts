@@ -7,10 +7,10 @@ import { hideBin } from 'yargs/helpers';
 import { UsageError, runMain } from '@diodesync/cli-kit';
 import { nativeIo } from '@diodesync/native';
 import { ResourceLimits } from './assembly/limits.js';
-import { openSource, type Source } from './ingest/open-source.js';
 import { log } from './log.js';
 import { removeStaleJsonTemps } from './operations/json-file.js';
 import { LinkWatchdog } from './operations/link-watchdog.js';
+import { ListenLinks } from './operations/listen-links.js';
 import { every } from './operations/maintenance.js';
 import { startMetricsServer } from './operations/metrics-server.js';
 import { PROGRAM, VERSION, parseCommandLine, type ReceiveOptions } from './operations/options.js';
@@ -78,38 +78,50 @@ async function receive(o: ReceiveOptions): Promise<void> {
   );
   sync.onLost = (lost) => receiver.forgetCompleted(lost);
   await receiver.init();
+  const links = new ListenLinks(o.links, receiver, watchdog, o.onAlert);
 
   const status = (running: boolean): ReceiverStatus => ({
     updatedAt: new Date().toISOString(), pid: process.pid, running, listen, dest,
     counters: receiver.counters, framesLost: receiver.sequences.lost, partialFiles: receiver.partialCount,
     bufferedBytes: receiver.budget.held, synced: sync.synced, missing: sync.pendingCount, link: watchdog.state,
     lastHeartbeat: watchdog.lastHeartbeat ? new Date(watchdog.lastHeartbeat).toISOString() : null,
+    links: links.statuses(),
   });
   const buildReport = async (): Promise<ReceiverReport> => ({ ...(await sync.report()), partial: receiver.partialSummary(), expired: receiver.expired });
   const saveReport = async () => writeReport(stateDir, await buildReport());
 
-  const source: Source = await openSource(listen, o.endpoint, o, receiver, {
+  // A link that fails or ends leaves the others running; the run ends with the last (as with one).
+  const gone = new Set<string>();
+  const several = o.links.length > 1;
+  const sources = await links.open(o, (link) => ({
     failed: (err) => {
-      log('reader-failed', { error: err.message });
-      exitOnce(1, 'reader failed');
+      log('reader-failed', { ...(several && { link: link.name }), error: err.message });
+      gone.add(link.name);
+      if (gone.size === o.links.length) exitOnce(1, 'reader failed');
     },
-    connection: (state, detail) => log(state, { detail }),
+    connection: (state, detail) => log(state, { ...(several && { link: link.name }), detail }),
     ended: async () => {
+      gone.add(link.name);
+      if (gone.size < o.links.length) return log('link-ended', { link: link.name });
       await receiver.settle();
       await sync.settle();
       exitOnce(sync.synced ? 0 : 2, 'end of input');
     },
-  });
+  }));
+  const source = sources[0]!.source;
   const metrics = o.metrics && await startMetricsServer(o.metrics.host, o.metrics.port, () => status(true)).catch((err: NodeJS.ErrnoException) => {
     throw new UsageError(`cannot serve metrics on ${o.metrics!.text}: ${err.code ?? err.message}`);
   });
+  if (several) for (const { link, source: s } of sources) log('link-listening', { link: link.name, on: link.spec.url, port: s.port, io: s.io ?? 'stream' });
   log('listening', {
     version: VERSION, on: listen, port: source.port, dest, state: stateDir, metricsPort: metrics?.port, keys: o.keys.length, encrypt: o.encrypt,
     io: source.io ?? 'stream', native: nativeIo.available ? 'addon' : `fallback (${nativeIo.reason})`,
   });
   // Linux grants at most net.core.rmem_max (and reports twice what it grants): say so, rather than run on less in silence.
-  if (source.receiveBufferBytes !== undefined && source.receiveBufferBytes / 2 < o.rcvbuf) {
-    log('rcvbuf-capped', { asked: o.rcvbuf, granted: source.receiveBufferBytes / 2, sysctl: 'net.core.rmem_max', hint: `the kernel caps it at net.core.rmem_max: raise it (sysctl -w net.core.rmem_max=${o.rcvbuf}) for a bigger socket buffer; the reader thread still holds --rcvbuf` });
+  for (const { link, source: s } of sources) {
+    if (s.receiveBufferBytes !== undefined && s.receiveBufferBytes / 2 < o.rcvbuf) {
+      log('rcvbuf-capped', { ...(several && { link: link.name }), asked: o.rcvbuf, granted: s.receiveBufferBytes / 2, sysctl: 'net.core.rmem_max', hint: `the kernel caps it at net.core.rmem_max: raise it (sysctl -w net.core.rmem_max=${o.rcvbuf}) for a bigger socket buffer; the reader thread still holds --rcvbuf` });
+    }
   }
   const statusTimer = every(STATUS_EVERY_MS, () => void writeStatus(stateDir, status(true)).catch(() => undefined), { keepAlive: true });
 
@@ -120,7 +132,8 @@ async function receive(o: ReceiveOptions): Promise<void> {
   async function shutdown(code: number, reason: string): Promise<void> {
     statusTimer.stop();
     watchdog.stop();
-    await stopStep('close source', async () => source.close());
+    links.stopWatchdogs();
+    await stopStep('close source', () => links.close());
     await stopStep('close metrics', async () => metrics?.close());
     await stopStep('checkpoint partial files', () => receiver.close());
     await stopStep('write status', () => writeStatus(stateDir, status(false)));

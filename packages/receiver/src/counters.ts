@@ -20,6 +20,8 @@ export interface ReceiverCounters {
   /** Frames of a sender session older than the newest one (a replay), or not yet known to be newer (session-order.ts). */
   staleSession: number;
   duplicateChunks: number;
+  /** Frames whose sequence number had already arrived (another link's copy, or a duplicate): used once, dropped here. */
+  duplicateFrames: number;
   queueOverflow: number;
   tooManyPartials: number;
   unsupported: number;
@@ -53,10 +55,13 @@ export function newCounters(): ReceiverCounters {
     framing: { short: 0, magic: 0, 'header-crc': 0, version: 0, type: 0, length: 0, 'payload-crc': 0 },
     auth: { unauthenticated: 0, 'bad-tag': 0, unencrypted: 0, 'no-key': 0 },
     limits: { 'max-file-size': 0, 'max-files': 0, 'min-free': 0 },
-    badMessage: 0, badPath: 0, badChunk: 0, orphanData: 0, staleSession: 0, duplicateChunks: 0, queueOverflow: 0,
+    badMessage: 0, badPath: 0, badChunk: 0, orphanData: 0, staleSession: 0, duplicateChunks: 0, duplicateFrames: 0, queueOverflow: 0,
     tooManyPartials: 0, unsupported: 0, filesCompleted: 0, verifyFailed: 0, writeErrors: 0, manifests: 0, partialsRestored: 0, partialsExpired: 0,
     changes: { deleted: 0, renamed: 0, copied: 0, ignored: 0, refused: 0, absent: 0, differs: 0, failed: 0 }, heartbeats: 0,
     fecParityUnneeded: 0, fecRepairedChunks: 0, fecBlocksRepaired: 0, fecRepairFailed: 0,
     capture: { fragments: 0, truncated: 0, ignored: 0, kernelDropped: 0 },
   };
 }
+
+/** What a transport counts as it reads (ingest/open-source.ts): the whole receiver's, or one link's. */
+export type TransportCounters = Pick<ReceiverCounters, 'framesReceived' | 'bytesReceived' | 'bytesSkipped' | 'framing' | 'queueOverflow' | 'capture'>;

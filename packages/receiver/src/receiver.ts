@@ -24,7 +24,7 @@ import { Assembler, type AssemblerSettings, type ExpiredObject } from './assembl
 import type { ByteBudget } from './assembly/byte-budget.js';
 import type { PartialObject } from './assembly/partial-object.js';
 import { newCounters, type ReceiverCounters } from './counters.js';
-import { FrameIntake, type IntakeSettings } from './ingest/frame-intake.js';
+import { FrameIntake, type IntakeLink, type IntakeSettings } from './ingest/frame-intake.js';
 import type { SequenceTracker } from './ingest/sequence-tracker.js';
 import { Maintenance } from './operations/maintenance.js';
 import type { ChangeApplier } from './placement/change-applier.js';
@@ -79,14 +79,14 @@ export class Receiver {
     await this.assembler.refreshLimits();
   }
 
-  /** One datagram = one superframe. */
-  handleDatagram(datagram: Buffer): void {
-    this.intake.datagram(datagram);
+  /** One datagram = one superframe; `link`: which of several --listen it came by. */
+  handleDatagram(datagram: Buffer, link?: IntakeLink): void {
+    this.intake.datagram(datagram, link);
   }
 
   /** A frame a stream deframer cut. */
-  handleFrame(frame: Frame): void {
-    this.intake.frame(frame);
+  handleFrame(frame: Frame, link?: IntakeLink): void {
+    this.intake.frame(frame, link);
   }
 
   /** A complete object through placement, and its verdict back to the assembly. */

@@ -4,7 +4,7 @@ import { randomInt } from 'node:crypto';
 import type { ArgumentsCamelCase, Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { HEADER_SIZE, IP_UDP_OVERHEAD, MAX_DATAGRAM, MAX_PAYLOAD, TAG_SIZE, fecEnabled, formatFec, parseFec } from '@diodesync/protocol';
-import { UsageError, commandLine, durationOption, fail, formatBitRate, formatBytes, kbitRateOption, packageVersion, parseEndpoint, parseMetricsAddress, parseOrUsage, rateOption, readConfigFile, readKeyFile, runMain, serveMetrics, setLogThreshold, stdioDashAsValue, thresholdFromFlags, wholeNumberOption } from '@diodesync/cli-kit';
+import { UsageError, commandLine, durationOption, fail, formatBitRate, formatBytes, kbitRateOption, packageVersion, parseEndpoint, parseMetricsAddress, parseNamedLinks, parseOrUsage, rateOption, readConfigFile, readKeyFile, runMain, serveMetrics, setLogThreshold, stdioDashAsValue, thresholdFromFlags, wholeNumberOption } from '@diodesync/cli-kit';
 import { UDP_IO_PREFERENCES, type UdpIoPreference } from '@diodesync/native';
 import { FrameEmitter } from './framing/frame-emitter.js';
 import { LedgerError, damagedLedger, isSqliteError } from './ledger/errors.js';
@@ -19,7 +19,7 @@ import { formatSenderMetrics, readLedgerCounts } from './metrics.js';
 import { log, showStatus } from './log.js';
 import { TokenBucket } from './transport/rate-limiter.js';
 import { Sender, type SenderStats } from './sender.js';
-import { openSink } from './transport/sinks.js';
+import { openLinks } from './transport/open-links.js';
 import { TransportError } from './transport/frame-sink.js';
 import { checkedGlob, treeFilter } from './inventory/tree-filter.js';
 import { ignoredSendOptions } from './ignored-options.js';
@@ -30,14 +30,15 @@ const VERSION = packageVersion(import.meta.url);
 const sendOptions = <T>(y: Argv<T>) => y
   // Optional for yargs so that a --config file can name it ("source-dir"); main() demands it.
   .positional('source-dir', { type: 'string', describe: 'directory to mirror' })
-  .option('to', { type: 'string', describe: 'destination: udp://HOST:PORT (unicast, multicast or broadcast), tcp://HOST:PORT (diode appliance), - for stdout, or pcap:FILE[:PORT] (write the wire as a pcapng file); the port defaults to 36016' })
+  .option('to', { type: 'string', describe: 'destination: udp://HOST:PORT (unicast, multicast or broadcast), tcp://HOST:PORT (diode appliance), - for stdout, or pcap:FILE[:PORT] (write the wire as a pcapng file); the port defaults to 36016; give it again for more links (NAME=URL names one): every frame goes on each, or see --stripe' })
+  .option('stripe', { type: 'boolean', default: false, describe: 'with several --to: spread the frames across them (each gets 1/N; heartbeats go on all) instead of a copy on each' })
   .option('ttl', { type: 'number', default: 1, describe: 'multicast TTL (hops)' })
   .option('io', { type: 'string', default: 'auto', choices: UDP_IO_PREFERENCES as string[], describe: 'UDP path: gso (sendmmsg + UDP GSO), mmsg (sendmmsg), dgram (node:dgram, one call per datagram); auto = the best this host has; the start line says which runs (io, ioReason)' })
   .option('multicast-interface', { type: 'string', describe: 'local address of the interface multicast leaves by' })
   .option('broadcast', { type: 'boolean', default: false, describe: 'allow sending to a broadcast address' })
   .option('once', { type: 'boolean', default: false, describe: 'send the tree (all R passes) and exit' })
   .option('resume', { alias: 'c', type: 'boolean', default: false, describe: 'skip file versions the ledger records as sent R times; finish the others' })
-  .option('rate', { type: 'string', default: '100m', describe: 'bits per second on the wire, headers included (k, m, g suffixes; 100Mb and 100mbps too; bytes such as 10MB are refused)' })
+  .option('rate', { type: 'string', default: '100m', describe: 'bits per second on the wire, headers included (k, m, g suffixes; 100Mb and 100mbps too; bytes such as 10MB are refused); with several --to: per link for copies, in total for --stripe' })
   .option('l', { type: 'string', describe: 'rate in kbit/s (BlindFTP/AROWBftp style); overrides --rate' })
   .option('redundancy', { alias: 'R', type: 'number', default: 2, describe: 'times every file version is sent' })
   .option('fec', { type: 'string', default: '20+4', describe: 'K+M: M parity frames (Reed-Solomon) per K data frames, K <= 24, M <= 6 (0 = none)' })
@@ -123,7 +124,9 @@ async function main(): Promise<void> {
   if (argv.dryRun) return runDryRun({ source: sourceReal, filter: treeFilter(include, exclude), redundancy, resume: argv.resume }, ledgerFile);
   if (argv.to === undefined) throw new UsageError('Missing required argument: to');
 
-  const endpoint = parseOrUsage(() => parseEndpoint(argv.to!, ['udp', 'tcp', 'stdio', 'pcap']));
+  const links = parseOrUsage(() => parseNamedLinks([argv.to].flat().map(String), (url) => parseEndpoint(url, ['udp', 'tcp', 'stdio', 'pcap']), '--to'));
+  if (argv.stripe && links.length < 2) throw new UsageError('--stripe needs --to at least twice');
+  const endpoint = links[0]!.endpoint;
   const rate = argv.l !== undefined ? kbitRateOption('-l', argv.l) : rateOption('--rate', argv.rate);
   const mtu = wholeNumberOption('--mtu', argv.mtu, 576, MAX_DATAGRAM + IP_UDP_OVERHEAD, '1500');
   const fec = parseOrUsage(() => parseFec(argv.fec));
@@ -150,7 +153,7 @@ async function main(): Promise<void> {
   // Open the ledger before the socket: an unusable ledger stops us before anything is sent.
   if (location.legacy) log('ledger-legacy', { ledger: ledgerFile, detail: 'the ledger at the old default location records this tree: it stays in use' });
   const ledger = Ledger.open(ledgerFile, { create: true });
-  const settings = { source: sourceReal, to: argv.to, rate, redundancy, mtu, once: argv.once };
+  const settings = { source: sourceReal, to: [argv.to].flat().join(' '), rate, redundancy, mtu, once: argv.once };
   let session: { id: number; startedAt: number };
   try {
     ledger.claimSource(settings.source);
@@ -161,9 +164,10 @@ async function main(): Promise<void> {
   }
   // --once is a job with an end: a link that stays down for about a minute fails it (exit 2).
   const tcpAttempts = argv.once ? 8 : Infinity;
-  const sink = await openSink(endpoint, { ttl, multicastInterface: argv['multicast-interface'], broadcast: argv.broadcast, io: argv.io as UdpIoPreference }, tcpAttempts).catch((err: NodeJS.ErrnoException) => {
+  const udp = { ttl, multicastInterface: argv['multicast-interface'], broadcast: argv.broadcast, io: argv.io as UdpIoPreference };
+  const sink = await openLinks(links, udp, tcpAttempts, argv.stripe ? 'stripe' : 'copy').catch((err: Error) => {
     ledger.close();
-    throw new UsageError(`cannot open ${argv.to}: ${err.code ?? err.message}`);
+    throw new UsageError(err.message);
   });
   const sessionId = randomInt(1, 0xffff_ffff);
   const emitter = new FrameEmitter(sessionId, sink, new TokenBucket(rate), sealing);
@@ -186,7 +190,7 @@ async function main(): Promise<void> {
     stop.signal,
   );
   log('start', {
-    version: VERSION, to: sink.description, io: sink.io?.mode ?? 'stream', ioReason: sink.io?.reason,
+    version: VERSION, to: sink.description, ...(links.length > 1 && { links: links.length, stripe: argv.stripe }), io: sink.io?.mode ?? 'stream', ioReason: sink.io?.reason,
     session: sessionId.toString(16), rate: formatBitRate(rate), redundancy, fec: formatFec(fec), interleave, chunkSize,
     mode: argv.once ? 'once' : 'watch', auth: sealing ? (sealing.encrypt ? 'hmac+aes-256-gcm' : 'hmac') : 'none', ledger: ledgerFile, resume: argv.resume,
   });
@@ -221,6 +225,7 @@ async function main(): Promise<void> {
     seconds: Number(seconds.toFixed(3)), wireRate: formatBitRate((emitter.bytesSent * 8) / seconds),
     changedDuringSend: stats.changedDuringSend, failed: unsent, skipped: stats.skipped, unreadable: stats.unreadable,
   });
+  for (const link of sink.summary?.() ?? []) log('link-done', { link: link.name, frames: link.framesSent, missed: link.framesMissed, up: link.up });
   if (stop.signal.aborted) return;
   if (unsent > 0) fail(PROGRAM, `${unsent} file(s) could not be read and were not sent`, 2);
   if (stats.unreadable > 0) fail(PROGRAM, `${stats.unreadable} entr${stats.unreadable === 1 ? 'y' : 'ies'} of the tree could not be read (see entry-unreadable): the tree was not sent whole`, 2);

@@ -1,5 +1,5 @@
 import {
-  FLAG_ENCRYPTED, FrameType, ProtocolError, decodeChange, decodeDatagram, decodeHeartbeat, decodeObjectHeader, openFrame,
+  type DropReason, FLAG_ENCRYPTED, FrameType, ProtocolError, decodeChange, decodeDatagram, decodeHeartbeat, decodeObjectHeader, openFrame,
   type Change, type Frame, type FrameAuthenticator, type Heartbeat, type ObjectHeader,
 } from '@diodesync/protocol';
 import type { ReceiverCounters } from '../counters.js';
@@ -24,6 +24,13 @@ export interface MessageHandlers {
   change?: ((change: Change) => void) | undefined;
 }
 
+/** The link a frame came by, when there are several (ingest/link.ts): its own counts, losses and heartbeats. */
+export interface IntakeLink {
+  readonly stats: { framing: Record<DropReason, number>; duplicateFrames: number };
+  observe(sessionId: number, sequence: number, heartbeat: boolean): void;
+  heartbeat(sessionId: number, heartbeat: Heartbeat): void;
+}
+
 export interface IntakeSettings {
   /** --key-file (twice during a rotation): every frame must carry a tag one of these keys verifies. */
   keys?: readonly FrameAuthenticator[] | undefined;
@@ -36,7 +43,8 @@ export interface IntakeSettings {
  * stream deframer cut. Output: authenticated frames of the newest sender session, with their
  * payloads decoded (each once, here), to `ObjectFrames` and `MessageHandlers`. Everything refused on the way is counted here: framing,
  * authentication, stale sessions, bad messages, unsupported types; and frames lost on the link
- * are estimated from the sequence numbers of the frames that pass.
+ * are estimated from the sequence numbers of the frames that pass. A frame that comes by a link
+ * (ingest/link.ts) and had already arrived, by another link or twice by this one, is used once.
  */
 export class FrameIntake {
   readonly sequences = new SequenceTracker();
@@ -56,22 +64,28 @@ export class FrameIntake {
   ) {}
 
   /** One datagram = one superframe. */
-  datagram(datagram: Buffer): void {
+  datagram(datagram: Buffer, link?: IntakeLink): void {
     this.counters.framesReceived++;
     this.counters.bytesReceived += datagram.length;
     const result = decodeDatagram(datagram);
-    if (result.ok) this.frame(result.frame);
-    else this.counters.framing[result.reason]++;
+    if (result.ok) return this.frame(result.frame, link);
+    this.counters.framing[result.reason]++;
+    if (link) link.stats.framing[result.reason]++;
   }
 
-  frame(wire: Frame): void {
+  frame(wire: Frame, link?: IntakeLink): void {
     const frame = this.authenticate(wire);
     if (!frame) return;
     if (!this.sessions.admit(frame)) {
       this.counters.staleSession++;
       return;
     }
-    this.sequences.observe(frame.header.sessionId, frame.header.sequence);
+    // Only now, authenticated and of the followed session, may a number mark a frame as arrived:
+    // a forged copy must not stop the real frame.
+    const first = this.sequences.observe(frame.header.sessionId, frame.header.sequence);
+    link?.observe(frame.header.sessionId, frame.header.sequence, frame.header.type === FrameType.Heartbeat);
+    // Frames fed without a link (tests, tools) go on as they come: the assembly drops chunks it has.
+    if (!first && link) return this.copy(frame, link);
     switch (frame.header.type) {
       case FrameType.ObjectHeader: {
         if (this.objects.knowsHeader(frame)) return;
@@ -87,6 +101,7 @@ export class FrameIntake {
         const heartbeat = this.decode(decodeHeartbeat, frame.payload);
         if (!heartbeat) return;
         this.counters.heartbeats++;
+        link?.heartbeat(frame.header.sessionId, heartbeat);
         this.messages.heartbeat?.(frame.header.sessionId, heartbeat);
         return;
       }
@@ -98,6 +113,18 @@ export class FrameIntake {
       }
     }
     this.counters.unsupported++;
+  }
+
+  /**
+   * A frame that arrived already, by another link (two diodes side by side) or twice by one: used
+   * once. Its heartbeat still tells this link's watchdog that the link lives.
+   */
+  private copy(frame: Frame, link: IntakeLink): void {
+    this.counters.duplicateFrames++;
+    link.stats.duplicateFrames++;
+    if (frame.header.type !== FrameType.Heartbeat) return;
+    const heartbeat = this.decode(decodeHeartbeat, frame.payload);
+    if (heartbeat) link.heartbeat(frame.header.sessionId, heartbeat);
   }
 
   /** With a key: the frame if its tag verifies (decrypted if need be), checked before anything reads its payload. */

@@ -1,7 +1,7 @@
 import type { Frame } from '@diodesync/protocol';
 import { UsageError, type Endpoint } from '@diodesync/cli-kit';
 import type { UdpIoPreference } from '@diodesync/native';
-import type { ReceiverCounters } from '../counters.js';
+import type { TransportCounters } from '../counters.js';
 import { openCaptureSource } from './capture-source.js';
 import { openPcap } from './pcap-source.js';
 import { connectTcp, listenTcp, pipeStream } from './stream-source.js';
@@ -19,7 +19,7 @@ export interface Source {
 
 /** Where a transport delivers: datagrams (UDP) or frames cut from a byte stream (TCP, stdin). */
 export interface SourceSink {
-  readonly counters: ReceiverCounters;
+  readonly counters: TransportCounters;
   handleDatagram(datagram: Buffer): void;
   handleFrame(frame: Frame): void;
 }

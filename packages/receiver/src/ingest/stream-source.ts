@@ -2,7 +2,7 @@ import * as net from 'node:net';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StreamDeframer, type Frame } from '@diodesync/protocol';
-import type { ReceiverCounters } from '../counters.js';
+import type { TransportCounters } from '../counters.js';
 
 export interface StreamSource {
   port: number;
@@ -10,7 +10,7 @@ export interface StreamSource {
 }
 
 /** Feeds one byte stream through its own deframer; drops and skipped bytes land in the receiver's counters. */
-export function pipeStream(stream: Readable, counters: ReceiverCounters, onFrame: (frame: Frame) => void): Promise<void> {
+export function pipeStream(stream: Readable, counters: TransportCounters, onFrame: (frame: Frame) => void): Promise<void> {
   const deframer = new StreamDeframer();
   let skipped = 0;
   const drops = { ...deframer.counters.drops };
@@ -36,7 +36,7 @@ export function pipeStream(stream: Readable, counters: ReceiverCounters, onFrame
 }
 
 /** tcp-listen://: the appliance's high side connects to us. Each connection has its own deframer. */
-export async function listenTcp(host: string, port: number, counters: ReceiverCounters, onFrame: (frame: Frame) => void): Promise<StreamSource> {
+export async function listenTcp(host: string, port: number, counters: TransportCounters, onFrame: (frame: Frame) => void): Promise<StreamSource> {
   const connections = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     connections.add(socket);
@@ -60,7 +60,7 @@ export async function listenTcp(host: string, port: number, counters: ReceiverCo
 
 /** tcp://: we connect to the appliance's high side, and reconnect with backoff whenever it drops. */
 export function connectTcp(
-  host: string, port: number, counters: ReceiverCounters, onFrame: (frame: Frame) => void,
+  host: string, port: number, counters: TransportCounters, onFrame: (frame: Frame) => void,
   onState: (state: 'connected' | 'disconnected', detail: string) => void,
 ): StreamSource {
   let closed = false;

@@ -23,6 +23,8 @@ export class LinkWatchdog {
   constructor(
     private readonly onEvent: (event: LinkEvent, detail: Record<string, string | number>) => void,
     private readonly alertCommand?: string,
+    /** One of several --listen: its name goes into every event (DIODESYNC_LINK); sender restarts are the whole receiver's to tell. */
+    private readonly link?: string,
   ) {
     this.timer = setInterval(() => this.check(Date.now()), 500);
     this.timer.unref();
@@ -31,7 +33,7 @@ export class LinkWatchdog {
   heartbeat(sessionId: number, intervalMs: number, host: string, now = Date.now()): void {
     this.lastHeartbeat = now;
     this.intervalMs = Math.max(100, intervalMs);
-    if (this.sessionId !== undefined && sessionId !== this.sessionId) {
+    if (this.link === undefined && this.sessionId !== undefined && sessionId !== this.sessionId) {
       this.emit('sender-restart', { session: sessionId.toString(16), previous: this.sessionId.toString(16), host });
     }
     this.sessionId = sessionId;
@@ -47,6 +49,7 @@ export class LinkWatchdog {
   }
 
   private emit(event: LinkEvent, detail: Record<string, string | number>): void {
+    if (this.link !== undefined) detail = { link: this.link, ...detail };
     this.onEvent(event, detail);
     if (!this.alertCommand) return;
     // The command learns what happened from its environment; its output goes to our stderr.

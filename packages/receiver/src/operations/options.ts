@@ -2,7 +2,7 @@ import { mkdirSync, realpathSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import type { UdpIoPreference } from '@diodesync/native';
 import type { FrameAuthenticator } from '@diodesync/protocol';
-import { UsageError, commandLine, commandWord, durationOption, isMulticast, packageVersion, parseByteSize, parseEndpoint, parseMetricsAddress, parseOrUsage, pickKeys, readConfigFile, readKeyFile, setLogThreshold, sizeOption, stdioDashAsValue, thresholdFromFlags, wholeNumberOption, type Endpoint, type MetricsAddress } from '@diodesync/cli-kit';
+import { UsageError, commandLine, commandWord, durationOption, isMulticast, packageVersion, parseByteSize, parseEndpoint, parseMetricsAddress, parseNamedLinks, parseOrUsage, pickKeys, readConfigFile, readKeyFile, setLogThreshold, sizeOption, stdioDashAsValue, thresholdFromFlags, wholeNumberOption, type Endpoint, type MetricsAddress, type NamedLink } from '@diodesync/cli-kit';
 import { parseFreeFloor, type LimitSettings } from '../assembly/limits.js';
 import { isInside } from '../placement/paths.js';
 import { defaultStateDir } from './state-location.js';
@@ -12,8 +12,12 @@ export const VERSION = packageVersion(import.meta.url);
 
 /** `diode-receive <dest-dir> --listen URL [options]`, checked. */
 export interface ReceiveOptions {
+  /** Every --listen, as given, joined by spaces (status and logs). */
   listen: string;
+  /** The first link's endpoint. */
   endpoint: Endpoint;
+  /** Each --listen (it may be given several times: two links at once), named `NAME=URL` or by its URL. */
+  links: NamedLink<Endpoint>[];
   multicastInterface: string | undefined;
   dest: string;
   stateDir: string;
@@ -56,7 +60,7 @@ export async function parseCommandLine(args: string[]): Promise<Command> {
     // dest-dir is optional for yargs so that a --config file can name it ("dest-dir"); checked below.
     .command('$0 [dest-dir]', 'receive into dest-dir', (y) => y
       .positional('dest-dir', { type: 'string', describe: 'mirror directory (created if missing)' })
-      .option('listen', { type: 'string', demandOption: true, describe: 'where frames arrive: udp://HOST:PORT (unicast or multicast group), tcp-listen://HOST:PORT, tcp://HOST:PORT (appliance high side), - for stdin, capture://IFACE[:PORT] (a tap: promiscuous packet capture, needs CAP_NET_RAW), pcap:FILE[:PORT] or pcap:- (a pcap/pcapng capture)' })
+      .option('listen', { type: 'string', demandOption: true, describe: 'where frames arrive: udp://HOST:PORT (unicast or multicast group), tcp-listen://HOST:PORT, tcp://HOST:PORT (appliance high side), - for stdin, capture://IFACE[:PORT] (a tap: promiscuous packet capture, needs CAP_NET_RAW), pcap:FILE[:PORT] or pcap:- (a pcap/pcapng capture); give it again for more links (NAME=URL names one): a frame is used once, whichever link brings it' })
       .option('multicast-interface', { type: 'string', describe: 'local address of the interface to join a multicast group on' })
       .option('state', { type: 'string', describe: 'receiver state: partial files, report, status, last manifest (default: $STATE_DIRECTORY/<dest name>-<hash> under systemd, else $XDG_STATE_HOME/diodesync/<dest name>-<hash>; an existing .<dest>.diodesync beside dest-dir is kept). Keep it on the mirror\'s file system: placing a file is then a rename, not a copy' })
       .option('exit-when-synced', { type: 'boolean', default: false, describe: "exit 0 once every file of the sender's manifest is present and verified" })
@@ -66,7 +70,7 @@ export async function parseCommandLine(args: string[]): Promise<Command> {
       .option('max-buffer', { type: 'string', default: '64m', describe: 'memory for chunks not yet written; beyond it chunks are dropped and counted' })
       .option('workers', { type: 'number', default: 256, describe: 'objects assembled at once; headers of further objects wait for the next pass' })
       .option('partial-ttl', { type: 'string', default: '24', describe: 'hours a partial file may wait for its missing chunks before it is removed and reported (or 30m, 2d)' })
-      .option('on-alert', { type: 'string', describe: 'shell command run on link-down, link-up and sender-restart (DIODESYNC_EVENT says which)' })
+      .option('on-alert', { type: 'string', describe: 'shell command run on link-down, link-up and sender-restart (DIODESYNC_EVENT says which; DIODESYNC_LINK names the link when there are several)' })
       .option('apply-deletes', { type: 'boolean', default: false, describe: "apply the sender's deletes and renames (deleted files go to <state>/quarantine)" })
       .option('quarantine-days', { type: 'string', default: '7', describe: 'with --apply-deletes: days a deleted file is kept in quarantine (or 12h)' })
       .option('metrics', { type: 'string', describe: 'serve Prometheus metrics on PORT, :PORT (all interfaces) or HOST:PORT' })
@@ -88,8 +92,10 @@ export async function parseCommandLine(args: string[]): Promise<Command> {
   if (argv._[0] === 'verify') return verifyCommand(String(argv['dest-dir']), argv.state as string | undefined, Boolean(argv.json));
 
   if (argv['dest-dir'] === undefined) throw new UsageError('no destination directory: give it first, or as "dest-dir" in the --config file');
-  const listen = String(argv.listen);
-  const endpoint = parseOrUsage(() => parseEndpoint(listen, ['udp', 'tcp-listen', 'tcp', 'stdio', 'capture', 'pcap']));
+  const listenValues = [argv.listen].flat().map(String);
+  const links = parseOrUsage(() => parseNamedLinks(listenValues, (url) => parseEndpoint(url, ['udp', 'tcp-listen', 'tcp', 'stdio', 'capture', 'pcap']), '--listen'));
+  const listen = listenValues.join(' ');
+  const endpoint = links[0]!.endpoint;
   const rcvbuf = sizeOption('--rcvbuf', argv.rcvbuf, '32m');
   const maxBuffer = sizeOption('--max-buffer', argv['max-buffer'], '64m');
   const timeout = durationOption('--timeout', argv.timeout, 's', '600');
@@ -111,7 +117,7 @@ export async function parseCommandLine(args: string[]): Promise<Command> {
   return {
     command: 'receive',
     options: {
-      listen, endpoint, multicastInterface: argv['multicast-interface'] as string | undefined, dest, stateDir,
+      listen, endpoint, links, multicastInterface: argv['multicast-interface'] as string | undefined, dest, stateDir,
       exitWhenSynced: Boolean(argv['exit-when-synced']), timeoutSeconds: timeout, rcvbuf, io: argv.io as UdpIoPreference, maxBuffer, workers,
       partialTtlMs: partialTtlHours * 3_600_000, onAlert: argv['on-alert'] === undefined ? undefined : String(argv['on-alert']),
       applyDeletes: Boolean(argv['apply-deletes']), quarantineDays,

@@ -4,6 +4,7 @@ import { UsageError } from '@diodesync/cli-kit';
 import type { ReceiverCounters } from '../counters.js';
 import { writeJsonAtomic } from './json-file.js';
 import type { LinkState } from './link-watchdog.js';
+import { formatLinkLines, formatLinkMetrics, type LinkStatus } from './link-status.js';
 
 export const STATUS_FILE = 'status.json';
 
@@ -22,6 +23,8 @@ export interface ReceiverStatus {
   missing: number;
   link: LinkState;
   lastHeartbeat: string | null;
+  /** Each --listen (one or several), with its own counters and watchdog; the fields above are the totals. */
+  links?: LinkStatus[];
 }
 
 export async function writeStatus(stateDir: string, status: ReceiverStatus): Promise<void> {
@@ -57,6 +60,7 @@ export function formatStatus(s: ReceiverStatus): string {
     `listen       ${s.listen}`,
     `mirror       ${s.dest}: ${s.synced ? 'in sync' : `${s.missing} file(s) missing or outdated`}`,
     `link         ${s.link}, last heartbeat ${s.lastHeartbeat ?? 'never'}`,
+    ...formatLinkLines(s.links),
     `frames       ${c.framesReceived} received (${c.bytesReceived} bytes), ~${s.framesLost} lost on the link`,
     `bad frames   ${drops}; ${c.bytesSkipped} bytes skipped re-aligning`,
     `auth         ${Object.entries(c.auth ?? {}).map(([r, n]) => `${r} ${n}`).join(', ')}`,
@@ -105,5 +109,7 @@ export function formatMetrics(s: ReceiverStatus): string {
   metric('heartbeats_received_total', 'counter', 'Heartbeats of the newest sender session.', c.heartbeats ?? 0);
   metric('last_heartbeat_timestamp_seconds', 'gauge', 'Unix time of the last heartbeat (0: none yet).', s.lastHeartbeat ? Date.parse(s.lastHeartbeat) / 1000 : 0);
   metric('partials_expired_total', 'counter', 'Partial files given up after --partial-ttl.', c.partialsExpired ?? 0);
+  metric('duplicate_frames_total', 'counter', 'Frames that had arrived already (by another link): used once.', c.duplicateFrames ?? 0);
+  formatLinkMetrics(s.links, metric);
   return lines.join('\n') + '\n';
 }

@@ -6,13 +6,13 @@ import { PcapSink } from './pcap-sink.js';
 import { UdpSink, type UdpOptions } from './udp-sink.js';
 
 /** Opens the transport an endpoint names. */
-export async function openSink(endpoint: Endpoint, udp: UdpOptions = {}, tcpAttempts = Infinity): Promise<FrameSink> {
+export async function openSink(endpoint: Endpoint, udp: UdpOptions = {}, tcpAttempts = Infinity, signal?: AbortSignal): Promise<FrameSink> {
   switch (endpoint.scheme) {
     case 'udp':
       return UdpSink.open(endpoint.host, endpoint.port, udp);
     case 'tcp':
       return TcpSink.open(endpoint.host, endpoint.port, {
-        maxAttempts: tcpAttempts,
+        maxAttempts: tcpAttempts, signal,
         onReconnect: (attempt, error) => log('reconnecting', { to: formatEndpoint(endpoint), attempt, error }),
       });
     case 'stdio':

@@ -146,6 +146,8 @@ export interface TcpOptions {
   /** Connection attempts before giving up (Infinity for a service that must keep going). */
   maxAttempts: number;
   onReconnect: (attempt: number, error: string) => void;
+  /** Stops the first connection's retries (one of several links, still connecting when the run ends). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -170,12 +172,15 @@ export class TcpSink extends StreamSink {
   static async open(host: string, port: number, options: TcpOptions): Promise<TcpSink> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return new TcpSink(await connect(host, port), host, port, options);
+        const socket = await connect(host, port);
+        if (options.signal?.aborted) socket.destroy();
+        else return new TcpSink(socket, host, port, options);
       } catch (err) {
         if (attempt > options.maxAttempts) throw err;
         options.onReconnect(attempt, (err as Error).message);
-        await sleep(backoffMs(attempt));
       }
+      options.signal?.throwIfAborted();
+      await sleep(backoffMs(attempt), undefined, { signal: options.signal });
     }
   }
 
