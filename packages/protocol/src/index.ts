@@ -23,3 +23,7 @@ export {
 export { FrameAuthenticator, MIN_KEY_BYTES, openFrame, sealFrame } from './auth.js';
 export { fsPath, hasEscapedBytes, pathFromBytes, pathToBytes, printablePath } from './path-bytes.js';
 export { reportedPaths, type ReceiverReport, type ReportEntry, type SyncReport } from './report.js';
+export {
+  MAX_CHANNEL_NAME, STREAM_RECORD_FIXED, StreamKind, channelNameProblem, decodeStreamRecord, encodeStreamRecord, rebuildStreamBlock,
+  streamBlockParity, streamRecordOverhead, type StreamRecord,
+} from './stream.js';
