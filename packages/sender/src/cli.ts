@@ -4,7 +4,7 @@ import { randomInt } from 'node:crypto';
 import yargs, { type ArgumentsCamelCase, type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { HEADER_SIZE, IP_UDP_OVERHEAD, MAX_DATAGRAM, MAX_PAYLOAD, TAG_SIZE, fecEnabled, formatFec, parseFec } from '@diodesync/protocol';
-import { UsageError, formatBitRate, formatBytes, keyFromFile, parseBitRate, parseEndpoint, parseOrUsage, stdioDashAsValue } from '@diodesync/cli-kit';
+import { UsageError, formatBitRate, parseChannelSpecs, formatBytes, keyFromFile, parseBitRate, parseEndpoint, parseOrUsage, stdioDashAsValue } from '@diodesync/cli-kit';
 import { UDP_IO_PREFERENCES, type UdpIoPreference } from '@diodesync/native';
 import { FrameEmitter } from './framing/frame-emitter.js';
 import { LedgerError, damagedLedger, isSqliteError } from './ledger/errors.js';
@@ -19,6 +19,7 @@ import { Sender, type SenderStats } from './sender.js';
 import { openSink } from './transport/sinks.js';
 import { TransportError } from './transport/frame-sink.js';
 import { treeFilter } from './inventory/tree-filter.js';
+import { StreamForwarder } from './streams/stream-forwarder.js';
 
 const PROGRAM = 'diode-send';
 
@@ -52,7 +53,10 @@ const sendOptions = <T>(y: Argv<T>) => y
   .option('delete', { type: 'boolean', default: false, describe: 'announce deletions (R times) and renames to the receiver' })
   .option('key-file', { type: 'string', describe: 'pre-shared key (hex or base64, mode 600): every frame carries an HMAC tag' })
   .option('encrypt', { type: 'boolean', default: false, describe: 'with --key-file: encrypt every payload (AES-256-GCM)' })
-  .option('manifest-interval', { type: 'number', default: 300, describe: 'watch mode: seconds between manifests when nothing changes' });
+  .option('manifest-interval', { type: 'number', default: 300, describe: 'watch mode: seconds between manifests when nothing changes' })
+  .option('forward', { type: 'string', array: true, describe: 'pass-through channel NAME=udp://HOST:PORT (datagrams) or NAME=tcp-listen://HOST:PORT (each connection a session); repeatable, up to 64' })
+  .option('forward-rate', { type: 'string', describe: 'the most of --rate the channels may take, bits per second (default: half of --rate)' })
+  .option('forward-flush', { type: 'number', default: 20, describe: 'ms after which a channel\'s FEC block is closed and its parity sent' });
 
 const ledgerOptions = <T>(y: Argv<T>) => y
   .positional('action', { type: 'string', choices: LEDGER_ACTIONS, demandOption: true })
@@ -133,6 +137,12 @@ async function main(): Promise<void> {
     if (!(argv[name] >= 0) || (name !== 'pass-interval' && argv[name] === 0)) throw new UsageError(`--${name} must be a positive number of seconds`);
   }
 
+  const channels = parseOrUsage(() => parseChannelSpecs('forward', argv.forward ?? [], ['udp', 'tcp-listen'], false));
+  const forwardRate = argv['forward-rate'] === undefined ? rate / 2 : parseOrUsage(() => parseBitRate(argv['forward-rate']!));
+  if (forwardRate > rate) throw new UsageError('--forward-rate cannot exceed --rate: the channels share the link with the files');
+  const flushMs = argv['forward-flush'];
+  if (!(flushMs >= 1 && flushMs <= 10_000)) throw new UsageError('--forward-flush must be between 1 and 10000 ms');
+
   // Open the ledger before the socket: an unusable ledger stops us before anything is sent.
   const ledger = Ledger.open(ledgerFile, { create: true });
   const settings = { source: realpathSync(source), to: argv.to, rate, redundancy, mtu, once: argv.once };
@@ -171,6 +181,19 @@ async function main(): Promise<void> {
     ledger,
     stop.signal,
   );
+  let streamFailure: Error | undefined;
+  const forwarder = channels.length === 0 ? undefined : new StreamForwarder({ channels, forwardRate, flushMs, fec, maxPayload: maxChunk }, emitter, (err) => {
+    streamFailure ??= err;
+    stop.abort();
+  });
+  if (forwarder) {
+    const ports = await forwarder.start().catch(async (err: NodeJS.ErrnoException) => {
+      ledger.close();
+      await sink.close();
+      throw new UsageError(`cannot open a --forward channel: ${err.code ?? err.message}${err.code && 'address' in err ? ` on ${String(err.address)}:${String((err as { port?: number }).port)}` : ''}`);
+    });
+    for (const c of channels) log('forwarding', { channel: c.name, on: c.text, port: ports[c.name], forwardRate: formatBitRate(forwardRate), flushMs });
+  }
   log('start', {
     to: sink.description, io: sink.io?.mode ?? 'stream', ioReason: sink.io?.reason,
     session: sessionId.toString(16), rate: formatBitRate(rate), redundancy, fec: formatFec(fec), interleave, chunkSize,
@@ -188,8 +211,10 @@ async function main(): Promise<void> {
     clearInterval(progress);
     showStatus(undefined);
     ledger.close();
+    await forwarder?.close();
     await sink.close();
   }
+  if (streamFailure) throw streamFailure;
   const seconds = (performance.now() - started) / 1000;
   const { stats } = sender;
   log('done', {
@@ -197,6 +222,7 @@ async function main(): Promise<void> {
     seconds: Number(seconds.toFixed(3)), wireRate: formatBitRate((emitter.bytesSent * 8) / seconds),
     changedDuringSend: stats.changedDuringSend, failed: unsent, skipped: stats.skipped, unreadable: stats.unreadable,
   });
+  for (const [channel, counts] of Object.entries(forwarder?.counts() ?? {})) log('channel-done', { channel, ...counts });
   if (stop.signal.aborted) return;
   if (unsent > 0) fail(`${unsent} file(s) could not be read and were not sent`, 2);
   if (stats.unreadable > 0) fail(`${stats.unreadable} entr${stats.unreadable === 1 ? 'y' : 'ies'} of the tree could not be read (see entry-unreadable): the tree was not sent whole`, 2);

@@ -27,4 +27,12 @@ export class TokenBucket {
     const waitMs = -this.tokens / this.bytesPerMs;
     return new Promise((resolve) => setTimeout(resolve, waitMs));
   }
+
+  /** Takes bytes that went without waiting (a stream frame ahead of the queue): later takes wait for them. */
+  charge(bytes: number): void {
+    const now = performance.now();
+    this.tokens = Math.min(this.burstBytes, this.tokens + (now - this.last) * this.bytesPerMs);
+    this.last = now;
+    this.tokens -= bytes;
+  }
 }
