@@ -17,7 +17,7 @@ export {
   type Change, type Heartbeat, type Manifest, type ManifestFile, type ObjectHeader,
 } from './messages.js';
 export {
-  fecBlockCount, fecBlockRange, fecEnabled, fecEncode, fecParityCount, fecRebuild, fecShardSize, formatFec, parseFec,
+  FEC_MAX_K, fecBlockCount, fecBlockRange, fecEnabled, fecEncode, fecParityCount, fecRebuild, fecShardSize, formatFec, parseFec,
   type FecLayout,
 } from './fec.js';
 export { FrameAuthenticator, MIN_KEY_BYTES, openFrame, sealFrame } from './auth.js';

@@ -4,7 +4,7 @@
 process.env.UV_THREADPOOL_SIZE ??= '16';
 import * as path from 'node:path';
 import { hideBin } from 'yargs/helpers';
-import { UsageError } from '@diodesync/cli-kit';
+import { UsageError, parseOrUsage } from '@diodesync/cli-kit';
 import { nativeIo } from '@diodesync/native';
 import { ResourceLimits } from './assembly/limits.js';
 import { openSource, type Source } from './ingest/open-source.js';
@@ -22,6 +22,7 @@ import { ChangeApplier } from './placement/change-applier.js';
 import { DestTree } from './placement/dest-tree.js';
 import { SyncTracker } from './placement/sync-tracker.js';
 import { Receiver } from './receiver.js';
+import { StreamDelivery } from './streams/stream-delivery.js';
 
 const STATUS_EVERY_MS = 1_000;
 const QUARANTINE_CHECK_EVERY_MS = 3_600_000;
@@ -46,6 +47,7 @@ async function receive(o: ReceiveOptions): Promise<void> {
   const sync = new SyncTracker(tree, o.portableNames);
   await removeStaleJsonTemps(stateDir);
   await reserveReportSpace(stateDir);
+  const streams = parseOrUsage(() => new StreamDelivery(o.deliver));
   const watchdog = new LinkWatchdog((event, detail) => log(event, detail), o.onAlert);
   let exiting = false;
   const exitOnce = (code: number, reason: string) => {
@@ -63,6 +65,7 @@ async function receive(o: ReceiveOptions): Promise<void> {
         if (o.exitWhenSynced && sync.onlyRefusedLeft) exitOnce(2, 'refused');
       },
       onHeartbeat: (sessionId, hb) => watchdog.heartbeat(sessionId, hb.intervalMs, hb.host),
+      onStream: (senderSession, record, raw) => streams.take(senderSession, record, raw),
       changes, keys: o.keys, requireEncryption: o.encrypt, portableNames: o.portableNames,
       limits: new ResourceLimits(o.limits, [dest, stateDir]),
     },
@@ -77,6 +80,7 @@ async function receive(o: ReceiveOptions): Promise<void> {
     counters: receiver.counters, framesLost: receiver.sequences.lost, partialFiles: receiver.partialCount,
     bufferedBytes: receiver.budget.held, synced: sync.synced, missing: sync.pendingCount, link: watchdog.state,
     lastHeartbeat: watchdog.lastHeartbeat ? new Date(watchdog.lastHeartbeat).toISOString() : null,
+    streams: streams.status(),
   });
   const buildReport = async (): Promise<ReceiverReport> => ({ ...(await sync.report()), partial: receiver.partialSummary(), expired: receiver.expired });
   const saveReport = async () => writeReport(stateDir, await buildReport());
@@ -100,6 +104,7 @@ async function receive(o: ReceiveOptions): Promise<void> {
     on: listen, port: source.port, dest, state: stateDir, metricsPort: metrics?.port, keys: o.keys.length, encrypt: o.encrypt,
     io: source.io ?? 'stream', native: nativeIo.available ? 'addon' : `fallback (${nativeIo.reason})`,
   });
+  for (const c of o.deliver) log('delivering', { channel: c.name, to: c.text.slice(c.name.length + 1) });
   // Linux grants at most net.core.rmem_max (and reports twice what it grants): say so, rather than run on less in silence.
   if (source.receiveBufferBytes !== undefined && source.receiveBufferBytes / 2 < o.rcvbuf) {
     log('rcvbuf-capped', { asked: o.rcvbuf, granted: source.receiveBufferBytes / 2, hint: 'the kernel caps it at net.core.rmem_max: raise that (sysctl) for a bigger socket buffer; the reader thread still holds --rcvbuf' });
@@ -115,6 +120,7 @@ async function receive(o: ReceiveOptions): Promise<void> {
     watchdog.stop();
     await stopStep('close source', async () => source.close());
     await stopStep('close metrics', async () => metrics?.close());
+    await stopStep('close stream outlets', () => streams.stop());
     await stopStep('checkpoint partial files', () => receiver.close());
     await stopStep('write status', () => writeStatus(stateDir, status(false)));
     let report: ReceiverReport | undefined;

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import yargs from 'yargs';
 import type { UdpIoPreference } from '@diodesync/native';
 import type { FrameAuthenticator } from '@diodesync/protocol';
-import { UsageError, keyFromFile, parseByteSize, parseEndpoint, parseOrUsage, stdioDashAsValue, type Endpoint } from '@diodesync/cli-kit';
+import { UsageError, keyFromFile, parseByteSize, parseChannelSpecs, parseEndpoint, parseOrUsage, stdioDashAsValue, type ChannelSpec, type Endpoint } from '@diodesync/cli-kit';
 import { parseFreeFloor, type LimitSettings } from '../assembly/limits.js';
 import { isInside } from '../placement/paths.js';
 
@@ -33,6 +33,8 @@ export interface ReceiveOptions {
   encrypt: boolean;
   limits: LimitSettings;
   portableNames: boolean;
+  /** --deliver NAME=udp://|tcp://|file:DIR: where each pass-through channel goes. */
+  deliver: ChannelSpec[];
 }
 
 export type Command = { command: 'status'; stateDir: string; json: boolean } | { command: 'receive'; options: ReceiveOptions };
@@ -66,6 +68,7 @@ export async function parseCommandLine(args: string[]): Promise<Command> {
       .option('max-file-size', { type: 'string', default: '64g', describe: 'refuse (and count) files announced larger than this' })
       .option('max-files', { type: 'number', default: 10_000_000, describe: 'refuse new files once the mirror and the files under way hold this many' })
       .option('portable-names', { type: 'boolean', default: false, describe: 'refuse (and report) names Windows cannot hold: for a mirror that is later copied to Windows' })
+      .option('deliver', { type: 'string', array: true, describe: 'pass-through channel out: NAME=udp://HOST:PORT (datagrams), NAME=tcp://HOST:PORT (one connection per session) or NAME=file:DIR (appended, rotated by size or hour); repeatable' })
       .option('min-free', { type: 'string', default: '1g', describe: 'refuse files that would leave less free space than this (bytes, or N% of the file system)' }))
     .config('config', 'JSON file whose keys are long option names')
     .strict()
@@ -99,6 +102,7 @@ export async function parseCommandLine(args: string[]): Promise<Command> {
   const dest = ensureDirectory(path.resolve(String(argv['dest-dir'])), 'destination');
   const stateDir = ensureDirectory(path.resolve(argv.state === undefined ? defaultStateDir(dest) : String(argv.state)), 'state directory');
   if (isInside(dest, stateDir)) throw new UsageError('--state must not be inside the destination directory');
+  const deliver = parseOrUsage(() => parseChannelSpecs('deliver', ((argv.deliver ?? []) as unknown[]).map(String), ['udp', 'tcp'], true));
   const quarantineDays = Number(argv['quarantine-days']);
   if (!(quarantineDays >= 0)) throw new UsageError('--quarantine-days must be a number >= 0');
 
@@ -111,6 +115,7 @@ export async function parseCommandLine(args: string[]): Promise<Command> {
       applyDeletes: Boolean(argv['apply-deletes']), quarantineDays,
       metrics: metricsAt && { text: String(argv.metrics), host: metricsAt.host, port: metricsAt.port },
       keys, encrypt: Boolean(argv.encrypt), limits: { maxFileSize, maxFiles, minFree }, portableNames: Boolean(argv['portable-names']),
+      deliver,
     },
   };
 }
