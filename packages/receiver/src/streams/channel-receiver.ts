@@ -35,7 +35,11 @@ export interface ChannelTiming {
   window: number;
 }
 
-export const DEFAULT_TIMING: ChannelTiming = { gapWaitMs: 200, window: 8192 };
+/**
+ * A gap is mostly given up when a later block's parity arrives (the sender had sent this block's
+ * before); the wait only matters at the end of a burst, when nothing comes after the hole.
+ */
+export const DEFAULT_TIMING: ChannelTiming = { gapWaitMs: 500, window: 8192 };
 
 /**
  * One channel on the high side. Input: its records (data and parity) of the newest sender
@@ -57,7 +61,10 @@ export class ChannelReceiver {
   private readonly pending = new Map<number, StreamRecord>();
   private blocks: StreamBlocks;
   private readonly openSessions = new Set<number>();
-  private gapSince = 0;
+  /** The open gap: the sender's clock when the record that showed it was sent, and our clock at the last arrival. */
+  private gap: { sentAt: number } | undefined;
+  private newestSentAt = 0;
+  private lastArrival = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
 
@@ -81,6 +88,8 @@ export class ChannelReceiver {
   take(senderSession: number, record: StreamRecord, raw: Buffer): void {
     if (this.stopped) return;
     if (senderSession !== this.senderSession) this.restart(senderSession);
+    this.lastArrival = performance.now();
+    if (record.sentAt > this.newestSentAt) this.newestSentAt = record.sentAt;
     const wanted = (sequence: number) => this.next !== undefined && sequence >= this.next && !this.pending.has(sequence);
     if (record.kind === StreamKind.Parity) {
       this.counts.parityFrames++;
@@ -120,7 +129,7 @@ export class ChannelReceiver {
   }
 
   /** Delivers what is in order; gives a gap up when nothing can fill it any more. */
-  private progress(): void {
+  private progress(quiet = false): void {
     for (;;) {
       let r: StreamRecord | undefined;
       while (this.next !== undefined && (r = this.pending.get(this.next))) {
@@ -129,26 +138,38 @@ export class ChannelReceiver {
         this.deliver(r);
       }
       if (this.pending.size === 0) {
-        this.gapSince = 0;
+        this.gap = undefined;
         clearTimeout(this.timer);
         this.timer = undefined;
         break;
       }
-      const now = performance.now();
-      if (this.gapSince === 0) this.gapSince = now;
+      this.gap ??= { sentAt: this.newestSentAt };
       const next = this.next!;
-      const full = this.pending.size >= this.timing.window;
-      const hopeless = !this.blocks.repairing(next) && (now - this.gapSince >= this.timing.gapWaitMs || this.blocks.parityAfter(next));
-      if (!full && !hopeless) {
+      if (this.pending.size < this.timing.window && !this.hopeless(next, quiet)) {
         this.timer ??= setTimeout(() => {
-          this.timer = undefined;
-          this.progress();
-        }, Math.max(1, this.timing.gapWaitMs - (now - this.gapSince))).unref();
+          // After the timers, the I/O that waited meanwhile (a stalled process): a late parity is taken first.
+          setImmediate(() => {
+            this.timer = undefined;
+            this.progress(performance.now() - this.lastArrival >= this.timing.gapWaitMs);
+          });
+        }, this.timing.gapWaitMs).unref();
         break;
       }
+      quiet = false;
       this.giveUp(next);
     }
     if (this.next !== undefined) this.blocks.forgetBefore(this.next);
+  }
+
+  /**
+   * Nothing can fill the hole at `next` any more: no repair is under way, and the parity of a later
+   * block came (the sender sent this block's before it), or records the sender sent `gapWaitMs`
+   * after the hole came (its clock, so a stall here gives nothing up early), or nothing at all came
+   * for `gapWaitMs` (the hole is at the end of a burst).
+   */
+  private hopeless(next: number, quiet: boolean): boolean {
+    if (this.blocks.repairing(next)) return false;
+    return quiet || this.blocks.parityAfter(next) || this.newestSentAt - this.gap!.sentAt >= this.timing.gapWaitMs;
   }
 
   /** The records from `from` to the first one held are lost: logged once as a range, counted, and every open session cut. */
@@ -161,7 +182,7 @@ export class ChannelReceiver {
     log('stream-gap', { channel: this.name, from, to, records: to - from + 1, sessionsCut: this.openSessions.size });
     this.cutSessions('gap');
     this.next = to + 1;
-    this.gapSince = 0;
+    this.gap = undefined;
   }
 
   private deliver(r: StreamRecord): void {
@@ -217,6 +238,7 @@ export class ChannelReceiver {
     this.next = undefined;
     this.pending.clear();
     this.blocks = this.newBlocks();
-    this.gapSince = 0;
+    this.gap = undefined;
+    this.newestSentAt = 0;
   }
 }

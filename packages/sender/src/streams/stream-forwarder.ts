@@ -7,6 +7,8 @@ import { StreamOutbox } from './stream-outbox.js';
 import { listenTcp } from './tcp-forward.js';
 import { listenUdp } from './udp-forward.js';
 
+const QUEUE_SECONDS = 0.05;
+
 /** The settings of the pass-through channels (--forward, --forward-rate, --forward-flush, --fec, frame size). */
 export interface ForwardOptions {
   channels: ChannelSpec[];
@@ -33,7 +35,10 @@ export class StreamForwarder {
   private readonly reported = new Set<string>();
 
   constructor(private readonly options: ForwardOptions, emitter: FrameEmitter, failed: (err: Error) => void) {
-    this.outbox = new StreamOutbox(emitter, options.forwardRate, options.queueBytes ?? 16 * 1024 * 1024, failed);
+    // 50 ms of --forward-rate: a block's parity never waits long behind later records (the
+    // receiver waits that long for it), and a TCP reader pauses rather than queue more.
+    const queueBytes = options.queueBytes ?? Math.max(64 * 1024, (options.forwardRate / 8) * QUEUE_SECONDS);
+    this.outbox = new StreamOutbox(emitter, options.forwardRate, queueBytes, failed);
     this.encoders = options.channels.map((c) => new ChannelEncoder(c.name, options.fec, options.flushMs, this.outbox, options.maxPayload));
   }
 
