@@ -104,7 +104,7 @@ export class ChannelEncoder {
     this.parity = this.parity.then(async () => {
       const shards = await streamBlockParity(records, count);
       shards.forEach((shard, j) => {
-        this.outbox.push(encodeStreamRecord({
+        this.outbox.pushParity(encodeStreamRecord({
           kind: StreamKind.Parity, channel: this.name, sequence: first, session: 0, fecIndex: records.length + j,
           fecCount: records.length, parityCount: count, sentAt: Date.now(), data: shard,
         }));
