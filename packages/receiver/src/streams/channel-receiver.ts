@@ -29,24 +29,22 @@ export interface ChannelCounts {
 }
 
 export interface ChannelTiming {
-  /** How long a gap may wait for late or rebuilt records before it is given up. */
+  /** Silence after which a gap with nothing to fill it is given up (the end of a burst). */
   gapWaitMs: number;
   /** Records held beyond a gap at most; one more gives the gap up at once. */
   window: number;
 }
 
-/**
- * A gap is mostly given up when a later block's parity arrives (the sender had sent this block's
- * before); the wait only matters at the end of a burst, when nothing comes after the hole.
- */
+/** Most gaps are given up when a later block's parity arrives; the wait only matters at the end of a burst. */
 export const DEFAULT_TIMING: ChannelTiming = { gapWaitMs: 500, window: 8192 };
 
 /**
  * One channel on the high side. Input: its records (data and parity) of the newest sender
  * session. Output: the records in sequence order, each once, to the outlet; TCP sessions that
  * lost records are cut there and later records of theirs dropped, so no session is delivered
- * with a hole. A missing record waits for FEC or a late copy until `gapWaitMs` has passed, the
- * parity of a later block has come (its own block can no longer be completed), or the window is full.
+ * with a hole. A missing record waits for FEC or a late copy until the parity of a later block
+ * has come (its own block can no longer be completed), nothing has come for `gapWaitMs`, or the
+ * window is full.
  */
 export class ChannelReceiver {
   readonly counts: ChannelCounts = {
@@ -61,10 +59,10 @@ export class ChannelReceiver {
   private readonly pending = new Map<number, StreamRecord>();
   private blocks: StreamBlocks;
   private readonly openSessions = new Set<number>();
-  /** The open gap: the sender's clock when the record that showed it was sent, and our clock at the last arrival. */
-  private gap: { sentAt: number } | undefined;
-  private newestSentAt = 0;
+  /** Our clock at the last arrival: a gap with nothing after it is given up after gapWaitMs of silence. */
   private lastArrival = 0;
+  /** The sender codes this channel (a parity record, or a record past the first of its block, came): a hole may still be filled. */
+  private coded = false;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
 
@@ -89,7 +87,7 @@ export class ChannelReceiver {
     if (this.stopped) return;
     if (senderSession !== this.senderSession) this.restart(senderSession);
     this.lastArrival = performance.now();
-    if (record.sentAt > this.newestSentAt) this.newestSentAt = record.sentAt;
+    if (record.kind === StreamKind.Parity || record.fecIndex > 0) this.coded = true;
     const wanted = (sequence: number) => this.next !== undefined && sequence >= this.next && !this.pending.has(sequence);
     if (record.kind === StreamKind.Parity) {
       this.counts.parityFrames++;
@@ -138,12 +136,10 @@ export class ChannelReceiver {
         this.deliver(r);
       }
       if (this.pending.size === 0) {
-        this.gap = undefined;
         clearTimeout(this.timer);
         this.timer = undefined;
         break;
       }
-      this.gap ??= { sentAt: this.newestSentAt };
       const next = this.next!;
       if (this.pending.size < this.timing.window && !this.hopeless(next, quiet)) {
         this.timer ??= setTimeout(() => {
@@ -163,13 +159,14 @@ export class ChannelReceiver {
 
   /**
    * Nothing can fill the hole at `next` any more: no repair is under way, and the parity of a later
-   * block came (the sender sent this block's before it), or records the sender sent `gapWaitMs`
-   * after the hole came (its clock, so a stall here gives nothing up early), or nothing at all came
-   * for `gapWaitMs` (the hole is at the end of a burst).
+   * block came (the sender sends a block's parity before any later block's), or nothing at all came
+   * for `gapWaitMs` (the hole is at the end of a burst), or the sender does not code this channel
+   * (--fec 0: nothing could fill it). Only the order of arrivals counts, never how long a gap
+   * waited while records still come: a stall of either process gives nothing up early.
    */
   private hopeless(next: number, quiet: boolean): boolean {
     if (this.blocks.repairing(next)) return false;
-    return quiet || this.blocks.parityAfter(next) || this.newestSentAt - this.gap!.sentAt >= this.timing.gapWaitMs;
+    return quiet || !this.coded || this.blocks.parityAfter(next);
   }
 
   /** The records from `from` to the first one held are lost: logged once as a range, counted, and every open session cut. */
@@ -182,7 +179,6 @@ export class ChannelReceiver {
     log('stream-gap', { channel: this.name, from, to, records: to - from + 1, sessionsCut: this.openSessions.size });
     this.cutSessions('gap');
     this.next = to + 1;
-    this.gap = undefined;
   }
 
   private deliver(r: StreamRecord): void {
@@ -238,7 +234,6 @@ export class ChannelReceiver {
     this.next = undefined;
     this.pending.clear();
     this.blocks = this.newBlocks();
-    this.gap = undefined;
-    this.newestSentAt = 0;
+    this.coded = false;
   }
 }
