@@ -74,7 +74,7 @@ test('100,000 datagrams through 1% random loss (diode-impair): every one deliver
   await until(() => out.messages.length >= count, 60_000, () => '').catch(() => undefined);
   const { status, receiverLog } = await stop(l);
   const counters = await stopImpairRelay(relay!);
-  const seen = `${out.messages.length} of ${count} delivered; relay ${JSON.stringify(counters)}; receiver ${JSON.stringify({ lost: status.framesLost, overflow: status.counters.queueOverflow })}: ${notable(l)}`;
+  const seen = `${out.messages.length} of ${count} delivered; relay ${JSON.stringify(counters)}; receiver ${JSON.stringify({ lost: status.framesLost, overflow: status.counters.queueOverflow, badMessage: status.counters.badMessage, channel: status.streams.channels.syslog })}: ${notable(l)}`;
   assert.equal(out.messages.length, count, seen);
   assert.ok(Number(counters.lostRandom) > 500, `the relay lost frames: ${JSON.stringify(counters)}`);
   assert.equal(out.messages.length, count);

@@ -36,7 +36,7 @@ export interface ChannelTiming {
 }
 
 /** Most gaps are given up when a later block's parity arrives; the wait only matters at the end of a burst. */
-export const DEFAULT_TIMING: ChannelTiming = { gapWaitMs: 500, window: 8192 };
+export const DEFAULT_TIMING: ChannelTiming = { gapWaitMs: 2_000, window: 8192 };
 
 /**
  * One channel on the high side. Input: its records (data and parity) of the newest sender
@@ -141,7 +141,8 @@ export class ChannelReceiver {
         break;
       }
       const next = this.next!;
-      if (this.pending.size < this.timing.window && !this.hopeless(next, quiet)) {
+      const why = this.pending.size >= this.timing.window ? 'window' : this.hopeless(next, quiet);
+      if (!why) {
         this.timer ??= setTimeout(() => {
           // After the timers, the I/O that waited meanwhile (a stalled process): a late parity is taken first.
           setImmediate(() => {
@@ -152,7 +153,7 @@ export class ChannelReceiver {
         break;
       }
       quiet = false;
-      this.giveUp(next);
+      this.giveUp(next, why);
     }
     if (this.next !== undefined) this.blocks.forgetBefore(this.next);
   }
@@ -164,19 +165,21 @@ export class ChannelReceiver {
    * (--fec 0: nothing could fill it). Only the order of arrivals counts, never how long a gap
    * waited while records still come: a stall of either process gives nothing up early.
    */
-  private hopeless(next: number, quiet: boolean): boolean {
-    if (this.blocks.repairing(next)) return false;
-    return quiet || !this.coded || this.blocks.parityAfter(next);
+  private hopeless(next: number, quiet: boolean): 'silence' | 'uncoded' | 'later-parity' | undefined {
+    if (this.blocks.repairing(next)) return undefined;
+    if (quiet) return 'silence';
+    if (!this.coded) return 'uncoded';
+    return this.blocks.parityAfter(next) ? 'later-parity' : undefined;
   }
 
   /** The records from `from` to the first one held are lost: logged once as a range, counted, and every open session cut. */
-  private giveUp(from: number): void {
+  private giveUp(from: number, why: string): void {
     let to = Infinity;
     for (const sequence of this.pending.keys()) if (sequence < to) to = sequence;
     to -= 1;
     this.counts.gaps++;
     this.counts.lost += to - from + 1;
-    log('stream-gap', { channel: this.name, from, to, records: to - from + 1, sessionsCut: this.openSessions.size });
+    log('stream-gap', { channel: this.name, from, to, records: to - from + 1, why, block: this.blocks.describe(from), sessionsCut: this.openSessions.size });
     this.cutSessions('gap');
     this.next = to + 1;
   }

@@ -63,6 +63,17 @@ export class StreamBlocks {
     return false;
   }
 
+  /** What the block holding `sequence` had when its gap was given up, for the log line. */
+  describe(sequence: number): string {
+    for (const [start, b] of this.blocks) {
+      if (sequence < start || sequence >= start + (b.k ?? FEC_MAX_K)) continue;
+      const records = b.records.filter((r) => r).length;
+      const parity = b.parity.filter((p) => p).length;
+      return b.k === undefined ? `from ${start}: ${records} records, no parity` : `from ${start}: ${records} of ${b.k} records, ${parity} of ${b.m} parity`;
+    }
+    return 'none';
+  }
+
   /** Forgets the blocks whose records all lie before `next` (delivered or given up). */
   forgetBefore(next: number): void {
     for (const [start, b] of this.blocks) {
