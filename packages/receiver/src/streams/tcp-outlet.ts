@@ -37,6 +37,11 @@ export class TcpOutlet implements ChannelOutlet {
       this.counts.deliveryErrors++;
       return;
     }
+    // Records of a burst go out in one writev rather than one system call each.
+    if (!socket.writableCorked) {
+      socket.cork();
+      process.nextTick(() => socket.uncork());
+    }
     socket.write(data);
     if (socket.writableLength > MAX_UNWRITTEN) {
       log('stream-target-too-slow', { channel: this.channel, session, to: this.description, unwritten: socket.writableLength });
