@@ -106,3 +106,23 @@ test('a new sender session starts the numbering again and cuts the old sessions'
   assert.equal(rx.counts.senderRestarts, 1);
   await rx.stop();
 });
+
+test('forged parity far ahead is refused and counted; records held beyond a gap are bounded by the window', async () => {
+  const outlet = new RecordingOutlet();
+  const rx = new ChannelReceiver('c', outlet, { gapWaitMs: 10_000, window: 50 });
+  const first = (await wire(datagrams(1), 20, 1))[0]!;
+  rx.take(7, decodeStreamRecord(first), first);
+  for (let i = 0; i < 1000; i++) {
+    const forged = encodeStreamRecord({ kind: StreamKind.Parity, channel: 'c', sequence: 1000 + i * 97, session: 0, fecIndex: 20, fecCount: 20, parityCount: 4, sentAt: 0, data: Buffer.alloc(1024) });
+    rx.take(7, decodeStreamRecord(forged), forged);
+  }
+  assert.equal(rx.counts.badParity, 1000);
+  // A hole at 1, then 60 records: the window (50) gives the hole up without waiting.
+  for (let s = 2; s < 62; s++) {
+    const r = encodeStreamRecord({ kind: StreamKind.Datagram, channel: 'c', sequence: s, session: 0, fecIndex: s % 20, fecCount: 0, parityCount: 0, sentAt: 0, data: Buffer.from(`m${s}`) });
+    rx.take(7, decodeStreamRecord(r), r);
+  }
+  assert.equal(rx.counts.gaps, 1);
+  assert.equal(outlet.events.length, 61);
+  await rx.stop();
+});

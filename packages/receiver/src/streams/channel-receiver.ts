@@ -33,10 +33,12 @@ export interface ChannelTiming {
   gapWaitMs: number;
   /** Records held beyond a gap at most; one more gives the gap up at once. */
   window: number;
+  /** The same in bytes (large records on a jumbo or loopback link). */
+  windowBytes?: number;
 }
 
 /** Most gaps are given up when a later block's parity arrives; the wait only matters at the end of a burst. */
-export const DEFAULT_TIMING: ChannelTiming = { gapWaitMs: 2_000, window: 8192 };
+export const DEFAULT_TIMING: ChannelTiming = { gapWaitMs: 2_000, window: 8192, windowBytes: 32 * 1024 * 1024 };
 
 /**
  * One channel on the high side. Input: its records (data and parity) of the newest sender
@@ -57,6 +59,7 @@ export class ChannelReceiver {
   private next: number | undefined;
   /** Records received beyond `next`, waiting for it. */
   private readonly pending = new Map<number, StreamRecord>();
+  private pendingBytes = 0;
   private blocks: StreamBlocks;
   private readonly openSessions = new Set<number>();
   /** Our clock at the last arrival: a gap with nothing after it is given up after gapWaitMs of silence. */
@@ -92,7 +95,8 @@ export class ChannelReceiver {
     if (record.kind === StreamKind.Parity) {
       this.counts.parityFrames++;
       this.next ??= record.sequence;
-      if (!this.blocks.parity(record, wanted)) this.counts.badParity++;
+      // Parity only ever follows its block's records: one far ahead of the window is forged, and must not grow the table.
+      if (record.sequence >= this.next + this.timing.window || !this.blocks.parity(record, wanted)) this.counts.badParity++;
     } else {
       this.next ??= record.sequence - record.fecIndex;
       if (!wanted(record.sequence)) {
@@ -101,7 +105,7 @@ export class ChannelReceiver {
       }
       this.counts.messagesIn++;
       this.counts.bytesIn += record.data.length;
-      this.pending.set(record.sequence, record);
+      this.hold(record);
       this.blocks.data(record, raw, wanted);
     }
     this.progress();
@@ -121,7 +125,7 @@ export class ChannelReceiver {
       this.counts.repaired++;
       this.counts.messagesIn++;
       this.counts.bytesIn += r.data.length;
-      this.pending.set(r.sequence, r);
+      this.hold(r);
     }
     this.progress();
   }
@@ -132,6 +136,7 @@ export class ChannelReceiver {
       let r: StreamRecord | undefined;
       while (this.next !== undefined && (r = this.pending.get(this.next))) {
         this.pending.delete(this.next);
+        this.pendingBytes -= r.data.length;
         this.next++;
         this.deliver(r);
       }
@@ -141,7 +146,8 @@ export class ChannelReceiver {
         break;
       }
       const next = this.next!;
-      const why = this.pending.size >= this.timing.window ? 'window' : this.hopeless(next, quiet);
+      const full = this.pending.size >= this.timing.window || this.pendingBytes >= (this.timing.windowBytes ?? Infinity);
+      const why = full ? 'window' : this.hopeless(next, quiet);
       if (!why) {
         this.timer ??= setTimeout(() => {
           // After the timers, the I/O that waited meanwhile (a stalled process): a late parity is taken first.
@@ -182,6 +188,11 @@ export class ChannelReceiver {
     log('stream-gap', { channel: this.name, from, to, records: to - from + 1, why, block: this.blocks.describe(from), sessionsCut: this.openSessions.size });
     this.cutSessions('gap');
     this.next = to + 1;
+  }
+
+  private hold(r: StreamRecord): void {
+    this.pending.set(r.sequence, r);
+    this.pendingBytes += r.data.length;
   }
 
   private deliver(r: StreamRecord): void {
@@ -236,6 +247,7 @@ export class ChannelReceiver {
     this.senderSession = senderSession;
     this.next = undefined;
     this.pending.clear();
+    this.pendingBytes = 0;
     this.blocks = this.newBlocks();
     this.coded = false;
   }
