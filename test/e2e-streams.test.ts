@@ -238,4 +238,5 @@ test('bad --forward and --deliver give one line and exit 1', { timeout: 60_000 }
   const recv = [path.join(dir, 'dest'), '--listen', 'udp://127.0.0.1:0'];
   await usage(RECEIVE_CLI, [...recv, '--deliver', 'x=tcp-listen://127.0.0.1:1'], /unsupported scheme/);
   await usage(RECEIVE_CLI, [...recv, '--deliver', 'x=file:'], /needs a directory/);
+  await usage(RECEIVE_CLI, [...recv, '--deliver', `x=file:${path.join(dir, 'dest', 'logs')}`], /must not be inside the destination/);
 });

@@ -103,6 +103,10 @@ export async function parseCommandLine(args: string[]): Promise<Command> {
   const stateDir = ensureDirectory(path.resolve(argv.state === undefined ? defaultStateDir(dest) : String(argv.state)), 'state directory');
   if (isInside(dest, stateDir)) throw new UsageError('--state must not be inside the destination directory');
   const deliver = parseOrUsage(() => parseChannelSpecs('deliver', ((argv.deliver ?? []) as unknown[]).map(String), ['udp', 'tcp'], true));
+  for (const c of deliver) {
+    // Files appended under the mirror would be taken for strays of the tree (reported, deleted with it).
+    if (c.kind === 'file' && isInside(dest, path.resolve(c.dir))) throw new UsageError(`--deliver ${c.text}: the directory must not be inside the destination directory`);
+  }
   const quarantineDays = Number(argv['quarantine-days']);
   if (!(quarantineDays >= 0)) throw new UsageError('--quarantine-days must be a number >= 0');
 
