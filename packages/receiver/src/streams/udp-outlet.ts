@@ -10,15 +10,15 @@ export class UdpOutlet implements ChannelOutlet {
   private readonly socket: dgram.Socket;
   private warned = false;
 
-  constructor(private readonly endpoint: Endpoint, private readonly counts: OutletCounts, channel: string) {
+  constructor(private readonly endpoint: Endpoint, private readonly counts: OutletCounts, private readonly channel: string) {
     this.description = `udp://${endpoint.host}:${endpoint.port}`;
     this.socket = dgram.createSocket(isIP(endpoint.host) === 6 ? 'udp6' : 'udp4');
     // A datagram the target refuses (ICMP port unreachable) is counted, never fatal.
-    this.socket.on('error', (err) => this.failed(channel, err.message));
+    this.socket.on('error', (err) => this.failed(err.message));
   }
 
   datagram(data: Buffer): void {
-    this.socket.send(data, this.endpoint.port, this.endpoint.host, (err) => err && this.failed('', err.message));
+    this.socket.send(data, this.endpoint.port, this.endpoint.host, (err) => err && this.failed(err.message));
   }
 
   // Sessions come from a tcp-listen:// channel: a udp:// outlet cannot carry their bytes in order.
@@ -39,13 +39,13 @@ export class UdpOutlet implements ChannelOutlet {
     this.counts.deliveryErrors++;
     if (this.warned) return;
     this.warned = true;
-    log('stream-wrong-outlet', { to: this.description, hint: 'this channel carries TCP sessions: deliver it with NAME=tcp://HOST:PORT or NAME=file:DIR' });
+    log('stream-wrong-outlet', { channel: this.channel, to: this.description, hint: 'this channel carries TCP sessions: deliver it with NAME=tcp://HOST:PORT or NAME=file:DIR' });
   }
 
-  private failed(channel: string, error: string): void {
+  private failed(error: string): void {
     this.counts.deliveryErrors++;
     if (this.warned) return;
     this.warned = true;
-    log('stream-deliver-failed', { channel: channel || undefined, to: this.description, error });
+    log('stream-deliver-failed', { channel: this.channel, to: this.description, error });
   }
 }
