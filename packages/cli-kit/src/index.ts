@@ -11,3 +11,4 @@ export { durationOption, kbitRateOption, rateOption, sizeOption, wholeNumberOpti
 export { commandLine, fail, helpWidth, runMain, type ExplainError } from './program.js';
 export { bitRateText, formatBitRate, formatBytes, parseBitRate, parseByteSize, parseDuration } from './units.js';
 export { packageVersion } from './version.js';
+export { MAX_CHANNELS, parseChannelSpec, parseChannelSpecs, type ChannelSpec } from './channel-spec.js';

@@ -17,9 +17,13 @@ export {
   type Change, type Heartbeat, type Manifest, type ManifestFile, type ObjectHeader,
 } from './messages.js';
 export {
-  fecBlockCount, fecBlockRange, fecEnabled, fecEncode, fecParityCount, fecRebuild, fecShardSize, formatFec, parseFec,
+  FEC_MAX_K, fecBlockCount, fecBlockRange, fecEnabled, fecEncode, fecParityCount, fecRebuild, fecShardSize, formatFec, parseFec,
   type FecLayout,
 } from './fec.js';
 export { FrameAuthenticator, MIN_KEY_BYTES, openFrame, sealFrame } from './auth.js';
 export { fsPath, hasEscapedBytes, pathFromBytes, pathToBytes, printablePath } from './path-bytes.js';
 export { reportedPaths, type ReceiverReport, type ReportEntry, type SyncReport } from './report.js';
+export {
+  MAX_CHANNEL_NAME, STREAM_RECORD_FIXED, StreamKind, channelNameProblem, decodeStreamRecord, encodeStreamRecord, rebuildStreamBlock,
+  streamBlockParity, streamRecordOverhead, type StreamRecord,
+} from './stream.js';

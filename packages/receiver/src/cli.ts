@@ -4,7 +4,7 @@
 process.env.UV_THREADPOOL_SIZE ??= '16';
 import * as path from 'node:path';
 import { hideBin } from 'yargs/helpers';
-import { UsageError, runMain } from '@diodesync/cli-kit';
+import { UsageError, parseOrUsage, runMain } from '@diodesync/cli-kit';
 import { nativeIo } from '@diodesync/native';
 import { ResourceLimits } from './assembly/limits.js';
 import { log } from './log.js';
@@ -24,6 +24,7 @@ import { ChangeApplier } from './placement/change-applier.js';
 import { DestTree } from './placement/dest-tree.js';
 import { SyncTracker } from './placement/sync-tracker.js';
 import { Receiver } from './receiver.js';
+import { StreamDelivery } from './streams/stream-delivery.js';
 
 const STATUS_EVERY_MS = 1_000;
 const QUARANTINE_CHECK_EVERY_MS = 3_600_000;
@@ -49,6 +50,7 @@ async function receive(o: ReceiveOptions): Promise<void> {
   const sync = new SyncTracker(tree, o.portableNames);
   await removeStaleJsonTemps(stateDir);
   await reserveReportSpace(stateDir);
+  const streams = parseOrUsage(() => new StreamDelivery(o.deliver));
   const watchdog = new LinkWatchdog((event, detail) => log(event, detail), o.onAlert);
   let exiting = false;
   const exitOnce = (code: number, reason: string) => {
@@ -70,6 +72,7 @@ async function receive(o: ReceiveOptions): Promise<void> {
         log('heartbeat', { session: sessionId.toString(16), host: hb.host });
         watchdog.heartbeat(sessionId, hb.intervalMs, hb.host);
       },
+      onStream: (senderSession, record, raw) => streams.take(senderSession, record, raw),
       changes, keys: o.keys, requireEncryption: o.encrypt, portableNames: o.portableNames,
       limits: new ResourceLimits(o.limits, [dest, stateDir]),
     },
@@ -86,6 +89,7 @@ async function receive(o: ReceiveOptions): Promise<void> {
     bufferedBytes: receiver.budget.held, synced: sync.synced, missing: sync.pendingCount, link: watchdog.state,
     lastHeartbeat: watchdog.lastHeartbeat ? new Date(watchdog.lastHeartbeat).toISOString() : null,
     links: links.statuses(),
+    streams: streams.status(),
   });
   const buildReport = async (): Promise<ReceiverReport> => ({ ...(await sync.report()), partial: receiver.partialSummary(), expired: receiver.expired });
   const saveReport = async () => writeReport(stateDir, await buildReport());
@@ -117,6 +121,7 @@ async function receive(o: ReceiveOptions): Promise<void> {
     version: VERSION, on: listen, port: source.port, dest, state: stateDir, metricsPort: metrics?.port, keys: o.keys.length, encrypt: o.encrypt,
     io: source.io ?? 'stream', native: nativeIo.available ? 'addon' : `fallback (${nativeIo.reason})`,
   });
+  for (const c of o.deliver) log('delivering', { channel: c.name, to: c.text.slice(c.name.length + 1) });
   // Linux grants at most net.core.rmem_max (and reports twice what it grants): say so, rather than run on less in silence.
   for (const { link, source: s } of sources) {
     if (s.receiveBufferBytes !== undefined && s.receiveBufferBytes / 2 < o.rcvbuf) {
@@ -135,6 +140,7 @@ async function receive(o: ReceiveOptions): Promise<void> {
     links.stopWatchdogs();
     await stopStep('close source', () => links.close());
     await stopStep('close metrics', async () => metrics?.close());
+    await stopStep('close stream outlets', () => streams.stop());
     await stopStep('checkpoint partial files', () => receiver.close());
     await stopStep('write status', () => writeStatus(stateDir, status(false)));
     let report: ReceiverReport | undefined;

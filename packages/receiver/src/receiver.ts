@@ -19,7 +19,7 @@
  *   operations        Maintenance ticks the assembly (flush, checkpoint, expire); status, metrics,
  *                     watchdog and report read the counters and the stages (wired in cli.ts).
  */
-import type { Frame, Heartbeat } from '@diodesync/protocol';
+import type { Frame, Heartbeat, StreamRecord } from '@diodesync/protocol';
 import { Assembler, type AssemblerSettings, type ExpiredObject } from './assembly/assembler.js';
 import type { ByteBudget } from './assembly/byte-budget.js';
 import type { PartialObject } from './assembly/partial-object.js';
@@ -44,6 +44,8 @@ export interface ReceiverConfig extends AssemblerSettings, IntakeSettings {
   keepManifest?: (encoded: Buffer) => Promise<void>;
   /** Called for each valid heartbeat of the newest sender session (the link watchdog listens). */
   onHeartbeat?: (sessionId: number, heartbeat: Heartbeat) => void;
+  /** Pass-through stream records (streams/StreamDelivery); without it they are counted as unsupported. */
+  onStream?: (senderSession: number, record: StreamRecord, raw: Buffer) => void;
 }
 
 /** The receiving pipeline after the transport: frames in, verified files in the mirror out. */
@@ -68,6 +70,7 @@ export class Receiver {
     this.intake = new FrameIntake(this.counters, config, this.assembler, {
       heartbeat: config.onHeartbeat,
       change: changes && ((change) => changes.push(change)),
+      stream: config.onStream,
     });
     this.maintenance = new Maintenance((now, checkpoint) => this.assembler.tick(now, checkpoint));
   }

@@ -4,7 +4,7 @@ import { randomInt } from 'node:crypto';
 import type { ArgumentsCamelCase, Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { HEADER_SIZE, IP_UDP_OVERHEAD, MAX_DATAGRAM, MAX_PAYLOAD, TAG_SIZE, fecEnabled, formatFec, parseFec } from '@diodesync/protocol';
-import { UsageError, commandLine, durationOption, fail, formatBitRate, formatBytes, kbitRateOption, packageVersion, parseEndpoint, parseMetricsAddress, parseNamedLinks, parseOrUsage, rateOption, readConfigFile, readKeyFile, runMain, serveMetrics, setLogThreshold, stdioDashAsValue, thresholdFromFlags, wholeNumberOption } from '@diodesync/cli-kit';
+import { UsageError, commandLine, durationOption, fail, formatBitRate, formatBytes, kbitRateOption, packageVersion, parseEndpoint, parseMetricsAddress, parseChannelSpecs, parseNamedLinks, parseOrUsage, rateOption, readConfigFile, readKeyFile, runMain, serveMetrics, setLogThreshold, stdioDashAsValue, thresholdFromFlags, wholeNumberOption } from '@diodesync/cli-kit';
 import { UDP_IO_PREFERENCES, type UdpIoPreference } from '@diodesync/native';
 import { FrameEmitter } from './framing/frame-emitter.js';
 import { LedgerError, damagedLedger, isSqliteError } from './ledger/errors.js';
@@ -23,6 +23,7 @@ import { openLinks } from './transport/open-links.js';
 import { TransportError } from './transport/frame-sink.js';
 import { checkedGlob, treeFilter } from './inventory/tree-filter.js';
 import { ignoredSendOptions } from './ignored-options.js';
+import { StreamForwarder } from './streams/stream-forwarder.js';
 
 const PROGRAM = 'diode-send';
 const VERSION = packageVersion(import.meta.url);
@@ -56,7 +57,10 @@ const sendOptions = <T>(y: Argv<T>) => y
   .option('encrypt', { type: 'boolean', default: false, describe: 'with --key-file: encrypt every payload (AES-256-GCM)' })
   .option('manifest-interval', { type: 'string', default: '300', describe: 'watch mode: seconds between manifests when nothing changed, so a restarted receiver learns the tree again (or 5m)' })
   .option('metrics', { type: 'string', describe: 'serve Prometheus metrics on PORT, :PORT (all interfaces) or HOST:PORT' })
-  .option('dry-run', { type: 'boolean', default: false, describe: 'list what would be sent and why (new, changed, reset, ...), with sizes; send nothing, write no ledger row (--to not needed)' });
+  .option('dry-run', { type: 'boolean', default: false, describe: 'list what would be sent and why (new, changed, reset, ...), with sizes; send nothing, write no ledger row (--to not needed)' })
+  .option('forward', { type: 'string', array: true, describe: 'pass-through channel NAME=udp://HOST:PORT (datagrams) or NAME=tcp-listen://HOST:PORT (each connection a session); repeatable, up to 64' })
+  .option('forward-rate', { type: 'string', describe: 'the most of --rate the channels may take, bits per second (default: half of --rate)' })
+  .option('forward-flush', { type: 'string', default: '20', describe: 'milliseconds after which a channel\'s FEC block is closed and its parity sent (or 50ms, 1s)' });
 
 const ledgerOptions = <T>(y: Argv<T>) => y
   .positional('action', { type: 'string', choices: LEDGER_ACTIONS, demandOption: true })
@@ -150,6 +154,12 @@ async function main(): Promise<void> {
 
   const metricsAt = argv.metrics === undefined ? undefined : parseOrUsage(() => parseMetricsAddress(argv.metrics!));
 
+  const channels = parseOrUsage(() => parseChannelSpecs('forward', argv.forward ?? [], ['udp', 'tcp-listen'], false));
+  const forwardRate = argv['forward-rate'] === undefined ? rate / 2 : rateOption('--forward-rate', argv['forward-rate']);
+  if (forwardRate > rate) throw new UsageError('--forward-rate cannot exceed --rate: the channels share the link with the files');
+  const flushMs = durationOption('--forward-flush', argv['forward-flush'], 'ms', '20', true);
+  if (flushMs > 10_000) throw new UsageError(`--forward-flush: at most 10 s, got '${argv['forward-flush']}'; e.g. --forward-flush 20`);
+
   // Open the ledger before the socket: an unusable ledger stops us before anything is sent.
   if (location.legacy) log('ledger-legacy', { ledger: ledgerFile, detail: 'the ledger at the old default location records this tree: it stays in use' });
   const ledger = Ledger.open(ledgerFile, { create: true });
@@ -189,6 +199,19 @@ async function main(): Promise<void> {
     ledger,
     stop.signal,
   );
+  let streamFailure: Error | undefined;
+  const forwarder = channels.length === 0 ? undefined : new StreamForwarder({ channels, forwardRate, flushMs, fec, maxPayload: maxChunk }, emitter, (err) => {
+    streamFailure ??= err;
+    stop.abort();
+  });
+  if (forwarder) {
+    const ports = await forwarder.start().catch(async (err: NodeJS.ErrnoException) => {
+      ledger.close();
+      await sink.close();
+      throw new UsageError(`cannot open a --forward channel: ${err.code ?? err.message}${err.code && 'address' in err ? ` on ${String(err.address)}:${String((err as { port?: number }).port)}` : ''}`);
+    });
+    for (const c of channels) log('forwarding', { channel: c.name, on: c.text, port: ports[c.name], forwardRate: formatBitRate(forwardRate), flushMs });
+  }
   log('start', {
     version: VERSION, to: sink.description, ...(links.length > 1 && { links: links.length, stripe: argv.stripe }), io: sink.io?.mode ?? 'stream', ioReason: sink.io?.reason,
     session: sessionId.toString(16), rate: formatBitRate(rate), redundancy, fec: formatFec(fec), interleave, chunkSize,
@@ -216,8 +239,10 @@ async function main(): Promise<void> {
     showStatus(undefined);
     await metrics?.close(); // before the ledger it reads
     ledger.close();
+    await forwarder?.close();
     await sink.close();
   }
+  if (streamFailure) throw streamFailure;
   const seconds = (performance.now() - started) / 1000;
   const { stats } = sender;
   log('done', {
@@ -226,6 +251,7 @@ async function main(): Promise<void> {
     changedDuringSend: stats.changedDuringSend, failed: unsent, skipped: stats.skipped, unreadable: stats.unreadable,
   });
   for (const link of sink.summary?.() ?? []) log('link-done', { link: link.name, frames: link.framesSent, missed: link.framesMissed, up: link.up });
+  for (const [channel, counts] of Object.entries(forwarder?.counts() ?? {})) log('channel-done', { channel, ...counts });
   if (stop.signal.aborted) return;
   if (unsent > 0) fail(PROGRAM, `${unsent} file(s) could not be read and were not sent`, 2);
   if (stats.unreadable > 0) fail(PROGRAM, `${stats.unreadable} entr${stats.unreadable === 1 ? 'y' : 'ies'} of the tree could not be read (see entry-unreadable): the tree was not sent whole`, 2);

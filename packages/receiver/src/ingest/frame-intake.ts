@@ -1,6 +1,6 @@
 import {
-  type DropReason, FLAG_ENCRYPTED, FrameType, ProtocolError, decodeChange, decodeDatagram, decodeHeartbeat, decodeObjectHeader, openFrame,
-  type Change, type Frame, type FrameAuthenticator, type Heartbeat, type ObjectHeader,
+  type DropReason, FLAG_ENCRYPTED, FrameType, ProtocolError, decodeChange, decodeDatagram, decodeHeartbeat, decodeObjectHeader, decodeStreamRecord, openFrame,
+  type Change, type Frame, type FrameAuthenticator, type Heartbeat, type ObjectHeader, type StreamRecord,
 } from '@diodesync/protocol';
 import type { ReceiverCounters } from '../counters.js';
 import { log } from '../log.js';
@@ -22,6 +22,8 @@ export interface MessageHandlers {
   heartbeat?: ((sessionId: number, heartbeat: Heartbeat) => void) | undefined;
   /** Deletes and renames; without it they are counted as unsupported. */
   change?: ((change: Change) => void) | undefined;
+  /** Pass-through stream records (streams/), with the sender session and the payload they were decoded from. */
+  stream?: ((senderSession: number, record: StreamRecord, raw: Buffer) => void) | undefined;
 }
 
 /** The link a frame came by, when there are several (ingest/link.ts): its own counts, losses and heartbeats. */
@@ -109,6 +111,12 @@ export class FrameIntake {
         if (!this.messages.change) break;
         const change = this.decode(decodeChange, frame.payload);
         if (change) this.messages.change(change);
+        return;
+      }
+      case FrameType.Stream: {
+        if (!this.messages.stream) break;
+        const record = this.decode(decodeStreamRecord, frame.payload);
+        if (record) this.messages.stream(frame.header.sessionId, record, frame.payload);
         return;
       }
     }

@@ -2,7 +2,7 @@ import { mkdirSync, realpathSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import type { UdpIoPreference } from '@diodesync/native';
 import type { FrameAuthenticator } from '@diodesync/protocol';
-import { UsageError, commandLine, commandWord, durationOption, isMulticast, packageVersion, parseByteSize, parseEndpoint, parseMetricsAddress, parseNamedLinks, parseOrUsage, pickKeys, readConfigFile, readKeyFile, setLogThreshold, sizeOption, stdioDashAsValue, thresholdFromFlags, wholeNumberOption, type Endpoint, type MetricsAddress, type NamedLink } from '@diodesync/cli-kit';
+import { UsageError, commandLine, commandWord, durationOption, isMulticast, packageVersion, parseByteSize, parseEndpoint, parseChannelSpecs, parseMetricsAddress, parseNamedLinks, parseOrUsage, pickKeys, readConfigFile, readKeyFile, setLogThreshold, sizeOption, stdioDashAsValue, thresholdFromFlags, wholeNumberOption, type ChannelSpec, type Endpoint, type MetricsAddress, type NamedLink } from '@diodesync/cli-kit';
 import { parseFreeFloor, type LimitSettings } from '../assembly/limits.js';
 import { isInside } from '../placement/paths.js';
 import { defaultStateDir } from './state-location.js';
@@ -42,6 +42,8 @@ export interface ReceiveOptions {
   portableNames: boolean;
   /** Options given that change nothing here, and why: logged at start, the run goes on. */
   ignored: { option: string; reason: string }[];
+  /** --deliver NAME=udp://|tcp://|file:DIR: where each pass-through channel goes. */
+  deliver: ChannelSpec[];
 }
 
 export type Command = { command: 'status'; stateDir: string; json: boolean } | { command: 'verify'; dest: string; stateDir: string; json: boolean } | { command: 'receive'; options: ReceiveOptions };
@@ -79,6 +81,7 @@ export async function parseCommandLine(args: string[]): Promise<Command> {
       .option('max-file-size', { type: 'string', default: '64g', describe: 'refuse (and count) files announced larger than this' })
       .option('max-files', { type: 'number', default: 10_000_000, describe: 'refuse new files once the mirror and the files under way hold this many' })
       .option('portable-names', { type: 'boolean', default: false, describe: 'refuse (and report) names Windows cannot hold: for a mirror that is later copied to Windows' })
+      .option('deliver', { type: 'string', array: true, describe: 'pass-through channel out: NAME=udp://HOST:PORT (datagrams), NAME=tcp://HOST:PORT (one connection per session) or NAME=file:DIR (appended, rotated by size or hour); repeatable' })
       .option('min-free', { type: 'string', default: '1g', describe: 'refuse files that would leave less free space than this on the mirror\'s or the state\'s file system (bytes, or N% of the file system)' }))
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'log warnings and errors only' })
     .option('verbose', { alias: 'v', type: 'boolean', describe: 'log debug lines too' })
@@ -112,6 +115,11 @@ export async function parseCommandLine(args: string[]): Promise<Command> {
   const defaultState = argv.state === undefined ? defaultStateDir(dest) : undefined;
   const stateDir = ensureDirectory(path.resolve(defaultState?.dir ?? String(argv.state)), 'state directory');
   if (isInside(dest, stateDir)) throw new UsageError('--state must not be inside the destination directory');
+  const deliver = parseOrUsage(() => parseChannelSpecs('deliver', ((argv.deliver ?? []) as unknown[]).map(String), ['udp', 'tcp'], true));
+  for (const c of deliver) {
+    // Files appended under the mirror would be taken for strays of the tree (reported, deleted with it).
+    if (c.kind === 'file' && isInside(dest, path.resolve(c.dir))) throw new UsageError(`--deliver ${c.text}: the directory must not be inside the destination directory`);
+  }
   const quarantineDays = durationOption('--quarantine-days', argv['quarantine-days'], 'd', '7');
 
   return {
@@ -124,6 +132,7 @@ export async function parseCommandLine(args: string[]): Promise<Command> {
       metrics, legacyState: defaultState?.legacy ?? false,
       keys, encrypt: Boolean(argv.encrypt), limits: { maxFileSize, maxFiles, minFree }, portableNames: Boolean(argv['portable-names']),
       ignored: ignoredReceiveOptions(argv, endpoint),
+      deliver,
     },
   };
 }

@@ -5,6 +5,7 @@ import type { ReceiverCounters } from '../counters.js';
 import { writeJsonAtomic } from './json-file.js';
 import type { LinkState } from './link-watchdog.js';
 import { formatLinkLines, formatLinkMetrics, type LinkStatus } from './link-status.js';
+import type { StreamDelivery } from '../streams/stream-delivery.js';
 
 export const STATUS_FILE = 'status.json';
 
@@ -25,6 +26,8 @@ export interface ReceiverStatus {
   lastHeartbeat: string | null;
   /** Each --listen (one or several), with its own counters and watchdog; the fields above are the totals. */
   links?: LinkStatus[];
+  /** Pass-through channels (--deliver), and channels that came without one. */
+  streams?: ReturnType<StreamDelivery['status']>;
 }
 
 export async function writeStatus(stateDir: string, status: ReceiverStatus): Promise<void> {
@@ -69,7 +72,19 @@ export function formatStatus(s: ReceiverStatus): string {
     `queues       overflow ${c.queueOverflow}, too many objects ${c.tooManyPartials}, ${s.bufferedBytes} bytes buffered`,
     `files        ${c.filesCompleted} complete, ${s.partialFiles} partial, ${c.verifyFailed} failed verification, ${c.writeErrors} write errors, ${c.partialsExpired} expired`,
     ...(/^(capture|pcap):/.test(s.listen) && c.capture ? [`capture      ${Object.entries(c.capture).map(([r, n]) => `${r} ${n}`).join(', ')}`] : []),
+    ...formatChannels(s),
   ].join('\n');
+}
+
+/** One line per pass-through channel, then the channels that had no --deliver. */
+function formatChannels(s: ReceiverStatus): string[] {
+  const lines = Object.entries(s.streams?.channels ?? {}).map(([name, ch]) =>
+    `channel      ${name} -> ${ch.deliver}: ${ch.messagesOut} out (${ch.bytesOut} bytes) of ${ch.messagesIn} in, ${ch.repaired} repaired, ` +
+    `${ch.gaps} gaps (${ch.lost} lost), sessions ${ch.sessionsOpened} opened / ${ch.sessionsBroken} cut, ${ch.deliveryErrors} delivery errors, ` +
+    `latency p50 ${ch.latencyMs.p50} ms p99 ${ch.latencyMs.p99} ms`);
+  const undelivered = Object.entries(s.streams?.undelivered ?? {});
+  if (undelivered.length) lines.push(`undelivered  ${undelivered.map(([n, c]) => `${n} ${c.messages} (${c.bytes} bytes)`).join(', ')}`);
+  return lines;
 }
 
 /** Prometheus text exposition of the same figures. */
@@ -111,5 +126,21 @@ export function formatMetrics(s: ReceiverStatus): string {
   metric('partials_expired_total', 'counter', 'Partial files given up after --partial-ttl.', c.partialsExpired ?? 0);
   metric('duplicate_frames_total', 'counter', 'Frames that had arrived already (by another link): used once.', c.duplicateFrames ?? 0);
   formatLinkMetrics(s.links, metric);
+  for (const [name, ch] of Object.entries(s.streams?.channels ?? {})) {
+    const l = `{channel="${name}"}`;
+    metric('stream_messages_in_total', 'counter', 'Stream records received (or rebuilt), by channel.', ch.messagesIn, l);
+    metric('stream_bytes_in_total', 'counter', 'Stream bytes received, by channel.', ch.bytesIn, l);
+    metric('stream_messages_out_total', 'counter', 'Stream records delivered, by channel.', ch.messagesOut, l);
+    metric('stream_bytes_out_total', 'counter', 'Stream bytes delivered, by channel.', ch.bytesOut, l);
+    metric('stream_repaired_total', 'counter', 'Stream records rebuilt from parity, by channel.', ch.repaired, l);
+    metric('stream_gaps_total', 'counter', 'Stream gaps given up, by channel.', ch.gaps, l);
+    metric('stream_lost_total', 'counter', 'Stream records lost in gaps, by channel.', ch.lost, l);
+    metric('stream_sessions_cut_total', 'counter', 'TCP sessions cut on the high side after a gap, by channel.', ch.sessionsBroken, l);
+    metric('stream_delivery_errors_total', 'counter', 'Stream records the target did not take, by channel.', ch.deliveryErrors, l);
+    metric('stream_latency_p99_ms', 'gauge', 'p99 of the last records\' latency from the low side to delivery (both clocks), by channel.', ch.latencyMs.p99, l);
+  }
+  for (const [name, c] of Object.entries(s.streams?.undelivered ?? {})) {
+    metric('stream_undelivered_total', 'counter', 'Stream records of channels without --deliver, dropped.', c.messages, `{channel="${name}"}`);
+  }
   return lines.join('\n') + '\n';
 }

@@ -44,6 +44,24 @@ export class FrameEmitter {
     return wait.then(() => this.write(fields, payload, length));
   }
 
+  /**
+   * A pass-through stream frame (streams/): it goes now, ahead of file frames waiting for the
+   * rate limiter, and the bytes it took are paid by the frames after it, so the average rate
+   * stays exact. `submit`: the last of a burst, so a batching sink sends what it holds now.
+   */
+  emitNow(fields: EmitFields, payload: Buffer, submit: boolean): Promise<void> | undefined {
+    const pieces = this.sealing
+      ? sealFrame({ ...fields, sessionId: this.sessionId, sequence: this.sequence++ }, payload, this.sealing.auth, this.sealing.encrypt)
+      : [encodeHeaderAs(fields, this.sessionId, this.sequence++, payload), payload];
+    const bytes = pieces.reduce((n, p) => n + p.length, 0);
+    this.framesSent++;
+    this.bytesSent += bytes;
+    this.limiter.charge(bytes);
+    const sent = this.sink.send(pieces);
+    const submitted = submit ? this.sink.submit?.() : undefined;
+    return sent && submitted ? Promise.all([sent, submitted]).then(() => undefined) : sent ?? submitted;
+  }
+
   flush(): Promise<void> {
     return this.sink.flush();
   }

@@ -43,4 +43,10 @@ export class TokenBucket {
     this.tokens = Math.min(this.burstBytes, this.tokens + returned + (now - this.last) * this.bytesPerMs);
     this.last = now;
   }
+
+  /** Takes bytes that went without waiting (a stream frame ahead of the queue): later takes wait for them. */
+  charge(bytes: number): void {
+    this.refill(0);
+    this.tokens -= bytes;
+  }
 }
