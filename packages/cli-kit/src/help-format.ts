@@ -32,7 +32,8 @@ function fill(text: string, first: string, indent: string, width: number): strin
   const lines: string[] = [];
   let current = first;
   let empty = true;
-  for (const word of text.split(/\s+/).filter(Boolean)) {
+  // yargs' "[default: X]" stays whole, as a reader (and a grep) looks for it whole.
+  for (const word of text.match(/\[default: [^\]]*\]|\S+/g) ?? []) {
     if (!empty && current.length + 1 + word.length > width) {
       lines.push(current);
       current = indent;
