@@ -158,8 +158,13 @@ export class PartialObject {
     return chunk === chunkCount - 1 ? size - chunkSize * (chunkCount - 1) : chunkSize;
   }
 
-  /** Accepts a new chunk (the caller has checked index, length and duplicates). */
+  /**
+   * Accepts a new chunk (the caller has checked index, length and duplicates). The payload may be
+   * a view into a receive slot that is reused as soon as the datagram is handled (udp-ring.ts):
+   * it is copied here, the one copy a chunk's bytes get before their write.
+   */
   add(chunk: number, payload: Buffer): void {
+    payload = Buffer.from(payload);
     this.bitmap[chunk >> 3]! |= 1 << (chunk & 7);
     this.received++;
     this.dirty = true;

@@ -114,10 +114,14 @@ export class FrameIntake {
     return undefined;
   }
 
-  /** A payload that does not decode is counted as a bad message, never thrown further. */
+  /**
+   * A payload that does not decode is counted as a bad message, never thrown further. Decoded
+   * from a copy: msgpackr hands binary fields (hashes, paths) out as views into its input, which
+   * may be a receive slot that is reused once the datagram is handled (udp-ring.ts).
+   */
   private decode<T>(decode: (payload: Buffer) => T, payload: Buffer): T | undefined {
     try {
-      return decode(payload);
+      return decode(Buffer.from(payload));
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err;
       this.counters.badMessage++;
