@@ -3,12 +3,14 @@
 
 #include "times.h"
 #include "udp.h"
+#include "writeback.h"
 
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   diodesync::InitTimes(env, exports);
   diodesync::InitUdp(env, exports);
+  diodesync::InitWriteback(env, exports);
   return exports;
 }
 

@@ -13,6 +13,8 @@ export interface NativeBinding {
   udpProbe(): { batch: boolean; gso: boolean; gro: boolean; reason: string };
   /** Linux only: a UDP socket with batched I/O (src/udp.cc; udp.ts is the API). */
   UdpSocket?: new (options: NativeUdpOptions) => NativeUdpSocket;
+  /** Linux only: sync_file_range(fd, offset, length, SYNC_FILE_RANGE_WRITE) on the thread pool; resolves 0 or the errno (src/writeback.cc). */
+  startWriteback?: (fd: number, offset: number, length: number) => Promise<number>;
 }
 
 /** What udp.ts passes the native UdpSocket constructor (addresses are IP literals). */
