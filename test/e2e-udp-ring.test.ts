@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { events, runSender, startReceiver } from './lib/cli.js';
+import { RECEIVE_CLI, events, runSender, start } from './lib/cli.js';
 import { makeTree, tempDir, treeDifferences } from './lib/tree.js';
 
 /*
@@ -9,20 +9,28 @@ import { makeTree, tempDir, treeDifferences } from './lib/tree.js';
  * as the main thread has handled a datagram. Anything kept beyond that (a chunk waiting for its
  * write, parity, a frame before its header, a decoded object header with its hash) must be a
  * copy: a view left in a slot would be overwritten by a later datagram and spoil a file (or its
- * expected hash). The smallest ring (--rcvbuf 2m: 128 slots) wraps hundreds of times here.
+ * expected hash). The smallest ring (--rcvbuf 2m: 512 slots) wraps many times here. The large
+ * file also goes through the early write-back (sync_file_range every 8 MiB), or its fallback.
  */
-for (const io of ['auto', 'dgram']) {
-  test(`many files through a small receive ring arrive byte-identical, none spoilt (--io ${io})`, { timeout: 120_000 }, async (t) => {
+const PATHS: { io: string; env: NodeJS.ProcessEnv; expect: { io: string; writeback: RegExp } }[] = [
+  { io: 'auto', env: {}, expect: { io: 'mmsg', writeback: /^sync_file_range$/ } },
+  { io: 'dgram', env: {}, expect: { io: 'dgram', writeback: /^sync_file_range$/ } },
+  { io: 'auto', env: { DIODESYNC_NATIVE: '0' }, expect: { io: 'dgram', writeback: /^none \(native addon not used\)$/ } },
+];
+for (const { io, env, expect } of PATHS) {
+  const how = `--io ${io}${env.DIODESYNC_NATIVE ? ', no addon' : ''}`;
+  test(`many files through a small receive ring arrive byte-identical, none spoilt (${how})`, { timeout: 120_000 }, async (t) => {
     const root = await tempDir(t);
     const src = path.join(root, 'src');
     const dest = path.join(root, 'dest');
-    const files: Record<string, number> = { 'big/four-mb.bin': 4 * 1024 * 1024 };
+    const files: Record<string, number> = { 'big/ten-mb.bin': 10 * 1024 * 1024 };
     // Sizes from one byte to a few chunks (random contents: every file differs).
     for (let i = 0; i < 300; i++) files[`d${i % 7}/f${i}.bin`] = 1 + ((i * 7919) % 6000);
     await makeTree(src, files);
-    const receiver = await startReceiver(dest, ['--exit-when-synced', '--timeout', '100', '--rcvbuf', '2m', '--io', io]);
+    const receiver = start(RECEIVE_CLI, [dest, '--listen', 'udp://127.0.0.1:0', '--exit-when-synced', '--timeout', '100', '--rcvbuf', '2m', '--io', io], env);
     t.after(() => receiver.kill('SIGKILL'));
-    const sent = await runSender(src, `udp://127.0.0.1:${receiver.port}`, ['--once', '--rate', '200m', '-R', '2', '--fec', '8+2']);
+    const port = Number((await receiver.waitForEvent('listening')).port);
+    const sent = await runSender(src, `udp://127.0.0.1:${port}`, ['--once', '--rate', '200m', '-R', '2', '--fec', '8+2']);
     assert.equal(sent.code, 0, sent.stderr);
     const received = await receiver.exited;
     assert.equal(received.code, 0, received.stderr);
@@ -30,6 +38,7 @@ for (const io of ['auto', 'dgram']) {
     const exit = events(received.stderr).find((e) => e.event === 'exit')!;
     assert.equal(exit.verifyFailed, 0, 'a chunk or a hash read from a reused slot would spoil a file');
     const listening = events(received.stderr).find((e) => e.event === 'listening')!;
-    assert.equal(listening.io, io === 'dgram' ? 'dgram' : 'mmsg');
+    assert.equal(listening.io, expect.io);
+    assert.match(String(listening.writeback), expect.writeback);
   });
 }

@@ -5,7 +5,7 @@ process.env.UV_THREADPOOL_SIZE ??= '16';
 import * as path from 'node:path';
 import { hideBin } from 'yargs/helpers';
 import { UsageError } from '@diodesync/cli-kit';
-import { nativeIo } from '@diodesync/native';
+import { nativeIo, writebackPath } from '@diodesync/native';
 import { ResourceLimits } from './assembly/limits.js';
 import { openSource, type Source } from './ingest/open-source.js';
 import { log } from './log.js';
@@ -99,6 +99,7 @@ async function receive(o: ReceiveOptions): Promise<void> {
   log('listening', {
     on: listen, port: source.port, dest, state: stateDir, metricsPort: metrics?.port, keys: o.keys.length, encrypt: o.encrypt,
     io: source.io ?? 'stream', native: nativeIo.available ? 'addon' : `fallback (${nativeIo.reason})`,
+    writeback: writebackPath,
   });
   // Linux grants at most net.core.rmem_max (and reports twice what it grants): say so, rather than run on less in silence.
   if (source.receiveBufferBytes !== undefined && source.receiveBufferBytes / 2 < o.rcvbuf) {
