@@ -87,7 +87,8 @@ async function run(): Promise<void> {
         released = Atomics.load(ctl, Ctl.released);
         if (slots - ((produced - released) | 0) < Math.max(1, skip)) {
           scratch ??= { bytes: new Uint8Array(BATCH * SLOT_BYTES), lengths: new Int32Array(BATCH) };
-          const n = await socket.recvBatch(scratch.bytes, SLOT_BYTES, BATCH, scratch.lengths, POLL_MS);
+          // Without waiting: the ring may have room again before anything more arrives, and that must not be dropped.
+          const n = await socket.recvBatch(scratch.bytes, SLOT_BYTES, BATCH, scratch.lengths, 0);
           if (n > 0) {
             Atomics.add(ctl, Ctl.dropped, n);
             notify();
