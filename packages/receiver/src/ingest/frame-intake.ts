@@ -65,8 +65,13 @@ export class FrameIntake {
   }
 
   frame(wire: Frame): void {
-    const frame = this.authenticate(wire);
+    let frame = this.authenticate(wire);
     if (!frame) return;
+    // Messages (headers, heartbeats, changes: few) get a payload of their own before anything decodes
+    // them: msgpackr refuses a view of shared memory (a UDP receive slot, udp-ring.ts), and hands out
+    // binary fields (hashes, paths) as views into its input, which must outlive the slot.
+    const { type } = frame.header;
+    if (type !== FrameType.Data && type !== FrameType.Parity) frame = { header: frame.header, payload: Buffer.from(frame.payload) };
     if (!this.sessions.admit(frame)) {
       this.counters.staleSession++;
       return;
@@ -114,14 +119,10 @@ export class FrameIntake {
     return undefined;
   }
 
-  /**
-   * A payload that does not decode is counted as a bad message, never thrown further. Decoded
-   * from a copy: msgpackr hands binary fields (hashes, paths) out as views into its input, which
-   * may be a receive slot that is reused once the datagram is handled (udp-ring.ts).
-   */
+  /** A payload that does not decode is counted as a bad message, never thrown further. */
   private decode<T>(decode: (payload: Buffer) => T, payload: Buffer): T | undefined {
     try {
-      return decode(Buffer.from(payload));
+      return decode(payload);
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err;
       this.counters.badMessage++;

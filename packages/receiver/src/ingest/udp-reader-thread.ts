@@ -53,6 +53,16 @@ const report = (err: unknown) => {
   port.postMessage({ error: { code: e.code, message: e.message } } satisfies ReaderMessage);
 };
 
+/**
+ * Waits up to FULL_WAIT_MS for the main thread to release slots. Natively, in Atomics.wait (woken
+ * as soon as it releases). On node:dgram the socket's datagrams come through this thread's event
+ * loop, which must keep turning (the wrapper's queue is bounded and counts its drops): a timer.
+ */
+async function waitForRelease(released: number, eventLoop: boolean): Promise<void> {
+  if (eventLoop) await new Promise((resolve) => setTimeout(resolve, FULL_WAIT_MS));
+  else Atomics.wait(ctl, Ctl.released, released, FULL_WAIT_MS);
+}
+
 /** Wakes the main thread, once until it has looked (it clears Ctl.notified before it reads Ctl.produced). */
 function notify(): void {
   if (Atomics.exchange(ctl, Ctl.notified, 1) === 0) port.postMessage({ more: true } satisfies ReaderMessage);
@@ -83,7 +93,7 @@ async function run(): Promise<void> {
       let released = Atomics.load(ctl, Ctl.released);
       if (slots - ((produced - released) | 0) < Math.max(1, skip)) {
         // Full: the main thread is behind. Give it a moment, then keep draining the socket, counting what is dropped.
-        Atomics.wait(ctl, Ctl.released, released, FULL_WAIT_MS);
+        await waitForRelease(released, io === 'dgram');
         released = Atomics.load(ctl, Ctl.released);
         if (slots - ((produced - released) | 0) < Math.max(1, skip)) {
           scratch ??= { bytes: new Uint8Array(BATCH * SLOT_BYTES), lengths: new Int32Array(BATCH) };
