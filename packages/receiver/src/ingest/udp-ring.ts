@@ -43,6 +43,12 @@ export const WRAP = -1;
  */
 export const PAGE = 4096;
 const MIN_SLOTS = 512;
+/**
+ * Datagrams handled in one turn of the event loop, at most: a main thread that fell behind
+ * (thousands of slots waiting) still lets its write completions in between, which free the
+ * byte budget the chunks it routes need.
+ */
+const MAX_PER_TURN = 256;
 const MAX_SLOTS = 16_384;
 
 /** Slots the reader cycles through once datagrams of `largest` bytes have been seen: at least one batch. */
@@ -79,6 +85,7 @@ export class RingReader {
   private readonly data: Buffer;
   private readonly lengths: Int32Array;
   private consumed = 0;
+  private continuing = false;
 
   constructor(
     private readonly ring: RingMemory,
@@ -101,11 +108,19 @@ export class RingReader {
     Atomics.store(ctl, Ctl.notified, 0); // before reading `produced`: a later batch then sends `more` again
     const dropped = Atomics.exchange(ctl, Ctl.dropped, 0);
     if (dropped > 0) this.onDropped(dropped);
-    const produced = Atomics.load(ctl, Ctl.produced);
     const mask = this.ring.slots - 1;
     let consumed = this.consumed;
+    const available = (Atomics.load(ctl, Ctl.produced) - consumed) | 0;
+    const produced = (consumed + Math.min(available, MAX_PER_TURN)) | 0;
+    if (available > MAX_PER_TURN && !this.continuing) {
+      this.continuing = true;
+      setImmediate(() => {
+        this.continuing = false;
+        this.drain();
+      });
+    }
     try {
-      while (consumed !== produced) {
+      while (consumed !== produced && ((produced - consumed) | 0) > 0) {
         const slot = consumed & mask;
         const length = lengths[slot]!;
         if (length === WRAP) {
