@@ -67,10 +67,20 @@ export interface RingMemory {
 /** The ring for a budget of `budgetBytes` (--rcvbuf): a power of two of slots, 512 to 16,384 (virtual memory: 64 KiB each). */
 export function allocateRing(budgetBytes: number): RingMemory {
   const wanted = Math.min(MAX_SLOTS, Math.max(MIN_SLOTS, Math.floor(budgetBytes / PAGE)));
-  const slots = 2 ** Math.floor(Math.log2(wanted));
+  let slots = 2 ** Math.floor(Math.log2(wanted));
+  let data: SharedArrayBuffer | undefined;
+  // The ring is mostly address space, never touched; where the host refuses that much (strict overcommit), a smaller ring.
+  while (!data) {
+    try {
+      data = new SharedArrayBuffer(slots * SLOT_BYTES);
+    } catch (err) {
+      if (!(err instanceof RangeError) || slots <= 64) throw err;
+      slots /= 2;
+    }
+  }
   return {
     slots,
-    data: new SharedArrayBuffer(slots * SLOT_BYTES),
+    data,
     lengths: new SharedArrayBuffer(slots * 4),
     control: new SharedArrayBuffer(8 * 4),
   };
