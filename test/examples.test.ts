@@ -89,6 +89,15 @@ test('examples: both configs run a transfer; on-alert.sh reports link-down; the 
   assert.ok(names.size >= 6, [...names].join(' '));
   for (const name of names) assert.match(metrics, new RegExp(`^${name}[ {]`, 'm'), `${name} is served by diode-receive --metrics`);
   assert.match(metrics, /^diodesync_link_up 0$/m);
+  // The sender's rules name metrics its --metrics serves: a watching sender (to a port nobody
+  // reads) is scraped once.
+  const watching = start(SEND_CLI, [source, '--config', path.join(EXAMPLES, 'config/send.json'), '--to', 'udp://127.0.0.1:9', '--state', path.join(dir, 'watch-state'), '--metrics', '127.0.0.1:0']);
+  t.after(() => watching.kill('SIGKILL'));
+  const senderMetrics = await (await fetch(`http://127.0.0.1:${String((await watching.waitForEvent('metrics')).port)}/metrics`)).text();
+  watching.kill('SIGTERM');
+  const senderNames = new Set([...rules.slice(rules.indexOf('- name: diodesync-sender')).matchAll(/\bdiodesync_sender_[a-z_]+/g)].map((m) => m[0]));
+  assert.ok(senderNames.size >= 4, [...senderNames].join(' '));
+  for (const name of senderNames) assert.match(senderMetrics, new RegExp(`^${name}[ {]`, 'm'), `${name} is served by diode-send --metrics`);
 
   receiver.kill('SIGTERM');
   const exited = await receiver.exited;

@@ -4,6 +4,7 @@
 #include "capture.h"
 #include "times.h"
 #include "udp.h"
+#include "writeback.h"
 
 namespace {
 
@@ -11,6 +12,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   diodesync::InitTimes(env, exports);
   diodesync::InitUdp(env, exports);
   diodesync::InitCapture(env, exports);
+  diodesync::InitWriteback(env, exports);
   return exports;
 }
 

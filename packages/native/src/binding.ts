@@ -15,6 +15,8 @@ export interface NativeBinding {
   UdpSocket?: new (options: NativeUdpOptions) => NativeUdpSocket;
   /** Linux only: a promiscuous AF_PACKET socket with a BPF filter (src/capture.cc; capture.ts is the API). */
   PacketSocket?: new (options: { interface: string; filter: Uint32Array; rcvbuf: number }) => NativePacketSocket;
+  /** Linux only: sync_file_range(fd, offset, length, SYNC_FILE_RANGE_WRITE) on the thread pool; resolves 0 or the errno (src/writeback.cc). */
+  startWriteback?: (fd: number, offset: number, length: number) => Promise<number>;
 }
 
 /** Throws Error{errno (negative), syscall}; capture.ts names the code. */

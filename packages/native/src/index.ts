@@ -2,6 +2,7 @@
 // for every function. `nativeIo` says which runs; DIODESYNC_NATIVE=0 forces the fallbacks.
 export { nativeIo, type NativeIo } from './binding.js';
 export { setFileTimes, setFileTimesFallback } from './times.js';
+export { startWriteback, writebackPath } from './writeback.js';
 export {
   openUdp, udpIo, udpIoFor, parseUdpIo, forEachDatagram, UDP_IO_PREFERENCES,
   type BatchSocket, type BatchSocketIo, type OpenUdpOptions, type UdpEndpoint, type UdpError, type UdpIo, type UdpIoMode, type UdpIoPreference,

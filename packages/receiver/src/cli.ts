@@ -5,7 +5,7 @@ process.env.UV_THREADPOOL_SIZE ??= '16';
 import * as path from 'node:path';
 import { hideBin } from 'yargs/helpers';
 import { UsageError, parseOrUsage, runMain } from '@diodesync/cli-kit';
-import { nativeIo } from '@diodesync/native';
+import { nativeIo, writebackPath } from '@diodesync/native';
 import { ResourceLimits } from './assembly/limits.js';
 import { log } from './log.js';
 import { removeStaleJsonTemps } from './operations/json-file.js';
@@ -120,6 +120,7 @@ async function receive(o: ReceiveOptions): Promise<void> {
   log('listening', {
     version: VERSION, on: listen, port: source.port, dest, state: stateDir, metricsPort: metrics?.port, keys: o.keys.length, encrypt: o.encrypt,
     io: source.io ?? 'stream', native: nativeIo.available ? 'addon' : `fallback (${nativeIo.reason})`,
+    writeback: writebackPath,
   });
   for (const c of o.deliver) log('delivering', { channel: c.name, to: c.text.slice(c.name.length + 1) });
   // Linux grants at most net.core.rmem_max (and reports twice what it grants): say so, rather than run on less in silence.

@@ -51,7 +51,7 @@ export class FecRepair {
       this.counters.queueOverflow++;
       return false;
     }
-    partial.parity.add(block, h.fecIndex, payload);
+    partial.parity.add(block, h.fecIndex, Buffer.from(payload)); // a copy: the payload may be a view into a reused receive slot
     return true;
   }
 

@@ -21,7 +21,8 @@ export class OrphanBuffer {
     if (this.bytes + cost > this.maxBytes) return false;
     let entry = this.waiting.get(wireId);
     if (!entry) this.waiting.set(wireId, (entry = { frames: [], since: now }));
-    entry.frames.push(frame);
+    // Its own copy of the payload: the frame may be a view into a receive slot that is about to be reused.
+    entry.frames.push({ header: frame.header, payload: Buffer.from(frame.payload) });
     this.bytes += cost;
     return true;
   }

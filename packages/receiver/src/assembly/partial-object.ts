@@ -4,7 +4,7 @@ import { open, rm, type FileHandle } from 'node:fs/promises';
 import { fecBlockRange, type FecLayout, type ObjectHeader } from '@diodesync/protocol';
 import { hashFileRange } from '../placement/hash-file.js';
 import { checkpointPathOf, readCheckpoint, writeCheckpoint } from './checkpoint-file.js';
-import { isZeros, writeFully } from './file-writes.js';
+import { EarlyWriteback, isZeros, writeFully } from './file-writes.js';
 import { ParityStore } from './parity-store.js';
 
 /** Contiguous chunks waiting to go to disk in one positional write. */
@@ -42,6 +42,8 @@ export class PartialObject {
   private writes: Promise<void> = Promise.resolve();
   private fh: FileHandle | undefined;
   private created = false;
+  /** Starts the temp file's write-back as chunks land, so that finish()'s fdatasync has little left to wait for. */
+  private readonly writeback = new EarlyWriteback();
   /** Writes that failed so far: a checkpoint taken across a failure is not kept. */
   private writeFailures = 0;
   /** Set while the receiver verifies and places the object: its chunks are not taken meanwhile. */
@@ -158,8 +160,13 @@ export class PartialObject {
     return chunk === chunkCount - 1 ? size - chunkSize * (chunkCount - 1) : chunkSize;
   }
 
-  /** Accepts a new chunk (the caller has checked index, length and duplicates). */
+  /**
+   * Accepts a new chunk (the caller has checked index, length and duplicates). The payload may be
+   * a view into a receive slot that is reused as soon as the datagram is handled (udp-ring.ts):
+   * it is copied here, the one copy a chunk's bytes get before their write.
+   */
   add(chunk: number, payload: Buffer): void {
+    payload = Buffer.from(payload);
     this.bitmap[chunk >> 3]! |= 1 << (chunk & 7);
     this.received++;
     this.dirty = true;
@@ -201,7 +208,9 @@ export class PartialObject {
   private write(run: Run): void {
     this.writes = this.writes.then(async () => {
       try {
-        await writeFully(await this.file(), run.buffers, run.firstChunk * this.header.chunkSize);
+        const fh = await this.file();
+        await writeFully(fh, run.buffers, run.firstChunk * this.header.chunkSize);
+        this.writeback.written(fh, run.bytes);
       } catch (err) {
         this.unmark(run);
         this.events.failed(err as NodeJS.ErrnoException);
@@ -287,6 +296,7 @@ export class PartialObject {
   private async closeFile(): Promise<void> {
     const fh = this.fh;
     this.fh = undefined;
+    await this.writeback.settled(); // its descriptor must not be closed (and reused) under it
     await fh?.close();
   }
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { FLAG_ENCRYPTED, FrameType, encodeChange, encodeFrame, encodeObjectHeader, type FrameFields } from '@diodesync/protocol';
+import { FLAG_ENCRYPTED, FrameType, encodeChange, encodeFrame, encodeHeartbeat, encodeObjectHeader, type FrameFields, type Heartbeat } from '@diodesync/protocol';
 import { newCounters } from '../counters.js';
 import { FrameIntake, type MessageHandlers, type ObjectFrames } from './frame-intake.js';
 
@@ -73,4 +73,27 @@ test('a damaged datagram is counted by reason; an encrypted frame without a key 
   assert.equal(counters.auth['no-key'], 1);
   send({ type: FrameType.Data, chunkIndex: 5 }, Buffer.from('abc'));
   assert.deepEqual(seen, ['data 5']);
+});
+
+test('datagrams read in place from shared memory (a UDP receive slot) decode, and what is kept does not change when the slot is reused', () => {
+  const headers: { sha: Buffer; path: string }[] = [];
+  const beats: number[] = [];
+  const { intake: i, counters } = intake({ objectHeader: (_f, h) => void headers.push({ sha: h.sha256, path: h.path }) },
+    { heartbeat: (_s, h) => void beats.push(h.startedAt) });
+  const slot = Buffer.from(new SharedArrayBuffer(4096));
+  const put = (datagram: Buffer) => {
+    slot.fill(0);
+    datagram.copy(slot);
+    i.datagram(slot.subarray(0, datagram.length));
+    slot.fill(0xee); // the slot is reused at once
+  };
+  put(encodeFrame({ type: FrameType.ObjectHeader, sessionId: 1, sequence: 0, objectId: 1 }, header));
+  put(encodeFrame({ type: FrameType.Heartbeat, sessionId: 1, sequence: 1 }, encodeHeartbeat({
+    sessionId: 1, host: 'h', startedAt: 1_700_000_000_000, sentAt: 1_700_000_000_000, intervalMs: 1000, framesSent: 0, bytesSent: 0, filesSent: 0, queueDepth: 0, pass: 1, passes: 1, nextPassAt: 0,
+  } satisfies Heartbeat)));
+  assert.equal(counters.badMessage, 0, 'msgpackr refuses views of shared memory: messages must be copied first');
+  assert.deepEqual(beats, [1_700_000_000_000]);
+  assert.equal(headers.length, 1);
+  assert.equal(headers[0]!.path, 'a.txt');
+  assert.ok(headers[0]!.sha.equals(createHash('sha256').update('abc').digest()), 'the hash kept is not a view into the slot');
 });

@@ -76,8 +76,13 @@ export class FrameIntake {
   }
 
   frame(wire: Frame, link?: IntakeLink): void {
-    const frame = this.authenticate(wire);
+    let frame = this.authenticate(wire);
     if (!frame) return;
+    // Messages (headers, heartbeats, changes: few) get a payload of their own before anything decodes
+    // them: msgpackr refuses a view of shared memory (a UDP receive slot, udp-ring.ts), and hands out
+    // binary fields (hashes, paths) as views into its input, which must outlive the slot.
+    const { type } = frame.header;
+    if (type !== FrameType.Data && type !== FrameType.Parity) frame = { header: frame.header, payload: Buffer.from(frame.payload) };
     if (!this.sessions.admit(frame)) {
       this.counters.staleSession++;
       return;

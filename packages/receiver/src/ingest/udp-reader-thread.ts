@@ -3,50 +3,70 @@
  * while it is busy (a garbage collection, a manifest of 10,000 files) the kernel's buffer, capped
  * by net.core.rmem_max, fills in milliseconds at line rate and the kernel drops datagrams nobody
  * counts. This thread only drains the socket, many datagrams per system call (recvmmsg through
- * the native addon, node:dgram where it is missing), into batches handed to the main thread, so
- * a busy main thread costs memory (up to `maxBufferedBytes`, then the newest datagrams are
- * dropped and counted), never silent loss.
+ * the native addon, node:dgram where it is missing), straight into a ring of slots in shared
+ * memory (udp-ring.ts); the main thread reads the datagrams where they landed and releases the
+ * slots. Nothing is copied and nothing allocated per datagram on the way. A busy main thread
+ * costs the ring (bounded), then datagrams dropped here and counted, never silent loss.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { openUdp, type UdpIoPreference } from '@diodesync/native';
 import { isMulticast } from '@diodesync/cli-kit';
+import { Ctl, SLOT_BYTES, WRAP, usableSlots, type RingMemory } from './udp-ring.js';
 
 export interface ReaderSettings {
   host: string;
   port: number;
   receiveBufferBytes: number;
   multicastInterface?: string;
+  /** --rcvbuf: the pages of the ring this thread touches stay within it (usableSlots); node:dgram queues no more than this either. */
   maxBufferedBytes: number;
   /** --io: at most this path. */
   io?: UdpIoPreference;
-  /**
-   * Int32Array over a SharedArrayBuffer: [0] = bytes handed over and not yet processed,
-   * [1] = set to 1 by the main thread to stop this one.
-   */
-  shared: SharedArrayBuffer;
+  /** The ring this thread fills and the main thread empties. */
+  ring: RingMemory;
 }
 
-/** From this thread: a batch of datagrams in its first `bytes` (each a 4-byte big-endian length, then its bytes), and what was dropped. */
+/** From this thread: ready, a failure, or `more` (new slots or drops: sent only when the main thread asked, see Ctl.notified). */
 export type ReaderMessage =
   | { ready: { port: number; receiveBufferBytes: number; io: string } }
   | { error: { code?: string; message: string } }
-  | { batch: ArrayBuffer | null; bytes: number; dropped: number };
+  | { more: true };
 
-/** Datagrams per recvmmsg, each in a slot large enough for any UDP datagram. */
-const SLOTS = 64;
-const SLOT_BYTES = 65_536;
-/** A batch goes to the main thread when the socket is drained, or at this size. */
-const BATCH_BYTES = 1024 * 1024;
+/** Datagrams per recvmmsg at most. */
+const BATCH = 64;
 /** How long one receive waits before the stop flag is looked at again. */
 const POLL_MS = 100;
+/**
+ * A full ring: how long to wait for the main thread to free slots (a garbage collection, a file
+ * verified) before datagrams are drained and dropped; meanwhile the kernel's buffer holds them.
+ */
+const FULL_WAIT_MS = 10;
 
 const settings = workerData as ReaderSettings;
 const port = parentPort!;
-const shared = new Int32Array(settings.shared);
+const { slots } = settings.ring;
+const ctl = new Int32Array(settings.ring.control);
+const ring = new Uint8Array(settings.ring.data);
+const lengths = new Int32Array(settings.ring.lengths);
 const report = (err: unknown) => {
   const e = err as NodeJS.ErrnoException;
   port.postMessage({ error: { code: e.code, message: e.message } } satisfies ReaderMessage);
 };
+
+/**
+ * Waits up to FULL_WAIT_MS for the main thread to release slots. Natively, in Atomics.wait (woken
+ * as soon as it releases). On node:dgram the socket's datagrams come through this thread's event
+ * loop, which must keep turning (the wrapper's queue is bounded and counts its drops): a timer.
+ */
+async function waitForRelease(released: number, eventLoop: boolean): Promise<void> {
+  if (eventLoop) await new Promise((resolve) => setTimeout(resolve, FULL_WAIT_MS));
+  else Atomics.wait(ctl, Ctl.released, released, FULL_WAIT_MS);
+}
+
+/** Wakes the main thread, once until it has looked (it clears Ctl.notified before it reads Ctl.produced). */
+function notify(): void {
+  if (Atomics.exchange(ctl, Ctl.notified, 1) === 0) port.postMessage({ more: true } satisfies ReaderMessage);
+}
 
 async function run(): Promise<void> {
   const { host, multicastInterface } = settings;
@@ -60,46 +80,52 @@ async function run(): Promise<void> {
   // socket.io.mode names the send path (gso); receiving, that is recvmmsg.
   const io = socket.io.mode === 'dgram' ? 'dgram' : 'mmsg';
   port.postMessage({ ready: { port: socket.port, receiveBufferBytes: socket.rcvbuf, io } } satisfies ReaderMessage);
-  const scratch = Buffer.alloc(SLOTS * SLOT_BYTES);
-  const lengths = new Uint32Array(SLOTS);
-  let batch = Buffer.from(new ArrayBuffer(BATCH_BYTES));
-  let batchBytes = 0;
-  let dropped = 0;
-  const handOver = () => {
-    if (batchBytes === 0 && dropped === 0) return;
-    let out: ArrayBuffer | null = null;
-    if (batchBytes > 0) {
-      // A small batch is copied out (the buffer stays); a large one is handed over whole, no copy.
-      if (batchBytes < BATCH_BYTES / 8) out = batch.buffer.slice(0, batchBytes) as ArrayBuffer;
-      else {
-        out = batch.buffer as ArrayBuffer;
-        batch = Buffer.from(new ArrayBuffer(BATCH_BYTES));
-      }
-      Atomics.add(shared, 0, batchBytes);
-    }
-    port.postMessage({ batch: out, bytes: batchBytes, dropped } satisfies ReaderMessage, out ? [out] : []);
-    batchBytes = 0;
-    dropped = 0;
-  };
+  let produced = 0;
+  let socketDropped = 0;
+  let largest = 0;
+  let usable = slots;
+  let scratch: { bytes: Uint8Array; lengths: Int32Array } | undefined;
   try {
-    while (Atomics.load(shared, 1) === 0) {
-      const n = await socket.recvBatch(scratch, SLOT_BYTES, SLOTS, lengths, POLL_MS);
-      for (let i = 0; i < n; i++) {
-        const length = lengths[i]!;
-        // Longer than any datagram a sender makes, or over the memory bound: dropped and counted.
-        if (length > SLOT_BYTES || Atomics.load(shared, 0) + batchBytes + 4 + length > settings.maxBufferedBytes) {
-          dropped++;
+    while (Atomics.load(ctl, Ctl.stop) === 0) {
+      const at = produced & (slots - 1);
+      // Larger datagrams than before: the ring is cut short, back to slot 0 (the main thread skips the rest).
+      const skip = at >= usable ? slots - at : 0;
+      let released = Atomics.load(ctl, Ctl.released);
+      if (slots - ((produced - released) | 0) < Math.max(1, skip)) {
+        // Full: the main thread is behind. Give it a moment, then keep draining the socket, counting what is dropped.
+        await waitForRelease(released, io === 'dgram');
+        released = Atomics.load(ctl, Ctl.released);
+        if (slots - ((produced - released) | 0) < Math.max(1, skip)) {
+          scratch ??= { bytes: new Uint8Array(BATCH * SLOT_BYTES), lengths: new Int32Array(BATCH) };
+          // Without waiting: the ring may have room again before anything more arrives, and that must not be dropped.
+          const n = await socket.recvBatch(scratch.bytes, SLOT_BYTES, BATCH, scratch.lengths, 0);
+          if (n > 0) {
+            Atomics.add(ctl, Ctl.dropped, n);
+            notify();
+          }
           continue;
         }
-        if (batchBytes + 4 + length > batch.length) handOver();
-        batch.writeUInt32BE(length, batchBytes);
-        scratch.copy(batch, batchBytes + 4, i * SLOT_BYTES, i * SLOT_BYTES + length);
-        batchBytes += 4 + length;
       }
-      // The socket is drained (a short batch): what we hold goes over now.
-      if (n < SLOTS) handOver();
+      if (skip > 0) {
+        lengths[at] = WRAP;
+        produced = (produced + skip) | 0;
+        Atomics.store(ctl, Ctl.produced, produced);
+        continue;
+      }
+      const room = Math.min(BATCH, slots - ((produced - released) | 0), usable - at);
+      const n = await socket.recvBatch(ring, SLOT_BYTES, room, lengths, POLL_MS, at);
+      if (socket.dropped !== socketDropped) {
+        Atomics.add(ctl, Ctl.dropped, socket.dropped - socketDropped);
+        socketDropped = socket.dropped;
+        notify();
+      }
+      if (n === 0) continue;
+      for (let i = at; i < at + n; i++) if (lengths[i]! > largest) largest = lengths[i]!;
+      usable = usableSlots(settings.ring, largest, settings.maxBufferedBytes);
+      produced = (produced + n) | 0;
+      Atomics.store(ctl, Ctl.produced, produced); // after the lengths: the main thread reads them once it sees this
+      notify();
     }
-    handOver();
   } finally {
     await socket.close();
   }

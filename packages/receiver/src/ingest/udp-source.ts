@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { UdpIoPreference } from '@diodesync/native';
 import type { ReaderMessage, ReaderSettings } from './udp-reader-thread.js';
+import { allocateRing, RingReader } from './udp-ring.js';
 
 export interface UdpSource {
   port: number;
@@ -12,8 +13,9 @@ export interface UdpSource {
 }
 
 export interface UdpSourceHandlers {
+  /** A view into a slot of the ring, valid during this call only: whatever is kept must be copied. */
   onDatagram(datagram: Buffer): void;
-  /** Datagrams the reader thread dropped because `receiveBufferBytes` were already waiting. */
+  /** Datagrams the reader thread dropped because its ring (sized by `receiveBufferBytes`) was full. */
   onOverflow(count: number): void;
   /** The reader thread failed after it started: nothing more will arrive. */
   onFailure(err: Error): void;
@@ -21,7 +23,7 @@ export interface UdpSourceHandlers {
 
 /**
  * Binds a UDP socket in a reader thread (see udp-reader-thread.ts) and hands every datagram
- * over. Up to `receiveBufferBytes` wait between the two threads, on top of the kernel's buffer.
+ * over, from the shared ring the thread receives into (udp-ring.ts), sized by `receiveBufferBytes`.
  */
 export async function listenUdp(
   host: string,
@@ -31,41 +33,35 @@ export async function listenUdp(
   multicastInterface?: string,
   io?: UdpIoPreference,
 ): Promise<UdpSource> {
-  const shared = new SharedArrayBuffer(8);
-  const pending = new Int32Array(shared);
-  const settings: ReaderSettings = { host, port, receiveBufferBytes, multicastInterface, maxBufferedBytes: receiveBufferBytes, shared, io };
+  const ring = allocateRing(receiveBufferBytes);
+  const settings: ReaderSettings = { host, port, receiveBufferBytes, multicastInterface, maxBufferedBytes: receiveBufferBytes, ring, io };
+  const reader = new RingReader(ring, handlers.onDatagram, handlers.onOverflow);
   const worker = new Worker(new URL('./udp-reader-thread.js', import.meta.url), { workerData: settings });
+  let started = false;
+  // One listener from the start: a `more` may follow `ready` before the await below resumes, and it is not sent twice.
+  worker.on('message', (message: ReaderMessage) => {
+    if ('more' in message) reader.drain();
+    else if ('error' in message && started) handlers.onFailure(new Error(message.error.message));
+  });
   const ready = await new Promise<{ port: number; receiveBufferBytes: number; io: string }>((resolve, reject) => {
     worker.once('error', reject);
     worker.on('message', function first(message: ReaderMessage) {
       if (!('ready' in message) && !('error' in message)) return;
       worker.off('message', first);
       worker.off('error', reject);
+      started = 'ready' in message;
       if ('ready' in message) resolve(message.ready);
       else reject(Object.assign(new Error(message.error.message), { code: message.error.code }));
     });
   });
   worker.on('error', (err) => handlers.onFailure(err));
-  worker.on('message', (message: ReaderMessage) => {
-    if ('error' in message) return handlers.onFailure(new Error(message.error.message));
-    if (!('batch' in message)) return;
-    if (message.dropped > 0) handlers.onOverflow(message.dropped);
-    if (!message.batch) return;
-    const batch = Buffer.from(message.batch, 0, message.bytes);
-    for (let offset = 0; offset < batch.length; ) {
-      const length = batch.readUInt32BE(offset);
-      // A copy: a frame kept for later (a chunk waiting for its header) must not pin the whole batch.
-      handlers.onDatagram(Buffer.from(batch.subarray(offset + 4, offset + 4 + length)));
-      offset += 4 + length;
-    }
-    Atomics.sub(pending, 0, batch.length);
-  });
   return {
     ...ready,
     close: async () => {
       const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-      Atomics.store(pending, 1, 1); // the thread looks at this between two receives (at most 100 ms)
+      reader.stop(); // the thread looks at this between two receives (at most 100 ms)
       await exited;
+      reader.drain(); // what it received before it stopped
     },
   };
 }

@@ -1,0 +1,93 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as dgram from 'node:dgram';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { udpIoFor } from '@diodesync/native';
+import { listenUdp, type UdpSource } from './udp-source.js';
+
+/** Datagram i: its index, then bytes that depend on it, `length` in all. */
+function datagram(i: number, length: number): Buffer {
+  const d = Buffer.alloc(length);
+  d.writeUInt32BE(i, 0);
+  for (let j = 4; j < length; j++) d[j] = (i * 31 + j) & 0xff;
+  return d;
+}
+
+/** Paced (a large datagram, or 8 small ones, then a millisecond): the kernel's buffer must not overflow, since what it drops nobody counts. */
+async function sendAll(port: number, lengths: number[]): Promise<void> {
+  const socket = dgram.createSocket('udp4');
+  try {
+    for (let i = 0; i < lengths.length; i++) {
+      await new Promise<void>((resolve, reject) => socket.send(datagram(i, lengths[i]!), port, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
+      if (lengths[i]! > 8192 || i % 8 === 7) await sleep(1);
+    }
+  } finally {
+    socket.close();
+  }
+}
+
+async function until(what: string, ms: number, check: () => boolean): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
+    await sleep(20);
+  }
+}
+
+for (const io of ['auto', 'dgram'] as const) {
+  test(`datagrams come through the shared ring intact and in order across many wraps and a change of size (io ${io})`, { timeout: 60_000 }, async (t) => {
+    const seen: Buffer[] = [];
+    let overflow = 0;
+    const source: UdpSource = await listenUdp('127.0.0.1', 0, 2 * 1024 * 1024, {
+      onDatagram: (d) => seen.push(Buffer.from(d)), // a copy: the slot is reused
+      onOverflow: (n) => (overflow += n),
+      onFailure: (err) => assert.fail(err),
+    }, undefined, io);
+    t.after(() => source.close());
+    assert.equal(source.io, udpIoFor(io).mode === 'dgram' ? 'dgram' : 'mmsg'); // DIODESYNC_IO=dgram lowers auto too
+    // 3,000 small ones (the 512-slot ring wraps several times), then larger ones: the reader then
+    // cycles through fewer slots (going back to slot 0 early), then small ones again.
+    const lengths = [
+      ...Array.from({ length: 3000 }, (_, i) => 20 + (i % 1500)),
+      ...Array.from({ length: 300 }, (_, i) => 30_000 + i * 100),
+      65_507,
+      ...Array.from({ length: 1000 }, (_, i) => 4 + (i % 9000)),
+    ];
+    await sendAll(source.port, lengths);
+    await until('every datagram handed over', 20_000, () => seen.length + overflow >= lengths.length);
+    assert.equal(overflow, 0);
+    assert.equal(seen.length, lengths.length);
+    for (let i = 0; i < lengths.length; i++) assert.ok(seen[i]!.equals(datagram(i, lengths[i]!)), `datagram ${i} intact`);
+  });
+}
+
+test('a main thread that stalls fills the ring: the reader drops and counts, and goes on afterwards', { timeout: 60_000 }, async (t) => {
+  let received = 0;
+  let overflow = 0;
+  const source = await listenUdp('127.0.0.1', 0, 2 * 1024 * 1024, {
+    onDatagram: () => void received++,
+    onOverflow: (n) => (overflow += n),
+    onFailure: (err) => assert.fail(err),
+  });
+  t.after(() => source.close());
+  // A sender in another process sends 2,000 datagrams while this (the main) thread is blocked,
+  // so that no message from the reader is handled, the 512-slot ring fills and the reader drops.
+  const child = spawn(process.execPath, ['-e', `
+    const s = require('node:dgram').createSocket('udp4');
+    const d = Buffer.alloc(200);
+    let left = 2000;
+    for (let i = 0; i < 2000; i++) s.send(d, ${source.port}, '127.0.0.1', () => { if (--left === 0) s.close(); });
+  `], { stdio: 'ignore' });
+  t.after(() => child.kill('SIGKILL'));
+  const stallUntil = Date.now() + 1500;
+  while (Date.now() < stallUntil); // busy: the child starts and sends meanwhile
+  await until('the ring drained and drops reported', 10_000, () => received + overflow >= 2000);
+  assert.ok(overflow > 0, 'the full ring dropped and counted');
+  assert.ok(received >= 512, `${received} taken from the ring`);
+  assert.equal(received + overflow, 2000, 'each datagram is either handed over or counted');
+  // And it goes on: later datagrams arrive.
+  const before = received;
+  await sendAll(source.port, Array.from({ length: 100 }, () => 100));
+  await until(`later datagrams arrive (${received}, ${overflow})`, 10_000, () => received >= before + 100);
+});
