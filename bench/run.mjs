@@ -22,6 +22,7 @@ import { cpus } from 'node:os';
 import * as path from 'node:path';
 import { BENCH, REPO, SEND, createContext } from './lib/context.mjs';
 import { Table } from './lib/table.mjs';
+import { captureVsUdp } from './rows/capture.mjs';
 import { groOn } from './rows/gro.mjs';
 import { goodput, limits, rateAccuracy, watchLatency } from './rows/older.mjs';
 import { paired } from './rows/paired.mjs';
@@ -31,7 +32,7 @@ import { senderAlone } from './rows/sender-alone.mjs';
 import { smallFiles } from './rows/small-files.mjs';
 import { udpcast } from './rows/udpcast.mjs';
 
-const ISSUE_ROWS = ['sender', 'receiver', 'paired', 'udpcast', 'paired9000', 'small', 'rss', 'gro'];
+const ISSUE_ROWS = ['sender', 'receiver', 'paired', 'udpcast', 'paired9000', 'small', 'rss', 'gro', 'capture'];
 const OLDER_ROWS = ['goodput', 'limits', 'rate', 'watch'];
 
 const ctx = createContext(process.argv.slice(2));
@@ -72,6 +73,7 @@ await section('paired9000', () => paired(ctx, table, { mtu: 9000, target: 3.0 })
 await section('small', () => smallFiles(ctx, table));
 await section('rss', () => peakRss(ctx, table));
 await section('gro', () => groOn(ctx, table));
+await section('capture', () => captureVsUdp(ctx, table));
 await section('goodput', () => goodput(ctx, table));
 await section('limits', () => limits(ctx, table));
 await section('rate', () => rateAccuracy(ctx, table));

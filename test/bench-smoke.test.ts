@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const RUN = fileURLToPath(new URL('../../bench/run.mjs', import.meta.url));
-const ROWS = ['sender', 'receiver', 'paired', 'udpcast', 'paired9000', 'small', 'rss', 'gro'];
+const ROWS = ['sender', 'receiver', 'paired', 'udpcast', 'paired9000', 'small', 'rss', 'gro', 'capture'];
 const MAY_BE_UNAVAILABLE = /^(udpcast|GRO on)/;
 
 interface Row { what: string; figure: number | string; target?: { value: number }; ratio?: number; senderNs?: number; receiverNs?: number }
@@ -36,7 +36,7 @@ test('bench --quick: every row of issue 14 prints a figure, with its target and 
   const rows = (JSON.parse(readFileSync(out, 'utf8')) as { rows: Row[] }).rows;
   const find = (prefix: string) => rows.filter((r) => r.what.startsWith(prefix));
   assert.equal(find('sender alone').length, 2, 'FEC off and FEC 20+4');
-  for (const prefix of ['receiver alone', 'paired, 20 MB, 1472 B', 'udpcast', 'paired, 20 MB, 8972 B', 'paired, 1,000 files', 'peak RSS', 'GRO on']) {
+  for (const prefix of ['receiver alone', 'paired, 20 MB, 1472 B', 'udpcast', 'paired, 20 MB, 8972 B', 'paired, 1,000 files', 'peak RSS', 'GRO on', 'receive from UDP socket', 'receive from capture://lo']) {
     assert.equal(find(prefix).length, 1, `one row "${prefix}…" in ${rows.map((r) => r.what).join('; ')}`);
   }
   for (const row of rows) {

@@ -7,16 +7,17 @@ import { RECEIVE, SEND } from './context.mjs';
 import { runCli } from './processes.mjs';
 
 /**
- * `source` { dir, bytes }, `check(destDir)` says whether the mirror is byte-identical.
+ * `source` { dir, bytes }, `check(destDir)` says whether the mirror is byte-identical; `listen` the
+ * receiver's --listen (the sender sends to 127.0.0.1 at the port the receiver reports).
  * Returns { identical, goodputGbps, seconds, senderNs, receiverNs, sender, receiver, frames }.
  */
-export async function transfer(ctx, { source, check, senderArgs = [], receiverArgs = [], timeoutS = 120 }) {
+export async function transfer(ctx, { source, check, senderArgs = [], receiverArgs = [], timeoutS = 120, listen = 'udp://127.0.0.1:0' }) {
   const id = ctx.nextId();
   const dest = path.join(ctx.work, `mirror-${id}`);
   const receiverState = path.join(ctx.work, `receiver-state-${id}`);
   const senderState = path.join(ctx.work, `sender-state-${id}`);
   try {
-    const receiver = runCli(ctx, RECEIVE, [dest, '--listen', 'udp://127.0.0.1:0', '--exit-when-synced', '--timeout', String(timeoutS), '--state', receiverState, ...receiverArgs]);
+    const receiver = runCli(ctx, RECEIVE, [dest, '--listen', listen, '--exit-when-synced', '--timeout', String(timeoutS), '--state', receiverState, ...receiverArgs]);
     const { port } = await receiver.waitFor('listening');
     // Fresh ledger and no settling: the files were just written and every run sends them all.
     const sender = runCli(ctx, SEND, [source.dir, '--to', `udp://127.0.0.1:${port}`, '--once', '--settle', '0', '--state', senderState, ...senderArgs]);

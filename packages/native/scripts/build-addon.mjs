@@ -4,7 +4,7 @@
 // install script's output only when it fails, so the line also goes to
 // build/not-built.txt, which the loader puts in nativeIo.reason.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 
 // npm sets npm_config_node_gyp to its bundled node-gyp for every script it runs.
 const gyp = process.env.npm_config_node_gyp;
@@ -16,4 +16,16 @@ if (r.error || r.status !== 0) {
   console.error(`@diodesync/native: addon not built: ${line}; the pure-Node fallback will be used`);
   mkdirSync('build', { recursive: true });
   writeFileSync('build/not-built.txt', `${line}\n`);
+}
+
+// gyp writes the makefiles of node-addon-api's own targets beside build/, mirroring where that
+// package lies (../../node_modules/node-addon-api from here): packages/node_modules/node-addon-api,
+// which npm then takes for a broken install of the package (`npm ls` fails). They are only needed
+// while compiling: remove them, and the folder if nothing else is in it.
+const stray = '../node_modules/node-addon-api';
+try {
+  if (readdirSync(stray).every((f) => /\.(mk|Makefile)$/.test(f))) rmSync(stray, { recursive: true });
+  rmdirSync('../node_modules'); // only when empty
+} catch {
+  // nothing there, or not only makefiles: leave it
 }
