@@ -71,25 +71,16 @@ export class Link implements SourceSink, IntakeLink {
 
 /** Counters whose every increment lands in both `own` and `total` (transports only ever add). */
 function teeCounters(own: TransportCounters, total: TransportCounters): TransportCounters {
-  const tee = {} as TransportCounters;
-  for (const key of ['framesReceived', 'bytesReceived', 'bytesSkipped', 'queueOverflow'] as const) {
-    Object.defineProperty(tee, key, {
-      enumerable: true,
-      get: () => own[key],
-      set: (value: number) => {
-        total[key] += value - own[key];
-        own[key] = value;
-      },
-    });
-  }
-  Object.defineProperty(tee, 'framing', { enumerable: true, value: teeRecord(own.framing, total.framing) });
-  Object.defineProperty(tee, 'capture', { enumerable: true, value: teeRecord(own.capture, total.capture) });
+  const tee = teeNumbers(own, total, ['framesReceived', 'bytesReceived', 'bytesSkipped', 'queueOverflow']) as TransportCounters;
+  Object.defineProperty(tee, 'framing', { enumerable: true, value: teeNumbers(own.framing, total.framing, Object.keys(own.framing) as DropReason[]) });
+  Object.defineProperty(tee, 'capture', { enumerable: true, value: teeNumbers(own.capture, total.capture, Object.keys(own.capture) as (keyof TransportCounters['capture'])[]) });
   return tee;
 }
 
-function teeRecord<K extends string>(own: Record<K, number>, total: Record<K, number>): Record<K, number> {
+/** An object whose `keys` read `own` and, when set, add the difference to `total` as well. */
+function teeNumbers<K extends string>(own: Record<K, number>, total: Record<K, number>, keys: readonly K[]): Record<K, number> {
   const tee = {} as Record<K, number>;
-  for (const key of Object.keys(own) as K[]) {
+  for (const key of keys) {
     Object.defineProperty(tee, key, {
       enumerable: true,
       get: () => own[key],
