@@ -175,14 +175,20 @@ test('capture:// without CAP_NET_RAW: one line that says so and how, exit 1; wit
   if (process.getuid?.() !== 0) return t.skip('needs root to drop to an unprivileged user');
   const root = await tempDir(t);
   await chmod(root, 0o777);
-  const run = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', process.execPath, RECEIVE_CLI, path.join(root, 'dest'), '--state', path.join(root, 'state'), '--listen', 'capture://lo:9'], { encoding: 'utf8', timeout: 20_000 });
+  // As user nobody where it can read this checkout; where it cannot (a clone under a private
+  // directory), as uid 0 with every capability dropped but the one asked about (and reading files).
+  const asNobody = ['--reuid=65534', '--regid=65534', '--clear-groups'];
+  const nobodyReads = spawnSync('setpriv', [...asNobody, process.execPath, '-e', `require('fs').accessSync(${JSON.stringify(RECEIVE_CLI)})`]).status === 0;
+  const withoutNetRaw = nobodyReads ? [...asNobody, '--inh-caps=-all'] : ['--inh-caps=-net_raw', '--bounding-set=-net_raw'];
+  const netRawOnly = nobodyReads ? [...asNobody, '--inh-caps=+net_raw', '--ambient-caps=+net_raw'] : ['--bounding-set=-all,+net_raw,+dac_read_search'];
+  const run = spawnSync('setpriv', [...withoutNetRaw, process.execPath, RECEIVE_CLI, path.join(root, 'dest'), '--state', path.join(root, 'state'), '--listen', 'capture://lo:9'], { encoding: 'utf8', timeout: 20_000 });
   if (run.error) return t.skip(`setpriv: ${run.error.message}`);
   assert.equal(run.status, 1, run.stderr);
   assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr);
   assert.match(run.stderr, /needs CAP_NET_RAW: run as root, or give it to the service/);
 
   // CAP_NET_RAW alone (no root) is enough: the receiver listens on the addon's path.
-  const capable = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=+net_raw', '--ambient-caps=+net_raw',
+  const capable = spawn('setpriv', [...netRawOnly,
     process.execPath, RECEIVE_CLI, path.join(root, 'dest2'), '--state', path.join(root, 'state2'), '--listen', 'capture://lo:9'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DIODESYNC_LOG: 'json' } });
   t.after(() => capable.kill('SIGKILL'));
   let log = '';
