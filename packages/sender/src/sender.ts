@@ -48,6 +48,12 @@ export class Sender {
   readonly stats: SenderStats = emptyStats();
   /** The current version of every path that may be sent. */
   private versions = new Map<string, Version>();
+  /**
+   * Versions that changed while being sent: out of `versions` (so a file still being written is
+   * not sent again as its old self), but kept until the next scan, so that if the path is gone by
+   * then its delete (or rename) is still announced: the receiver may hold an earlier send.
+   */
+  private changedAway = new Map<string, Version>();
   private readonly objectIds = new ObjectIds();
   private readonly inventory: Inventory;
   private readonly schedule: Schedule;
@@ -132,12 +138,15 @@ export class Sender {
     const files = await this.inventory.scan((relPath) => this.versions.get(relPath)?.file);
     const versions = versionsOf(files, this.ledger.sync(files, this.config.redundancy), this.objectIds);
     if (this.config.announceChanges) {
-      for (const { change, from, to } of detectChanges(this.versions, versions)) {
+      const before = new Map(this.versions);
+      for (const [path, v] of this.changedAway) if (!before.has(path) && !this.inventory.inTree(path)) before.set(path, v);
+      for (const { change, from, to } of detectChanges(before, versions)) {
         if (to) adoptSends(this.ledger, to, from, this.config.redundancy);
         this.changes.add(change);
       }
     }
     this.versions = versions;
+    this.changedAway.clear();
   }
 
   /** Ledger, then framing: the due versions in one pass (new versions first), then deletes and renames. */
@@ -180,6 +189,7 @@ export class Sender {
       log('file-changed', { path: printablePath(v.file.relPath) });
       this.recorder.changed(v);
       this.versions.delete(v.file.relPath);
+      if (v.everSent) this.changedAway.set(v.file.relPath, v);
     } else if (outcome === 'failed') {
       this.schedule.markFailed(v);
       this.recorder.failed(v);

@@ -43,6 +43,11 @@ export class Inventory {
     return this.settler.settlingUntil;
   }
 
+  /** The last scan found this path in the tree, settled or still being written. */
+  inTree(relPath: string): boolean {
+    return this.settler.saw(relPath);
+  }
+
   async scan(current: (relPath: string) => SourceFile | undefined): Promise<SourceFile[]> {
     const started = performance.now();
     const snapshot = await scanTree(this.options.source, this.options.filter);

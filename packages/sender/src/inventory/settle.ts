@@ -12,6 +12,11 @@ export class Settler {
 
   constructor(private readonly settleMs: number) {}
 
+  /** The last scan saw this path (settled or not). */
+  saw(relPath: string): boolean {
+    return this.lastScan.has(relPath);
+  }
+
   /**
    * The files that may be sent: quiet for --settle (size and mtime), or with a future mtime
    * (a skewed clock) but unchanged since the last scan. A file still being written keeps
