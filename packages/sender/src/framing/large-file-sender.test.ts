@@ -4,13 +4,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FrameType, decodeDatagram, type FrameHeader } from '@diodesync/protocol';
+import { FrameType, type FrameHeader } from '@diodesync/protocol';
 import type { SourceFile } from '../inventory/scan.js';
 import { TokenBucket } from '../transport/rate-limiter.js';
 import type { FrameSink } from '../transport/frame-sink.js';
 import { FileFramer, type FileObject } from './file-framer.js';
 import { FrameEmitter } from './frame-emitter.js';
 import { ObjectPasses } from './object-pass.js';
+import { memoryWire } from './memory-wire.test-support.js';
 
 const fec = { chunkSize: 1024, fec: { k: 4, m: 1 }, interleave: 4 };
 const noFec = { chunkSize: 1024, fec: { k: 0, m: 0 }, interleave: 4 };
@@ -23,22 +24,12 @@ function sourceFile(absPath: string): SourceFile {
 
 /** A sink that keeps every frame's header, and runs `onData` at the given data frame. */
 function wire(onData?: { at: number; run: () => void }): { sink: FrameSink; frames: FrameHeader[]; data: Map<number, Buffer> } {
-  const frames: FrameHeader[] = [];
   const data = new Map<number, Buffer>();
-  const sink: FrameSink = {
-    description: 'memory',
-    send: (parts) => {
-      const result = decodeDatagram(Buffer.concat(parts));
-      assert.ok(result.ok);
-      frames.push(result.frame.header);
-      if (result.frame.header.type !== FrameType.Data) return undefined;
-      data.set(result.frame.header.chunkIndex, result.frame.payload);
-      if (data.size === onData?.at) onData.run();
-      return undefined;
-    },
-    flush: async () => undefined,
-    close: async () => undefined,
-  };
+  const { sink, frames } = memoryWire((frame) => {
+    if (frame.header.type !== FrameType.Data) return;
+    data.set(frame.header.chunkIndex, frame.payload);
+    if (data.size === onData?.at) onData.run();
+  });
   return { sink, frames, data };
 }
 
