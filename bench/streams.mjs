@@ -4,7 +4,8 @@
 //   tcp:    one TCP session of random bytes, SHA-256 checked; goodput, and CPU per GB per side.
 // CPU is each CLI's own (process.resourceUsage at exit, via lib/measure.mjs). Options:
 //   --file-mb N (default 500), --seconds N (syslog feed, default 10), --tcp-mb N (default 1024),
-//   --mtu N (the TCP row's, default 1500), --only syslog|tcp
+//   --mtu N (the TCP row's, default 1500), --only syslog|tcp, --cpu-prof DIR (each CLI writes a
+//   V8 CPU profile there: where the time goes)
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import * as dgram from 'node:dgram';
@@ -32,7 +33,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function run(cli, args, name) {
   const measure = path.join(work, `${name}.measure`);
-  const child = spawn(process.execPath, [MEASURE, cli, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DIODESYNC_LOG: 'json', DIODESYNC_MEASURE: measure } });
+  const prof = process.argv.includes('--cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir', process.argv[process.argv.indexOf('--cpu-prof') + 1], '--cpu-prof-name', `${name}.cpuprofile`] : [];
+  const child = spawn(process.execPath, [...prof, MEASURE, cli, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DIODESYNC_LOG: 'json', DIODESYNC_MEASURE: measure } });
   children.add(child);
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
@@ -53,7 +55,7 @@ function run(cli, args, name) {
 }
 
 async function pair(name, src, dest, forward, deliver, rate, forwardRate, extra = []) {
-  const receiver = run(RECEIVE, [dest, '--listen', 'udp://127.0.0.1:0', '--deliver', deliver], `${name}-receive`);
+  const receiver = run(RECEIVE, [dest, '--listen', 'udp://127.0.0.1:0', '--deliver', deliver, '--state', path.join(work, `${name}-receive-state`)], `${name}-receive`);
   const port = (await receiver.waitFor('listening')).port;
   const sender = run(SEND, [src, '--to', `udp://127.0.0.1:${port}`, '--rate', rate, '--forward-rate', forwardRate, '--forward', forward, ...extra,
     '--state', path.join(work, `${name}-send-state`), '--settle', '0'], `${name}-send`);
@@ -109,12 +111,33 @@ async function syslogRow() {
   const { send, receive } = await stopPair(p);
   out.close();
   latencies.sort((a, b) => a - b);
+  // Where the time goes: the sender's event loop (a datagram waits in its socket), its outbox, the
+  // way to the receiver's channel (transit: link, reader ring, the receiver's loop), the wait there.
+  const sent = p.sender.events().find((e) => e.event === 'channel-done' && e.channel === 'syslog') ?? {};
+  const status = readStatus(path.join(work, 'syslog-receive-state'));
+  const channel = status?.streams?.channels?.syslog ?? {};
   return {
     row: `syslog ${total} datagrams at 5,000/s while a ${fileMb} MB file moves (--rate 800m, --forward-rate 100m)`,
     delivered: received, lost: total - received, fileInMirrorAtEnd: fileArrived,
     latencyMs: { p50: +percentile(latencies, 0.5).toFixed(2), p99: +percentile(latencies, 0.99).toFixed(2), max: +latencies[latencies.length - 1].toFixed(2) },
     cpuSeconds: { sender: send.cpuSeconds, receiver: receive.cpuSeconds },
+    breakdownMs: {
+      senderLoopDelay: { p99: sent.loopDelayP99Ms, max: sent.loopDelayMaxMs },
+      senderOutboxWait: { p50: sent.outboxWaitP50Ms, p99: sent.outboxWaitP99Ms, max: sent.outboxWaitMaxMs },
+      madeToArrival: channel.sinceStartMs?.transit,
+      madeToDelivery: channel.sinceStartMs?.delivery,
+      receiverLoopDelay: status?.streams?.loopDelayMs,
+    },
   };
+}
+
+/** The receiver's last status (in its --state), or undefined. */
+function readStatus(state) {
+  try {
+    return JSON.parse(readFileSync(path.join(state, 'status.json'), 'utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 async function tcpRow() {

@@ -12,3 +12,4 @@ export { commandLine, fail, helpWidth, runMain, type ExplainError } from './prog
 export { bitRateText, formatBitRate, formatBytes, parseBitRate, parseByteSize, parseDuration } from './units.js';
 export { packageVersion } from './version.js';
 export { MAX_CHANNELS, parseChannelSpec, parseChannelSpecs, type ChannelSpec } from './channel-spec.js';
+export { LatencyHistogram, LatencyWindow } from './latency-window.js';

@@ -24,6 +24,6 @@ export { FrameAuthenticator, MIN_KEY_BYTES, openFrame, sealFrame } from './auth.
 export { fsPath, hasEscapedBytes, pathFromBytes, pathToBytes, printablePath } from './path-bytes.js';
 export { reportedPaths, type ReceiverReport, type ReportEntry, type SyncReport } from './report.js';
 export {
-  MAX_CHANNEL_NAME, STREAM_RECORD_FIXED, StreamKind, channelNameProblem, decodeStreamRecord, encodeStreamRecord, rebuildStreamBlock,
+  MAX_CHANNEL_NAME, STREAM_RECORD_FIXED, STREAM_SENT_AT_OFFSET, StreamKind, channelNameProblem, decodeStreamRecord, encodeStreamRecord, rebuildStreamBlock,
   streamBlockParity, streamRecordOverhead, type StreamRecord,
 } from './stream.js';

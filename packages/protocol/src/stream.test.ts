@@ -7,7 +7,7 @@ import {
 } from './stream.js';
 
 const record = (sequence: number, data: Buffer, kind: StreamKind = StreamKind.Datagram, fecIndex = 0): StreamRecord => ({
-  kind, channel: 'syslog', sequence, session: kind === StreamKind.Datagram ? 0 : 7, fecIndex, fecCount: 0, parityCount: 0, sentAt: 1_700_000_000_123.5, data,
+  kind, channel: 'syslog', sequence, session: kind === StreamKind.Datagram ? 0 : 7, fecIndex, fecCount: 0, parityCount: 0, sentAt: 1_700_000_000_123.5, copySpan: 0, data,
 });
 
 test('a stream record round-trips, every field', () => {
@@ -15,6 +15,12 @@ test('a stream record round-trips, every field', () => {
   assert.deepEqual(decodeStreamRecord(encodeStreamRecord(r)), r);
   const open = record(0, Buffer.alloc(0), StreamKind.Open);
   assert.deepEqual(decodeStreamRecord(encodeStreamRecord(open)), open);
+});
+
+test('a piece of a long datagram and a record with copies round-trip; an empty piece is refused', () => {
+  const piece = { ...record(12, randomBytes(1300), StreamKind.DatagramPart), session: 3, copySpan: 10 };
+  assert.deepEqual(decodeStreamRecord(encodeStreamRecord(piece)), piece);
+  assert.throws(() => decodeStreamRecord(encodeStreamRecord({ ...piece, data: Buffer.alloc(0) })), ProtocolError);
 });
 
 test('bad records are refused with a ProtocolError, never thrown otherwise', () => {

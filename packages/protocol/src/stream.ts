@@ -10,7 +10,7 @@ import { FEC_MAX_K, FEC_MAX_M, fecEncode, fecRebuild, fecShardSize } from './fec
  *   2  u16 FEC index                    28 u32 data length
  *   4  u8  FEC count (parity: k')       32 N   channel name (UTF-8, [A-Za-z0-9_.-])
  *   5  u8  parity count (parity: m')    32+N   data
- *   6  u16 reserved, zero
+ *   6  u16 copy span (ms; 0: no copies)
  *   8  u32 sequence, high bits
  *  12  u32 sequence, low bits
  *
@@ -22,6 +22,14 @@ import { FEC_MAX_K, FEC_MAX_M, fecEncode, fecRebuild, fecShardSize } from './fec
  * Reed-Solomon code (fec.ts) over the block's whole records, each zero-padded to the shard size
  * (the longest record rounded up to 8 bytes). A rebuilt shard is a record followed by padding:
  * the data length says where it ends.
+ *
+ * A datagram longer than one record can carry (up to 65,507 bytes, over an MTU of 1500) goes as
+ * consecutive records: DatagramPart for every piece but the last, Datagram for the last, each
+ * with its piece's index in its datagram in the session field (0 for a datagram of one record).
+ *
+ * Copies (--forward-copies, quiet channels): a record may be sent again, byte for byte, at most
+ * "copy span" ms after it was made (the sender's clock, as "sent at"); a receiver waits that long
+ * (by the sent-at of later records) before it gives up a hole a copy could still fill.
  */
 
 export const StreamKind = {
@@ -35,6 +43,8 @@ export const StreamKind = {
   Close: 4,
   /** FEC parity over a block of the channel's records. */
   Parity: 5,
+  /** A piece of a datagram too long for one record, not its last (which is a Datagram). */
+  DatagramPart: 6,
 } as const;
 export type StreamKind = (typeof StreamKind)[keyof typeof StreamKind];
 
@@ -47,10 +57,14 @@ export interface StreamRecord {
   fecCount: number;
   parityCount: number;
   sentAt: number;
+  /** Copies of this record may follow up to this many ms after `sentAt` (0: none). */
+  copySpan?: number;
   data: Buffer;
 }
 
 export const STREAM_RECORD_FIXED = 32;
+/** Where a record's "sent at" lies (f64, big-endian): read without decoding the record (how long it waited on the sender). */
+export const STREAM_SENT_AT_OFFSET = 20;
 export const MAX_CHANNEL_NAME = 32;
 const TWO_32 = 0x1_0000_0000;
 const NAME_RE = /^[A-Za-z0-9_.-]+$/;
@@ -75,7 +89,7 @@ export function encodeStreamRecord(r: StreamRecord): Buffer {
   out.writeUInt16BE(r.fecIndex, 2);
   out[4] = r.fecCount;
   out[5] = r.parityCount;
-  out.writeUInt16BE(0, 6);
+  out.writeUInt16BE(Math.min(0xffff, r.copySpan ?? 0), 6);
   out.writeUInt32BE(Math.floor(r.sequence / TWO_32), 8);
   out.writeUInt32BE(r.sequence % TWO_32, 12);
   out.writeUInt32BE(r.session >>> 0, 16);
@@ -93,7 +107,7 @@ export function encodeStreamRecord(r: StreamRecord): Buffer {
 export function decodeStreamRecord(buf: Buffer, padded = false): StreamRecord {
   if (buf.length < STREAM_RECORD_FIXED) throw new ProtocolError('stream record: too short');
   const kind = buf[0]!;
-  if (kind < StreamKind.Datagram || kind > StreamKind.Parity) throw new ProtocolError('stream record: bad kind');
+  if (kind < StreamKind.Datagram || kind > StreamKind.DatagramPart) throw new ProtocolError('stream record: bad kind');
   const nameLength = buf[1]!;
   const dataLength = buf.readUInt32BE(28);
   const end = STREAM_RECORD_FIXED + nameLength + dataLength;
@@ -109,6 +123,7 @@ export function decodeStreamRecord(buf: Buffer, padded = false): StreamRecord {
     sequence: buf.readUInt32BE(8) * TWO_32 + buf.readUInt32BE(12),
     session: buf.readUInt32BE(16),
     sentAt: buf.readDoubleBE(20),
+    copySpan: buf.readUInt16BE(6),
     data: buf.subarray(STREAM_RECORD_FIXED + nameLength, end),
   };
   if (!Number.isSafeInteger(r.sequence)) throw new ProtocolError('stream record: bad sequence');
@@ -119,6 +134,7 @@ export function decodeStreamRecord(buf: Buffer, padded = false): StreamRecord {
   } else {
     if (r.fecIndex >= FEC_MAX_K || r.fecIndex > r.sequence || r.fecCount !== 0 || r.parityCount !== 0) throw new ProtocolError('stream record: bad FEC index');
     if ((r.kind === StreamKind.Open || r.kind === StreamKind.Close) && r.data.length > 0) throw new ProtocolError('stream record: open/close with data');
+    if (r.kind === StreamKind.DatagramPart && r.data.length === 0) throw new ProtocolError('stream record: empty datagram piece');
   }
   return r;
 }

@@ -1,4 +1,4 @@
-import type { Frame } from '@diodesync/protocol';
+import { FrameType, HEADER_LAYOUT, type Frame } from '@diodesync/protocol';
 import { UsageError, type Endpoint } from '@diodesync/cli-kit';
 import type { UdpIoPreference } from '@diodesync/native';
 import type { TransportCounters } from '../counters.js';
@@ -33,6 +33,9 @@ export interface SourceEvents {
   ended(): void;
 }
 
+/** A pass-through stream frame (by its header's type byte): handled before the file frames queued ahead of it. */
+const isStreamFrame = (datagram: Buffer) => datagram[HEADER_LAYOUT.type.offset] === FrameType.Stream;
+
 /**
  * Starts the transport `listen` names: a UDP socket in its reader thread, a TCP server or client,
  * or standard input. A socket that cannot be opened is a usage error (exit 1, one line).
@@ -52,6 +55,7 @@ export async function openSource(
           onDatagram: (d) => sink.handleDatagram(d),
           onOverflow: (count) => (sink.counters.queueOverflow += count),
           onFailure: (err) => events.failed(err),
+          urgent: isStreamFrame,
         }, settings.multicastInterface, settings.io);
       case 'tcp-listen':
         return await listenTcp(endpoint.host, endpoint.port, sink.counters, onFrame);

@@ -35,6 +35,9 @@ export const SLOT_BYTES = 65_536;
 /** In the lengths array: the reader went back to slot 0 early, the slots from here to the end are skipped. */
 export const WRAP = -1;
 
+/** In the lengths array (main thread only): a datagram already handled out of turn (`urgent`), skipped in order. */
+const HANDLED = -2;
+
 /**
  * Memory is only touched where datagrams land: a 1472-byte datagram touches one 4 KiB page of
  * its 64 KiB slot. The ring has a slot per page of --rcvbuf, so at 1472 bytes it holds --rcvbuf
@@ -96,11 +99,18 @@ export class RingReader {
   private readonly lengths: Int32Array;
   private consumed = 0;
   private continuing = false;
+  /** Slots before this were looked at for urgent datagrams already. */
+  private scanned = 0;
 
   constructor(
     private readonly ring: RingMemory,
     private readonly onDatagram: (datagram: Buffer) => void,
     private readonly onDropped: (count: number) => void,
+    /**
+     * Datagrams to handle ahead of the others in the ring (pass-through stream frames: a large file
+     * must not delay syslog by what the ring holds); each still goes to `onDatagram`, once.
+     */
+    private readonly urgent?: (datagram: Buffer) => boolean,
   ) {
     this.ctl = new Int32Array(ring.control);
     this.data = Buffer.from(ring.data);
@@ -120,8 +130,10 @@ export class RingReader {
     if (dropped > 0) this.onDropped(dropped);
     const mask = this.ring.slots - 1;
     let consumed = this.consumed;
-    const available = (Atomics.load(ctl, Ctl.produced) - consumed) | 0;
+    const all = Atomics.load(ctl, Ctl.produced);
+    const available = (all - consumed) | 0;
     const produced = (consumed + Math.min(available, MAX_PER_TURN)) | 0;
+    if (this.urgent) this.takeUrgent(all);
     if (available > MAX_PER_TURN && !this.continuing) {
       this.continuing = true;
       setImmediate(() => {
@@ -138,6 +150,7 @@ export class RingReader {
           continue;
         }
         consumed = (consumed + 1) | 0;
+        if (length === HANDLED) continue;
         // Longer than a slot: cut by the kernel (cannot happen below 64 KiB), dropped and counted.
         if (length > SLOT_BYTES) this.onDropped(1);
         else this.onDatagram(data.subarray(slot * SLOT_BYTES, slot * SLOT_BYTES + length));
@@ -148,5 +161,27 @@ export class RingReader {
       Atomics.store(ctl, Ctl.released, consumed);
       Atomics.notify(ctl, Ctl.released); // a reader waiting on a full ring
     }
+  }
+
+  /** Hands every urgent datagram produced up to `all` over now, wherever it lies in the ring, and marks its slot handled. */
+  private takeUrgent(all: number): void {
+    const { lengths, data, urgent } = this;
+    const mask = this.ring.slots - 1;
+    let at = ((this.scanned - this.consumed) | 0) > 0 ? this.scanned : this.consumed;
+    while (((all - at) | 0) > 0) {
+      const slot = at & mask;
+      const length = lengths[slot]!;
+      if (length === WRAP) {
+        at = (at + this.ring.slots - slot) | 0;
+        continue;
+      }
+      at = (at + 1) | 0;
+      if (length <= 0 || length > SLOT_BYTES) continue;
+      const datagram = data.subarray(slot * SLOT_BYTES, slot * SLOT_BYTES + length);
+      if (!urgent!(datagram)) continue;
+      lengths[slot] = HANDLED;
+      this.onDatagram(datagram);
+    }
+    this.scanned = at;
   }
 }

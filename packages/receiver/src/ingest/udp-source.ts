@@ -19,6 +19,8 @@ export interface UdpSourceHandlers {
   onOverflow(count: number): void;
   /** The reader thread failed after it started: nothing more will arrive. */
   onFailure(err: Error): void;
+  /** Datagrams handled ahead of those queued before them (RingReader's `urgent`). */
+  urgent?: (datagram: Buffer) => boolean;
 }
 
 /**
@@ -35,7 +37,7 @@ export async function listenUdp(
 ): Promise<UdpSource> {
   const ring = allocateRing(receiveBufferBytes);
   const settings: ReaderSettings = { host, port, receiveBufferBytes, multicastInterface, maxBufferedBytes: receiveBufferBytes, ring, io };
-  const reader = new RingReader(ring, handlers.onDatagram, handlers.onOverflow);
+  const reader = new RingReader(ring, handlers.onDatagram, handlers.onOverflow, handlers.urgent);
   const worker = new Worker(new URL('./udp-reader-thread.js', import.meta.url), { workerData: settings });
   let started = false;
   // One listener from the start: a `more` may follow `ready` before the await below resumes, and it is not sent twice.

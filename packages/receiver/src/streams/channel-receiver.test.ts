@@ -126,3 +126,58 @@ test('forged parity far ahead is refused and counted; records held beyond a gap 
   assert.equal(outlet.events.length, 61);
   await rx.stop();
 });
+
+/** One record of channel 'c' as the sender encodes it (no FEC). */
+const rec = (sequence: number, kind: StreamKind, data: Buffer | string, o: { session?: number; sentAt?: number; copySpan?: number } = {}) => encodeStreamRecord({
+  kind, channel: 'c', sequence, session: o.session ?? 0, fecIndex: 0, fecCount: 0, parityCount: 0, sentAt: o.sentAt ?? Date.now(), copySpan: o.copySpan ?? 0,
+  data: Buffer.from(data),
+});
+
+test('the pieces of a long datagram are joined into one; a datagram that lost a piece is dropped, never delivered short', async () => {
+  const big = Buffer.from(Array.from({ length: 60_000 }, (_, i) => i % 253));
+  const piece = 1400;
+  const pieces = Math.ceil(big.length / piece);
+  const frames = Array.from({ length: pieces }, (_, i) => rec(i, i === pieces - 1 ? StreamKind.Datagram : StreamKind.DatagramPart, big.subarray(i * piece, (i + 1) * piece), { session: i }));
+  frames.push(rec(pieces, StreamKind.Datagram, 'after'));
+  const delivered: Buffer[] = [];
+  const outlet = Object.assign(new RecordingOutlet(), { datagram: (d: Buffer) => void delivered.push(d) });
+  const rx = new ChannelReceiver('c', outlet, { gapWaitMs: 5_000, window: 1000 });
+  for (const f of frames) rx.take(7, decodeStreamRecord(f), f);
+  assert.equal(delivered.length, 2);
+  assert.ok(delivered[0]!.equals(big));
+  assert.equal(delivered[1]!.toString(), 'after');
+  assert.equal(rx.counts.joined, 1);
+  assert.equal(rx.counts.messagesOut, 2);
+  // A new sender session loses piece 3 (uncoded: given up when piece 4 comes): the rest of that datagram is dropped.
+  delivered.length = 0;
+  for (const [i, f] of frames.entries()) if (i !== 3) rx.take(8, decodeStreamRecord(f), f);
+  assert.deepEqual(delivered.map(String), ['after']);
+  assert.equal(rx.counts.gaps, 1);
+  assert.ok(rx.counts.orphanRecords >= pieces - 4, JSON.stringify(rx.counts));
+});
+
+test('copies of a record are delivered once; a hole waits for its copy while later records are younger than its copy span', async () => {
+  const outlet = new RecordingOutlet();
+  const rx = new ChannelReceiver('c', outlet, { gapWaitMs: 5_000, window: 1000 });
+  const t0 = Date.now();
+  const r0 = rec(0, StreamKind.Datagram, 'a', { sentAt: t0, copySpan: 20 });
+  const r1 = rec(1, StreamKind.Datagram, 'b', { sentAt: t0 + 1, copySpan: 20 });
+  const r2 = rec(2, StreamKind.Datagram, 'c', { sentAt: t0 + 2, copySpan: 20 });
+  const r3 = rec(3, StreamKind.Datagram, 'd', { sentAt: t0 + 50, copySpan: 20 });
+  const take = (f: Buffer) => rx.take(7, decodeStreamRecord(f), f);
+  // r1 is lost the first time; r2 comes: the hole waits (its copy may come), then the copies come.
+  for (const f of [r0, r2, r0, r1, r2, r1]) take(f);
+  assert.deepEqual(outlet.events, ['d:a', 'd:b', 'd:c']);
+  assert.equal(rx.counts.duplicates, 3);
+  assert.equal(rx.counts.gaps, 0);
+  // A record lost with all its copies: given up once a record made after its copy span arrives.
+  const r4 = rec(4, StreamKind.Datagram, 'e', { sentAt: t0 + 51, copySpan: 20 });
+  const r5 = rec(5, StreamKind.Datagram, 'f', { sentAt: t0 + 52, copySpan: 20 });
+  const r6 = rec(6, StreamKind.Datagram, 'g', { sentAt: t0 + 100, copySpan: 20 });
+  for (const f of [r3, r5, r5]) take(f);
+  assert.deepEqual(outlet.events.slice(3), ['d:d'], 'r5 waits for a copy of r4');
+  take(r6);
+  assert.deepEqual(outlet.events.slice(3), ['d:d', 'd:f', 'd:g']);
+  assert.equal(rx.counts.gaps, 1);
+  await rx.stop();
+});

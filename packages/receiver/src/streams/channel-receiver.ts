@@ -1,7 +1,7 @@
 import { StreamKind, type StreamRecord } from '@diodesync/protocol';
 import { log } from '../log.js';
 import type { ChannelOutlet } from './channel-outlet.js';
-import { LatencyWindow } from './latency-window.js';
+import { LatencyHistogram, LatencyWindow } from '@diodesync/cli-kit';
 import { StreamBlocks } from './stream-blocks.js';
 
 /** What a channel counts on the high side; the status and the metrics show it. */
@@ -25,6 +25,8 @@ export interface ChannelCounts {
   sessionsBroken: number;
   /** Session records whose session is not open here (its open was lost, or it was cut): dropped. */
   orphanRecords: number;
+  /** Datagrams joined from several records (longer than one record carries). */
+  joined: number;
   senderRestarts: number;
 }
 
@@ -36,6 +38,11 @@ export interface ChannelTiming {
   /** The same in bytes (large records on a jumbo or loopback link). */
   windowBytes?: number;
 }
+
+/** The largest UDP datagram: pieces beyond it are not a datagram any sender made. */
+const MAX_DATAGRAM_BYTES = 65_507;
+/** Timers on the sender may fire this late (a busy loop) beyond a copy's planned time. */
+const COPY_MARGIN_MS = 5;
 
 /** Most gaps are given up when a later block's parity arrives; the wait only matters at the end of a burst. */
 export const DEFAULT_TIMING: ChannelTiming = { gapWaitMs: 2_000, window: 8192, windowBytes: 32 * 1024 * 1024 };
@@ -51,9 +58,13 @@ export const DEFAULT_TIMING: ChannelTiming = { gapWaitMs: 2_000, window: 8192, w
 export class ChannelReceiver {
   readonly counts: ChannelCounts = {
     messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0, duplicates: 0, repaired: 0, repairFailed: 0, gaps: 0, lost: 0,
-    parityFrames: 0, badParity: 0, sessionsOpened: 0, sessionsClosed: 0, sessionsBroken: 0, orphanRecords: 0, senderRestarts: 0,
+    parityFrames: 0, badParity: 0, sessionsOpened: 0, sessionsClosed: 0, sessionsBroken: 0, orphanRecords: 0, joined: 0, senderRestarts: 0,
   };
+  /** From the record's making on the sender to its delivery here (both clocks). */
   readonly latency = new LatencyWindow();
+  /** Since the start: from each record's making to its arrival here (before any wait for an earlier one), and to its delivery (the latency breakdown). */
+  readonly transit = new LatencyHistogram();
+  readonly delivered = new LatencyHistogram();
   private senderSession: number | undefined;
   /** Next sequence number to deliver; undefined until the first record. */
   private next: number | undefined;
@@ -68,6 +79,11 @@ export class ChannelReceiver {
   private coded = false;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** The pieces so far of a datagram sent as several records (StreamKind.DatagramPart), and their bytes. */
+  private pieces: Buffer[] | undefined;
+  private pieceBytes = 0;
+  /** The newest "sent at" that arrived: copies of a record (--forward-copies) may come until its copy span has passed by this clock. */
+  private newestSentAt = 0;
 
   constructor(
     readonly name: string,
@@ -91,6 +107,7 @@ export class ChannelReceiver {
     if (senderSession !== this.senderSession) this.restart(senderSession);
     this.lastArrival = performance.now();
     if (record.kind === StreamKind.Parity || record.fecIndex > 0) this.coded = true;
+    if (record.sentAt > this.newestSentAt) this.newestSentAt = record.sentAt;
     const wanted = (sequence: number) => this.next !== undefined && sequence >= this.next && !this.pending.has(sequence);
     if (record.kind === StreamKind.Parity) {
       this.counts.parityFrames++;
@@ -105,6 +122,7 @@ export class ChannelReceiver {
       }
       this.counts.messagesIn++;
       this.counts.bytesIn += record.data.length;
+      this.transit.add(Math.max(0, Date.now() - record.sentAt));
       this.hold(record);
       this.blocks.data(record, raw, wanted);
     }
@@ -174,8 +192,21 @@ export class ChannelReceiver {
   private hopeless(next: number, quiet: boolean): 'silence' | 'uncoded' | 'later-parity' | undefined {
     if (this.blocks.repairing(next)) return undefined;
     if (quiet) return 'silence';
+    if (this.copyMayCome()) return undefined;
     if (!this.coded) return 'uncoded';
     return this.blocks.parityAfter(next) ? 'later-parity' : undefined;
+  }
+
+  /**
+   * A copy of the missing record may still come (--forward-copies): the first record held after
+   * the hole was made after it, so the hole's copies were all queued by that record's sent-at plus
+   * its copy span; until a record made later than that arrives (the sender's queue is in order), wait.
+   */
+  private copyMayCome(): boolean {
+    let first: StreamRecord | undefined;
+    for (const r of this.pending.values()) if (!first || r.sequence < first.sequence) first = r;
+    if (!first?.copySpan) return false;
+    return this.newestSentAt <= first.sentAt + first.copySpan + COPY_MARGIN_MS;
   }
 
   /** The records from `from` to the first one held are lost: logged once as a range, counted, and every open session cut. */
@@ -187,6 +218,7 @@ export class ChannelReceiver {
     this.counts.lost += to - from + 1;
     log('stream-gap', { channel: this.name, from, to, records: to - from + 1, why, block: this.blocks.describe(from), sessionsCut: this.openSessions.size });
     this.cutSessions('gap');
+    this.dropPieces();
     this.next = to + 1;
   }
 
@@ -196,9 +228,15 @@ export class ChannelReceiver {
   }
 
   private deliver(r: StreamRecord): void {
-    this.latency.add(Math.max(0, Date.now() - r.sentAt));
+    const ms = Math.max(0, Date.now() - r.sentAt);
+    this.latency.add(ms);
+    this.delivered.add(ms);
     switch (r.kind) {
+      case StreamKind.DatagramPart:
+        this.piece(r);
+        return;
       case StreamKind.Datagram:
+        if (r.session > 0) return this.lastPiece(r);
         this.outlet.datagram(r.data);
         break;
       case StreamKind.Open:
@@ -227,6 +265,41 @@ export class ChannelReceiver {
     this.counts.bytesOut += r.data.length;
   }
 
+  /** A piece of a long datagram: the first starts it, each next must follow the one before (else the datagram is dropped). */
+  private piece(r: StreamRecord): void {
+    if (r.session === 0) this.dropPieces();
+    if (r.session !== (this.pieces?.length ?? 0) || this.pieceBytes + r.data.length > MAX_DATAGRAM_BYTES) {
+      this.dropPieces();
+      this.counts.orphanRecords++;
+      return;
+    }
+    (this.pieces ??= []).push(r.data);
+    this.pieceBytes += r.data.length;
+  }
+
+  /** The last piece: the datagram whole, delivered as it came in on the low side. */
+  private lastPiece(r: StreamRecord): void {
+    const pieces = this.pieces;
+    if (!pieces || pieces.length !== r.session || this.pieceBytes + r.data.length > MAX_DATAGRAM_BYTES) {
+      this.dropPieces();
+      this.counts.orphanRecords++;
+      return;
+    }
+    pieces.push(r.data);
+    const datagram = Buffer.concat(pieces, this.pieceBytes + r.data.length);
+    this.pieces = undefined;
+    this.pieceBytes = 0;
+    this.counts.joined++;
+    this.outlet.datagram(datagram);
+    this.counts.messagesOut++;
+    this.counts.bytesOut += datagram.length;
+  }
+
+  private dropPieces(): void {
+    this.pieces = undefined;
+    this.pieceBytes = 0;
+  }
+
   private cutSessions(why: string): void {
     for (const session of [...this.openSessions]) this.cut(session, why);
   }
@@ -248,6 +321,8 @@ export class ChannelReceiver {
     this.next = undefined;
     this.pending.clear();
     this.pendingBytes = 0;
+    this.dropPieces();
+    this.newestSentAt = 0;
     this.blocks = this.newBlocks();
     this.coded = false;
   }

@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { ChannelSpec } from '@diodesync/cli-kit';
 import { StreamKind, type StreamRecord } from '@diodesync/protocol';
 import { log } from '../log.js';
@@ -11,6 +12,8 @@ import { UdpOutlet } from './udp-outlet.js';
 export interface ChannelStatus extends ChannelCounts, OutletCounts {
   deliver: string;
   latencyMs: { p50: number; p99: number; max: number };
+  /** Since the start (the window above holds the last 4,096): from each record's making to its arrival here, and to its delivery (the difference: waits for earlier records). */
+  sinceStartMs: { transit: { p50: number; p99: number; max: number }; delivery: { p50: number; p99: number; max: number } };
 }
 
 /** A channel that arrives without a --deliver: counted, dropped. */
@@ -39,6 +42,7 @@ export class StreamDelivery {
         : spec.endpoint.scheme === 'udp' ? new UdpOutlet(spec.endpoint, counts, spec.name) : new TcpOutlet(spec.endpoint, counts, spec.name);
       this.channels.set(spec.name, { receiver: new ChannelReceiver(spec.name, outlet, timing), outlet: counts });
     }
+    if (this.channels.size > 0) this.loopDelay.enable();
   }
 
   /** One record of sender session `senderSession`; `raw` is the frame payload it was decoded from (FEC works on it). */
@@ -57,15 +61,24 @@ export class StreamDelivery {
     counts.bytes += record.data.length;
   }
 
-  status(): { channels: Record<string, ChannelStatus>; undelivered: Record<string, UndeliveredCounts> } {
+  /** How late this process's event loop runs (a stream frame waits that long, behind file frames, before it is handled): the latency breakdown. */
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: 1 });
+
+  status(): { channels: Record<string, ChannelStatus>; undelivered: Record<string, UndeliveredCounts>; loopDelayMs?: { p99: number; max: number } } {
     const channels: Record<string, ChannelStatus> = {};
     for (const [name, { receiver, outlet }] of this.channels) {
-      channels[name] = { deliver: receiver.outlet.description, ...receiver.counts, ...outlet, latencyMs: receiver.latency.summary() };
+      channels[name] = { deliver: receiver.outlet.description, ...receiver.counts, ...outlet, latencyMs: receiver.latency.summary(), sinceStartMs: { transit: receiver.transit.summary(), delivery: receiver.delivered.summary() } };
     }
-    return { channels, undelivered: Object.fromEntries([...this.undelivered].map(([n, c]) => [n, { ...c }])) };
+    const d = this.loopDelay;
+    const ms = (ns: number) => Math.round(ns / 1e5) / 10;
+    return {
+      channels, undelivered: Object.fromEntries([...this.undelivered].map(([n, c]) => [n, { ...c }])),
+      ...(this.channels.size > 0 && d.count > 0 && { loopDelayMs: { p99: ms(d.percentile(99)), max: ms(d.max) } }),
+    };
   }
 
   async stop(): Promise<void> {
+    this.loopDelay.disable();
     await Promise.all([...this.channels.values()].map((c) => c.receiver.stop()));
   }
 }

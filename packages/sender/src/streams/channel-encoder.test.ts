@@ -50,15 +50,44 @@ test('records go in sequence; each block (closed by K or by the flush timer) is 
   assert.equal(channel.counts.blocks, 3);
 });
 
-test('a datagram too large for one frame with its parity is refused and counted, never cut', () => {
-  const { sink } = wire();
+test('a datagram longer than one record goes as consecutive pieces, the last a Datagram, each with its index', async () => {
+  const { sink, frames } = wire();
   const emitter = new FrameEmitter(1, sink, new TokenBucket(1e9));
   const outbox = new StreamOutbox(emitter, 1e9, 1 << 20, (err) => assert.fail(err));
   const channel = new ChannelEncoder('syslog', { k: 20, m: 4 }, 20, outbox, 1424);
   assert.ok(channel.maxData > 1300 && channel.maxData < 1424 - 38);
-  assert.equal(channel.datagram(Buffer.alloc(channel.maxData + 1)), false);
-  assert.equal(channel.counts.tooLarge, 1);
-  assert.ok(channel.datagram(Buffer.alloc(channel.maxData)));
+  const big = Buffer.from(Array.from({ length: 60_000 }, (_, i) => i % 251));
+  assert.ok(channel.datagram(big));
+  assert.ok(channel.datagram(Buffer.from('small')));
+  await channel.flush();
+  await outbox.drained();
+  const data = frames.map((f) => f.record!).filter((r) => r.kind !== StreamKind.Parity);
+  const pieces = Math.ceil(60_000 / channel.maxData);
+  assert.equal(data.length, pieces + 1);
+  assert.deepEqual(data.map((r) => r.kind), [...Array(pieces - 1).fill(StreamKind.DatagramPart), StreamKind.Datagram, StreamKind.Datagram]);
+  assert.deepEqual(data.map((r) => r.session), [...Array.from({ length: pieces }, (_, i) => i), 0]);
+  assert.ok(Buffer.concat(data.slice(0, pieces).map((r) => r.data)).equals(big));
+  assert.equal(channel.counts.split, 1);
+  assert.equal(channel.counts.messagesIn, 2);
+});
+
+test('a quiet channel sends each record again (--forward-copies), spaced apart and announced in the record; a busy one does not', async () => {
+  const { sink, frames } = wire();
+  const emitter = new FrameEmitter(1, sink, new TokenBucket(1e9));
+  const outbox = new StreamOutbox(emitter, 1e9, 1 << 20, (err) => assert.fail(err));
+  const channel = new ChannelEncoder('alarm', { k: 0, m: 0 }, 20, outbox, 1424, { copies: 3, spacingMs: 10, quietPerSecond: 5 });
+  channel.datagram(Buffer.from('a'));
+  await settle(40);
+  const copies = frames.map((f) => f.record!).filter((r) => r.sequence === 0);
+  assert.equal(copies.length, 3);
+  assert.ok(copies.every((r) => r.copySpan === 20 && r.data.toString() === 'a'));
+  for (let i = 0; i < 20; i++) channel.datagram(Buffer.from(`b${i}`));
+  await channel.flush();
+  await outbox.drained();
+  const sent = frames.map((f) => f.record!);
+  // At most 5 records a second are copied: the burst's later records go once.
+  assert.ok(sent.filter((r) => r.sequence === 20).length === 1 && sent.find((r) => r.sequence === 20)!.copySpan === 0);
+  assert.ok(channel.counts.copies >= 2 && channel.counts.copies <= 2 + 2 * 5, String(channel.counts.copies));
 });
 
 test('stream frames pass file frames that wait for the rate limiter', async () => {

@@ -1,4 +1,5 @@
-import { FrameType, HEADER_SIZE } from '@diodesync/protocol';
+import { LatencyHistogram } from '@diodesync/cli-kit';
+import { FrameType, HEADER_SIZE, STREAM_SENT_AT_OFFSET } from '@diodesync/protocol';
 import type { FrameEmitter } from '../framing/frame-emitter.js';
 import { TokenBucket } from '../transport/rate-limiter.js';
 
@@ -43,6 +44,8 @@ class Lane<T> {
  */
 export class StreamOutbox {
   private readonly records = new Lane<Buffer>();
+  /** Copies of records of quiet channels (--forward-copies), due now: few, so they go before new records. */
+  private readonly copies = new Lane<Buffer>();
   private readonly parity = new Lane<{ record: Buffer; after: number }>();
   /** Records pushed, and records sent, since the start. */
   private pushed = 0;
@@ -52,6 +55,8 @@ export class StreamOutbox {
   private drainWaiters: (() => void)[] = [];
   private readonly limiter: TokenBucket;
   queuedBytes = 0;
+  /** How long records waited here since the start (ms, from their making to their frame's hand-over to the sink). */
+  readonly waited = new LatencyHistogram();
 
   constructor(
     private readonly emitter: FrameEmitter,
@@ -71,6 +76,12 @@ export class StreamOutbox {
   push(record: Buffer): void {
     this.records.push(record);
     this.pushed++;
+    this.queued(record);
+  }
+
+  /** A copy of a record pushed before (--forward-copies): it goes ahead of new records. */
+  pushCopy(record: Buffer): void {
+    this.copies.push(record);
     this.queued(record);
   }
 
@@ -104,10 +115,13 @@ export class StreamOutbox {
       this.sinceParity = 0;
       return this.parity.shift()!.record;
     }
+    const copy = this.copies.shift();
+    if (copy) return copy;
     const record = this.records.shift();
     if (record) {
       this.sent++;
       this.sinceParity++;
+      this.waited.add(Date.now() - record.readDoubleBE(STREAM_SENT_AT_OFFSET));
     }
     return record;
   }
@@ -119,7 +133,7 @@ export class StreamOutbox {
         const wait = this.limiter.take(HEADER_SIZE + record.length);
         if (wait) await wait;
         this.queuedBytes -= record.length;
-        const last = this.records.length === 0 && this.parity.length === 0;
+        const last = this.records.length === 0 && this.parity.length === 0 && this.copies.length === 0;
         const sent = this.emitter.emitNow({ type: FrameType.Stream }, record, last);
         if (sent) await sent;
         if (this.queuedBytes < this.highWater / 2) this.wakeWaiters();

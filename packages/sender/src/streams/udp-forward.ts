@@ -3,8 +3,8 @@ import { isIP } from 'node:net';
 import type { Endpoint } from '@diodesync/cli-kit';
 import type { ChannelEncoder } from './channel-encoder.js';
 
-/** A UDP socket on the low side (syslog, telemetry): each datagram it receives goes into the channel. */
-export async function listenUdp(endpoint: Endpoint, channel: ChannelEncoder, refused: (why: 'too-large' | 'queue-full') => void): Promise<{ port: number; close(): Promise<void> }> {
+/** A UDP socket on the low side (syslog, telemetry): each datagram it receives (up to 65,507 bytes) goes into the channel. */
+export async function listenUdp(endpoint: Endpoint, channel: ChannelEncoder, refused: () => void): Promise<{ port: number; close(): Promise<void> }> {
   const socket = dgram.createSocket({ type: isIP(endpoint.host) === 6 ? 'udp6' : 'udp4', reuseAddr: false });
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
@@ -21,7 +21,7 @@ export async function listenUdp(endpoint: Endpoint, channel: ChannelEncoder, ref
   }
   socket.on('error', () => undefined);
   socket.on('message', (msg) => {
-    if (!channel.datagram(msg)) refused(msg.length > channel.maxData ? 'too-large' : 'queue-full');
+    if (!channel.datagram(msg)) refused();
   });
   return {
     port: socket.address().port,
