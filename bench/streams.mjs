@@ -11,6 +11,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as dgram from 'node:dgram';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -119,6 +120,9 @@ async function syslogRow() {
   return {
     row: `syslog ${total} datagrams at 5,000/s while a ${fileMb} MB file moves (--rate 800m, --forward-rate 100m)`,
     delivered: received, lost: total - received, fileInMirrorAtEnd: fileArrived,
+    // Where lost datagrams went: the receiver's ring full (its main thread behind), or gaps given up in the channel.
+    receiverRingDrops: status?.counters?.queueOverflow, channelLost: channel.lost, repaired: channel.repaired,
+    loadAverage: os.loadavg().map((l) => +l.toFixed(2)),
     latencyMs: { p50: +percentile(latencies, 0.5).toFixed(2), p99: +percentile(latencies, 0.99).toFixed(2), max: +latencies[latencies.length - 1].toFixed(2) },
     cpuSeconds: { sender: send.cpuSeconds, receiver: receive.cpuSeconds },
     breakdownMs: {

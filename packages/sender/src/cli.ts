@@ -3,8 +3,8 @@ import { realpathSync, statSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
 import type { ArgumentsCamelCase, Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { HEADER_SIZE, IP_UDP_OVERHEAD, MAX_DATAGRAM, MAX_PAYLOAD, TAG_SIZE, fecEnabled, formatFec, parseFec } from '@diodesync/protocol';
-import { UsageError, commandLine, durationOption, fail, formatBitRate, formatBytes, kbitRateOption, packageVersion, parseEndpoint, parseMetricsAddress, parseChannelSpecs, parseNamedLinks, parseOrUsage, rateOption, readConfigFile, readKeyFile, runMain, serveMetrics, setLogThreshold, stdioDashAsValue, thresholdFromFlags, wholeNumberOption } from '@diodesync/cli-kit';
+import { HEADER_SIZE, IP_UDP_OVERHEAD, MAX_DATAGRAM, MAX_PAYLOAD, TAG_SIZE, fecEnabled, formatFec, parseFec, type FecLayout } from '@diodesync/protocol';
+import { UsageError, commandLine, durationOption, fail, formatBitRate, formatBytes, kbitRateOption, packageVersion, parseEndpoint, parseMetricsAddress, parseChannelSpecs, parseNamedLinks, parseOrUsage, type ChannelSpec, type Endpoint, type NamedLink, rateOption, readConfigFile, readKeyFile, runMain, serveMetrics, setLogThreshold, stdioDashAsValue, thresholdFromFlags, wholeNumberOption } from '@diodesync/cli-kit';
 import { UDP_IO_PREFERENCES, type UdpIoPreference } from '@diodesync/native';
 import { FrameEmitter } from './framing/frame-emitter.js';
 import { LedgerError, damagedLedger, isSqliteError } from './ledger/errors.js';
@@ -22,8 +22,15 @@ import { Sender, type SenderStats } from './sender.js';
 import { openLinks } from './transport/open-links.js';
 import { TransportError } from './transport/frame-sink.js';
 import { checkedGlob, treeFilter } from './inventory/tree-filter.js';
-import { ignoredSendOptions } from './ignored-options.js';
+import { ignoredForwardOnlyOptions, ignoredSendOptions } from './ignored-options.js';
 import { StreamForwarder } from './streams/stream-forwarder.js';
+import { runForwardOnly } from './streams/forward-only.js';
+import type { CopyPolicy } from './streams/channel-encoder.js';
+import type { FrameSealing } from './framing/frame-emitter.js';
+
+/** --forward-copies: copies of a quiet channel's record go this far apart, and a channel is quiet under this many records a second. */
+const COPY_SPACING_MS = 10;
+const QUIET_PER_SECOND = 100;
 
 const PROGRAM = 'diode-send';
 const VERSION = packageVersion(import.meta.url);
@@ -59,8 +66,9 @@ const sendOptions = <T>(y: Argv<T>) => y
   .option('metrics', { type: 'string', describe: 'serve Prometheus metrics on PORT, :PORT (all interfaces) or HOST:PORT' })
   .option('dry-run', { type: 'boolean', default: false, describe: 'list what would be sent and why (new, changed, reset, ...), with sizes; send nothing, write no ledger row (--to not needed)' })
   .option('forward', { type: 'string', array: true, describe: 'pass-through channel NAME=udp://HOST:PORT (datagrams) or NAME=tcp-listen://HOST:PORT (each connection a session); repeatable, up to 64' })
-  .option('forward-rate', { type: 'string', describe: 'the most of --rate the channels may take, bits per second (default: half of --rate)' })
-  .option('forward-flush', { type: 'string', default: '20', describe: 'milliseconds after which a channel\'s FEC block is closed and its parity sent (or 50ms, 1s)' });
+  .option('forward-rate', { type: 'string', describe: 'the most of --rate the channels may take, bits per second (default: half of --rate; all of it without a source directory)' })
+  .option('forward-flush', { type: 'string', default: '20', describe: 'milliseconds after which a channel\'s FEC block is closed and its parity sent (or 50ms, 1s)' })
+  .option('forward-copies', { type: 'number', default: 2, describe: `times each record of a quiet channel (under ${QUIET_PER_SECOND} records/s) is sent, ${COPY_SPACING_MS} ms apart; the receiver delivers it once (1 = no copies, at most 8)` });
 
 const ledgerOptions = <T>(y: Argv<T>) => y
   .positional('action', { type: 'string', choices: LEDGER_ACTIONS, demandOption: true })
@@ -109,17 +117,19 @@ async function main(): Promise<void> {
     return;
   }
   const argv = parsed.argv;
-  if (argv['source-dir'] === undefined) throw new UsageError('no source directory: give it first, or as "source-dir" in the --config file');
-  const source = String(argv['source-dir']);
-  let isDir = false;
+  // --forward without a source directory: a forwarding-only sender (streams/forward-only.ts).
+  const forwardOnly = argv['source-dir'] === undefined && (argv.forward?.length ?? 0) > 0 && !argv.dryRun;
+  if (argv['source-dir'] === undefined && !forwardOnly) throw new UsageError('no source directory: give it first, or as "source-dir" in the --config file (or only --forward channels, without one)');
+  const source = String(argv['source-dir'] ?? '');
+  let isDir = forwardOnly;
   try {
-    isDir = statSync(source).isDirectory();
+    isDir ||= statSync(source).isDirectory();
   } catch {
     throw new UsageError(`source directory '${source}' does not exist`);
   }
   if (!isDir) throw new UsageError(`'${source}' is not a directory`);
-  const sourceReal = realpathSync(source);
-  const location = ledgerFor(argv, sourceReal);
+  const sourceReal = forwardOnly ? '' : realpathSync(source);
+  const location = forwardOnly ? { file: '', legacy: false } : ledgerFor(argv, sourceReal);
   const ledgerFile = location.file;
   ledgerFileForErrors = ledgerFile;
   const redundancy = wholeNumberOption('--redundancy', argv.redundancy, 1, 1000, '2');
@@ -151,14 +161,18 @@ async function main(): Promise<void> {
   const rescanS = durationOption('--rescan', argv.rescan, 's', '10', true);
   const manifestIntervalS = durationOption('--manifest-interval', argv['manifest-interval'], 's', '300', true);
   for (const ignored of ignoredSendOptions(argv, endpoint, fec)) log('option-ignored', { ...ignored });
+  if (forwardOnly) for (const ignored of ignoredForwardOnlyOptions(argv)) log('option-ignored', { ...ignored });
 
   const metricsAt = argv.metrics === undefined ? undefined : parseOrUsage(() => parseMetricsAddress(argv.metrics!));
 
   const channels = parseOrUsage(() => parseChannelSpecs('forward', argv.forward ?? [], ['udp', 'tcp-listen'], false));
-  const forwardRate = argv['forward-rate'] === undefined ? rate / 2 : rateOption('--forward-rate', argv['forward-rate']);
+  const forwardRate = argv['forward-rate'] === undefined ? (forwardOnly ? rate : rate / 2) : rateOption('--forward-rate', argv['forward-rate']);
   if (forwardRate > rate) throw new UsageError('--forward-rate cannot exceed --rate: the channels share the link with the files');
   const flushMs = durationOption('--forward-flush', argv['forward-flush'], 'ms', '20', true);
   if (flushMs > 10_000) throw new UsageError(`--forward-flush: at most 10 s, got '${argv['forward-flush']}'; e.g. --forward-flush 20`);
+  const copies = wholeNumberOption('--forward-copies', argv['forward-copies'], 1, 8, '2');
+  const copyPolicy = { copies, spacingMs: COPY_SPACING_MS, quietPerSecond: QUIET_PER_SECOND };
+  if (forwardOnly) return forwardOnlyRun({ links, argv, rate, sealing, channels, forwardRate, flushMs, fec, maxChunk, copyPolicy, heartbeatMs: heartbeatS * 1000 });
 
   // Open the ledger before the socket: an unusable ledger stops us before anything is sent.
   if (location.legacy) log('ledger-legacy', { ledger: ledgerFile, detail: 'the ledger at the old default location records this tree: it stays in use' });
@@ -200,7 +214,7 @@ async function main(): Promise<void> {
     stop.signal,
   );
   let streamFailure: Error | undefined;
-  const forwarder = channels.length === 0 ? undefined : new StreamForwarder({ channels, forwardRate, flushMs, fec, maxPayload: maxChunk }, emitter, (err) => {
+  const forwarder = channels.length === 0 ? undefined : new StreamForwarder({ channels, forwardRate, flushMs, fec, maxPayload: maxChunk, copies: copyPolicy }, emitter, (err) => {
     streamFailure ??= err;
     stop.abort();
   });
@@ -255,6 +269,50 @@ async function main(): Promise<void> {
   if (stop.signal.aborted) return;
   if (unsent > 0) fail(PROGRAM, `${unsent} file(s) could not be read and were not sent`, 2);
   if (stats.unreadable > 0) fail(PROGRAM, `${stats.unreadable} entr${stats.unreadable === 1 ? 'y' : 'ies'} of the tree could not be read (see entry-unreadable): the tree was not sent whole`, 2);
+}
+
+/** --forward without a source directory: the links, the channels and heartbeats; no ledger, no file passes. */
+async function forwardOnlyRun(o: {
+  links: NamedLink<Endpoint>[]; argv: ArgsOf<typeof sendOptions>; rate: number; sealing: FrameSealing | undefined; channels: ChannelSpec[];
+  forwardRate: number; flushMs: number; fec: FecLayout; maxChunk: number; copyPolicy: CopyPolicy; heartbeatMs: number;
+}): Promise<void> {
+  const { argv } = o;
+  const udp = { ttl: argv.ttl, multicastInterface: argv['multicast-interface'], broadcast: argv.broadcast, io: argv.io as UdpIoPreference };
+  const sink = await openLinks(o.links, udp, Infinity, argv.stripe ? 'stripe' : 'copy').catch((err: Error) => {
+    throw new UsageError(err.message);
+  });
+  const sessionId = randomInt(1, 0xffff_ffff);
+  const emitter = new FrameEmitter(sessionId, sink, new TokenBucket(o.rate), o.sealing);
+  const stop = new AbortController();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log('stopping', { signal });
+      stop.abort();
+    });
+  }
+  let streamFailure: Error | undefined;
+  const forwarder = new StreamForwarder({ channels: o.channels, forwardRate: o.forwardRate, flushMs: o.flushMs, fec: o.fec, maxPayload: o.maxChunk, copies: o.copyPolicy }, emitter, (err) => {
+    streamFailure ??= err;
+    stop.abort();
+  });
+  const ports = await forwarder.start().catch(async (err: NodeJS.ErrnoException) => {
+    await sink.close();
+    throw new UsageError(`cannot open a --forward channel: ${err.code ?? err.message}${err.code && 'address' in err ? ` on ${String(err.address)}:${String((err as { port?: number }).port)}` : ''}`);
+  });
+  for (const c of o.channels) log('forwarding', { channel: c.name, on: c.text, port: ports[c.name], forwardRate: formatBitRate(o.forwardRate), flushMs: o.flushMs });
+  log('forward-only', { detail: 'no source directory: only the --forward channels and heartbeats are sent (no ledger, no file passes) until stopped' });
+  log('start', {
+    version: VERSION, to: sink.description, ...(o.links.length > 1 && { links: o.links.length, stripe: argv.stripe }), io: sink.io?.mode ?? 'stream', ioReason: sink.io?.reason,
+    session: sessionId.toString(16), rate: formatBitRate(o.rate), fec: formatFec(o.fec), mode: 'forward-only', auth: o.sealing ? (o.sealing.encrypt ? 'hmac+aes-256-gcm' : 'hmac') : 'none',
+  });
+  try {
+    await runForwardOnly(emitter, forwarder, o.heartbeatMs, Date.now(), stop.signal);
+  } finally {
+    await sink.close();
+  }
+  if (streamFailure) throw streamFailure;
+  log('done', { frames: emitter.framesSent, wireBytes: emitter.bytesSent });
+  for (const [channel, counts] of Object.entries(forwarder.counts())) log('channel-done', { channel, ...counts });
 }
 
 /** The live line on a terminal: what is queued and sent, the rate and the time left. */

@@ -39,3 +39,32 @@ export function ignoredSendOptions(argv: SendArgs, to: Endpoint, fec: FecLayout)
   }
   return ignored;
 }
+
+/** The options a forwarding-only sender (--forward, no source directory) reads, as yargs gives them. */
+interface ForwardOnlyArgs {
+  once: boolean;
+  resume: boolean;
+  redundancy: number;
+  interleave: number;
+  'pass-interval': string | number;
+  rescan: string | number;
+  settle: string | number;
+  poll?: string | number | undefined;
+  include?: (string | number)[] | undefined;
+  exclude?: (string | number)[] | undefined;
+  delete: boolean;
+  'manifest-interval': string | number;
+  ledger?: string | undefined;
+}
+
+/** Options about the file tree: a forwarding-only sender has none, so each given one changes nothing. */
+export function ignoredForwardOnlyOptions(argv: ForwardOnlyArgs): IgnoredOption[] {
+  const reason = 'no source directory: only the --forward channels are sent';
+  const given: [string, boolean][] = [
+    ['--once', argv.once], ['--resume', argv.resume], ['--redundancy', argv.redundancy !== 2], ['--interleave', argv.interleave !== 16],
+    ['--pass-interval', String(argv['pass-interval']) !== '0'], ['--rescan', String(argv.rescan) !== '10'], ['--settle', String(argv.settle) !== '2000'],
+    ['--poll', argv.poll !== undefined], ['--include', (argv.include?.length ?? 0) > 0], ['--exclude', (argv.exclude?.length ?? 0) > 0],
+    ['--delete', argv.delete], ['--manifest-interval', String(argv['manifest-interval']) !== '300'], ['--ledger', argv.ledger !== undefined],
+  ];
+  return given.filter(([, g]) => g).map(([option]) => ({ option, reason }));
+}
