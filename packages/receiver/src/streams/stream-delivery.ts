@@ -20,6 +20,9 @@ export interface ChannelStatus extends ChannelCounts, OutletCounts {
 export interface UndeliveredCounts {
   messages: number;
   bytes: number;
+  /** Not shown: the sequence number after the newest counted, of that sender session (a copy, or a late record, is not counted again). */
+  next?: number;
+  senderSession?: number;
 }
 
 /** Channels without --deliver counted by name, at most this many names (then under '(other)'): a flood of names must not grow the table. */
@@ -57,6 +60,11 @@ export class StreamDelivery {
       this.undelivered.set(name, (counts = { messages: 0, bytes: 0 }));
       log('stream-undelivered', { channel: name, hint: 'no --deliver for this channel: its records are counted and dropped' });
     }
+    if (name === record.channel) {
+      if (counts.senderSession === senderSession && counts.next !== undefined && record.sequence < counts.next) return;
+      counts.senderSession = senderSession;
+      counts.next = record.sequence + 1;
+    }
     counts.messages++;
     counts.bytes += record.data.length;
   }
@@ -72,7 +80,7 @@ export class StreamDelivery {
     const d = this.loopDelay;
     const ms = (ns: number) => Math.round(ns / 1e5) / 10;
     return {
-      channels, undelivered: Object.fromEntries([...this.undelivered].map(([n, c]) => [n, { ...c }])),
+      channels, undelivered: Object.fromEntries([...this.undelivered].map(([n, c]) => [n, { messages: c.messages, bytes: c.bytes }])),
       ...(this.channels.size > 0 && d.count > 0 && { loopDelayMs: { p99: ms(d.percentile(99)), max: ms(d.max) } }),
     };
   }

@@ -35,7 +35,7 @@ export const NO_COPIES: CopyPolicy = { copies: 1, spacingMs: 0, quietPerSecond: 
  * Output: records with the channel's sequence numbers to the outbox, and after each block (closed
  * when it holds K records or `flushMs` after its first) that block's parity records. A datagram
  * longer than one record goes as consecutive pieces (StreamKind.DatagramPart). While the channel
- * is quiet, each record is also queued again (copies) `spacingMs` apart.
+ * is quiet, each datagram record is also queued again (copies) `spacingMs` apart.
  */
 export class ChannelEncoder {
   readonly counts: ChannelCounts = { messagesIn: 0, bytesIn: 0, dropped: 0, split: 0, copies: 0, sessions: 0, blocks: 0, parityFrames: 0 };
@@ -118,7 +118,9 @@ export class ChannelEncoder {
 
   private add(kind: StreamKind, session: number, data: Buffer): void {
     const now = Date.now();
-    const copies = this.quiet(now) ? this.copyPolicy.copies - 1 : 0;
+    // Datagrams only: a TCP session's bytes come in bursts that FEC blocks cover well, and copies would double them.
+    const datagram = kind === StreamKind.Datagram || kind === StreamKind.DatagramPart;
+    const copies = datagram && this.quiet(now) ? this.copyPolicy.copies - 1 : 0;
     const copySpan = copies * this.copyPolicy.spacingMs;
     const record = encodeStreamRecord({
       kind, channel: this.name, sequence: this.sequence++, session, fecIndex: this.block.length, fecCount: 0, parityCount: 0, sentAt: now, copySpan, data,
@@ -127,6 +129,8 @@ export class ChannelEncoder {
     for (let j = 1; j <= copies; j++) {
       const timer = setTimeout(() => {
         this.copyTimers.delete(timer);
+        // A full queue keeps its room for new records: a copy is only insurance.
+        if (this.outbox.full) return;
         this.counts.copies++;
         this.outbox.pushCopy(record);
       }, j * this.copyPolicy.spacingMs);
