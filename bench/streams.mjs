@@ -4,7 +4,7 @@
 //   tcp:    one TCP session of random bytes, SHA-256 checked; goodput, and CPU per GB per side.
 // CPU is each CLI's own (process.resourceUsage at exit, via lib/measure.mjs). Options:
 //   --file-mb N (default 500), --seconds N (syslog feed, default 10), --tcp-mb N (default 1024),
-//   --mtu N (the TCP row's, default 1500), --only syslog|tcp, --cpu-prof DIR (each CLI writes a
+//   --mtu N (the TCP row's, default 1500), --tcp-rate R (its --rate and --forward-rate, default 2g), --only syslog|tcp, --cpu-prof DIR (each CLI writes a
 //   V8 CPU profile there: where the time goes)
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -154,7 +154,11 @@ async function tcpRow() {
   let lastAt = 0;
   let done;
   const closed = new Promise((r) => (done = r));
+  const tcpRate = process.argv.includes('--tcp-rate') ? process.argv[process.argv.indexOf('--tcp-rate') + 1] : '2g';
+  let cut = false;
   const server = net.createServer((s) => {
+    // A reset: the high side cut the session (a gap it could not repair).
+    s.on('error', () => (cut = true));
     s.on('data', (d) => {
       firstAt ||= performance.now();
       lastAt = performance.now();
@@ -164,7 +168,7 @@ async function tcpRow() {
     s.on('close', done);
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const p = await pair('tcp', src, path.join(work, 'tcp-dest'), 'feed=tcp-listen://127.0.0.1:0', `feed=tcp://127.0.0.1:${server.address().port}`, '2g', '2g', ['--mtu', String(arg('mtu', 1500))]);
+  const p = await pair('tcp', src, path.join(work, 'tcp-dest'), 'feed=tcp-listen://127.0.0.1:0', `feed=tcp://127.0.0.1:${server.address().port}`, tcpRate, tcpRate, ['--mtu', String(arg('mtu', 1500))]);
   const sent = createHash('sha256');
   const block = randomBytes(1024 * 1024);
   const client = net.connect(p.inPort, '127.0.0.1');
@@ -180,9 +184,13 @@ async function tcpRow() {
   const { send, receive } = await stopPair(p);
   server.close();
   const seconds = (lastAt - firstAt) / 1000;
+  const status = readStatus(path.join(work, 'tcp-receive-state'));
+  const channel = status?.streams?.channels?.feed ?? {};
   return {
-    row: `one TCP session of ${mb} MB (--rate 2g, --forward-rate 2g, --mtu ${arg('mtu', 1500)})`,
+    row: `one TCP session of ${mb} MB (--rate ${tcpRate}, --forward-rate ${tcpRate}, --mtu ${arg('mtu', 1500)})`,
     identical: bytes === mb * 1024 * 1024 && hash.digest('hex') === sent.digest('hex'),
+    cut, receiverRingDrops: status?.counters?.queueOverflow, gaps: channel.gaps, repaired: channel.repaired,
+    loadAverage: os.loadavg().map((l) => +l.toFixed(2)),
     goodputMbps: +((bytes * 8) / seconds / 1e6).toFixed(1),
     cpuSecondsPerGB: { sender: +(send.cpuSeconds / (bytes / 2 ** 30)).toFixed(2), receiver: +(receive.cpuSeconds / (bytes / 2 ** 30)).toFixed(2) },
   };

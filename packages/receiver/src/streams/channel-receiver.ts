@@ -84,6 +84,8 @@ export class ChannelReceiver {
   private pieceBytes = 0;
   /** The newest "sent at" that arrived: copies of a record (--forward-copies) may come until its copy span has passed by this clock. */
   private newestSentAt = 0;
+  /** Records of this channel announce copies (--forward-copies): a hole may still be filled by one. */
+  private copied = false;
 
   constructor(
     readonly name: string,
@@ -108,6 +110,7 @@ export class ChannelReceiver {
     this.lastArrival = performance.now();
     if (record.kind === StreamKind.Parity || record.fecIndex > 0) this.coded = true;
     if (record.sentAt > this.newestSentAt) this.newestSentAt = record.sentAt;
+    if (record.copySpan) this.copied = true;
     const wanted = (sequence: number) => this.next !== undefined && sequence >= this.next && !this.pending.has(sequence);
     if (record.kind === StreamKind.Parity) {
       this.counts.parityFrames++;
@@ -192,7 +195,7 @@ export class ChannelReceiver {
   private hopeless(next: number, quiet: boolean): 'silence' | 'uncoded' | 'later-parity' | undefined {
     if (this.blocks.repairing(next)) return undefined;
     if (quiet) return 'silence';
-    if (this.copyMayCome()) return undefined;
+    if (this.copyMayCome(next)) return undefined;
     if (!this.coded) return 'uncoded';
     return this.blocks.parityAfter(next) ? 'later-parity' : undefined;
   }
@@ -202,9 +205,11 @@ export class ChannelReceiver {
    * the hole was made after it, so the hole's copies were all queued by that record's sent-at plus
    * its copy span; until a record made later than that arrives (the sender's queue is in order), wait.
    */
-  private copyMayCome(): boolean {
+  private copyMayCome(next: number): boolean {
+    if (!this.copied) return false;
+    // The first record held: the hole is short, and this runs for every arrival while it stays.
     let first: StreamRecord | undefined;
-    for (const r of this.pending.values()) if (!first || r.sequence < first.sequence) first = r;
+    for (let s = next + 1; !first && s <= next + this.timing.window; s++) first = this.pending.get(s);
     if (!first?.copySpan) return false;
     return this.newestSentAt <= first.sentAt + first.copySpan + COPY_MARGIN_MS;
   }
@@ -323,6 +328,7 @@ export class ChannelReceiver {
     this.pendingBytes = 0;
     this.dropPieces();
     this.newestSentAt = 0;
+    this.copied = false;
     this.blocks = this.newBlocks();
     this.coded = false;
   }

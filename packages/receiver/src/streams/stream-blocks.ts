@@ -18,6 +18,12 @@ interface Block {
  */
 export class StreamBlocks {
   private readonly blocks = new Map<number, Block>();
+  /** The first sequence of the newest block whose parity came (-1: none yet). */
+  private newestCoded = -1;
+  /** Blocks being rebuilt now. */
+  private repairs = 0;
+  /** `next` at the last forgetBefore: while a gap waits, every arrival asks again, and nothing new can be forgotten. */
+  private forgotAt = -1;
 
   constructor(
     private readonly channel: string,
@@ -46,6 +52,7 @@ export class StreamBlocks {
     if (size !== undefined && size !== record.data.length) return false;
     block.k = record.fecCount;
     block.m = record.parityCount;
+    if (start > this.newestCoded) this.newestCoded = start;
     block.parity[record.fecIndex - record.fecCount] = record.data;
     this.tryRepair(start, block, wanted);
     return true;
@@ -53,14 +60,14 @@ export class StreamBlocks {
 
   /** A repair is under way for the block holding `sequence`: its gap must wait for it. */
   repairing(sequence: number): boolean {
+    if (this.repairs === 0) return false;
     for (const [start, b] of this.blocks) if (b.repairing && sequence >= start && sequence < start + (b.k ?? FEC_MAX_K)) return true;
     return false;
   }
 
   /** Parity of a block after `sequence` arrived: the sender closed the block holding it before, so its own parity has been sent too. */
   parityAfter(sequence: number): boolean {
-    for (const [start, b] of this.blocks) if (start > sequence && b.k !== undefined) return true;
-    return false;
+    return this.newestCoded > sequence;
   }
 
   /** What the block holding `sequence` had when its gap was given up, for the log line. */
@@ -76,6 +83,8 @@ export class StreamBlocks {
 
   /** Forgets the blocks whose records all lie before `next` (delivered or given up). */
   forgetBefore(next: number): void {
+    if (next === this.forgotAt && this.repairs === 0) return;
+    this.forgotAt = next;
     for (const [start, b] of this.blocks) {
       if (!b.repairing && start + (b.k ?? FEC_MAX_K) <= next) this.blocks.delete(start);
     }
@@ -99,11 +108,13 @@ export class StreamBlocks {
     const parityPresent = block.parity.filter((p) => p).length;
     if (missing === 0 || present + parityPresent < k) return;
     block.repairing = true;
+    this.repairs++;
     const records = Array.from({ length: k }, (_, i) => block.records[i]);
     const parity = Array.from({ length: m }, (_, j) => block.parity[j]);
     rebuildStreamBlock(records, parity).then(
       (map) => {
         block.repairing = false;
+        this.repairs--;
         const out: StreamRecord[] = [];
         for (const [i, r] of map) {
           // A rebuilt record must be the one that was lost: same channel, same place.
@@ -113,6 +124,7 @@ export class StreamBlocks {
       },
       (err: Error) => {
         block.repairing = false;
+        this.repairs--;
         this.failed(err);
       },
     );
