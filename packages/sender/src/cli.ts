@@ -68,7 +68,7 @@ const sendOptions = <T>(y: Argv<T>) => y
   .option('forward', { type: 'string', array: true, describe: 'pass-through channel NAME=udp://HOST:PORT (datagrams) or NAME=tcp-listen://HOST:PORT (each connection a session); repeatable, up to 64' })
   .option('forward-rate', { type: 'string', describe: 'the most of --rate the channels may take, bits per second (default: half of --rate; all of it without a source directory)' })
   .option('forward-flush', { type: 'string', default: '20', describe: 'milliseconds after which a channel\'s FEC block is closed and its parity sent (or 50ms, 1s)' })
-  .option('forward-copies', { type: 'number', default: 2, describe: `times each record of a quiet channel (under ${QUIET_PER_SECOND} records/s) is sent, ${COPY_SPACING_MS} ms apart; the receiver delivers it once (1 = no copies, at most 8)` });
+  .option('forward-copies', { type: 'number', default: 2, describe: `times each datagram of a quiet channel (under ${QUIET_PER_SECOND} records/s) is sent, ${COPY_SPACING_MS} ms apart; the receiver delivers it once (1 = no copies, at most 8)` });
 
 const ledgerOptions = <T>(y: Argv<T>) => y
   .positional('action', { type: 'string', choices: LEDGER_ACTIONS, demandOption: true })
@@ -91,7 +91,7 @@ async function main(): Promise<void> {
   let parsed: { kind: 'send'; argv: ArgsOf<typeof sendOptions> } | { kind: 'ledger'; argv: ArgsOf<typeof ledgerOptions> } | undefined;
   const args = stdioDashAsValue(hideBin(process.argv), '--to');
   await (await commandLine(PROGRAM, args, VERSION))
-    .usage('$0 <source-dir> --to URL [options]\n$0 ledger list|stats|reset [options]\n\nSend a directory tree across a one-way link.')
+    .usage('$0 <source-dir> --to URL [options]\n$0 --to URL --forward NAME=URL [options]  (forwarding only)\n$0 ledger list|stats|reset [options]\n\nSend a directory tree across a one-way link.')
     .option('state', { type: 'string', describe: `sender state directory (default: $STATE_DIRECTORY under systemd, else $XDG_STATE_HOME/diodesync; here ${defaultStateDir()})` })
     .option('ledger', { type: 'string', describe: 'SQLite ledger file (default: one per source tree, <state>/ledgers/<name>-<hash of its real path>.sqlite; an existing <state>/ledger.sqlite of the same tree is kept)' })
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'log warnings and errors only' })
