@@ -12,7 +12,8 @@
 //   small       10,000 files of 4 KiB, paired: files/s
 //   rss         peak RSS of each side on a 2 GB file
 //   gro         the receiver with GRO on (not a headline)
-// Earlier sections, only with --only: goodput, limits, rate, watch.
+// Earlier sections, only with --only: goodput, limits, rate, watch; and the pass-through streams
+// (bench/streams.mjs): streams-syslog, streams-tcp, streams-tcp9000.
 // Also: --big-size MB (rss), --files N (small), --start-rate MBITS, --max-steps N (rate search).
 // --quick: every row small (20 MB, 40 MB for rss, 1,000 files, 1 run, 2 rate steps), a smoke test.
 // Figures, not verdicts: the machine is shared, so CPU per frame says more than wall-clock Gb/s.
@@ -31,9 +32,10 @@ import { receiverAlone } from './rows/receiver-alone.mjs';
 import { senderAlone } from './rows/sender-alone.mjs';
 import { smallFiles } from './rows/small-files.mjs';
 import { udpcast } from './rows/udpcast.mjs';
+import { syslogLatency, tcpGoodput } from './rows/streams.mjs';
 
 const ISSUE_ROWS = ['sender', 'receiver', 'paired', 'udpcast', 'paired9000', 'small', 'rss', 'gro', 'capture'];
-const OLDER_ROWS = ['goodput', 'limits', 'rate', 'watch'];
+const OLDER_ROWS = ['goodput', 'limits', 'rate', 'watch', 'streams-syslog', 'streams-tcp', 'streams-tcp9000'];
 
 const ctx = createContext(process.argv.slice(2));
 const unknown = [...(ctx.only ?? [])].filter((r) => !ISSUE_ROWS.includes(r) && !OLDER_ROWS.includes(r));
@@ -78,6 +80,9 @@ await section('goodput', () => goodput(ctx, table));
 await section('limits', () => limits(ctx, table));
 await section('rate', () => rateAccuracy(ctx, table));
 await section('watch', () => watchLatency(ctx, table));
+await section('streams-syslog', () => syslogLatency(ctx, table));
+await section('streams-tcp', () => tcpGoodput(ctx, table, 1500));
+await section('streams-tcp9000', () => tcpGoodput(ctx, table, 9000));
 
 console.log(`\n${table.markdown()}\n`);
 console.log('CPU: user + system of each process over its whole run (start-up and hashing included), per frame it sent or received; on loopback the kernel\'s delivery runs partly in the sender\'s system time.');
