@@ -83,3 +83,10 @@ test('a quiet channel\'s records are copied (--forward-copies 3): with two of th
   assert.equal(ch.messagesOut, count);
   assert.equal(ch.duplicates, count + 2, 'the later copies of each odd record and of the first are duplicates');
 });
+
+test('the channel options without any --forward are named as ignored, and the run goes on', { timeout: 60_000 }, async (t) => {
+  const dir = await tempDir(t);
+  const sent = await start(SEND_CLI, [dir, '--to', 'udp://127.0.0.1:9', '--once', '--state', dir, '--forward-copies', '3', '--forward-rate', '1m', '--forward-flush', '20']).exited;
+  assert.equal(sent.code, 0, sent.stderr);
+  assert.deepEqual(events(sent.stderr).filter((e) => e.event === 'option-ignored').map((e) => e.option).sort(), ['--forward-copies', '--forward-rate']);
+});

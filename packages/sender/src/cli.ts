@@ -22,7 +22,7 @@ import { Sender, type SenderStats } from './sender.js';
 import { openLinks } from './transport/open-links.js';
 import { TransportError } from './transport/frame-sink.js';
 import { checkedGlob, treeFilter } from './inventory/tree-filter.js';
-import { ignoredForwardOnlyOptions, ignoredSendOptions } from './ignored-options.js';
+import { ignoredChannelOptions, ignoredForwardOnlyOptions, ignoredSendOptions } from './ignored-options.js';
 import { StreamForwarder } from './streams/stream-forwarder.js';
 import { runForwardOnly } from './streams/forward-only.js';
 import type { CopyPolicy } from './streams/channel-encoder.js';
@@ -91,7 +91,7 @@ async function main(): Promise<void> {
   let parsed: { kind: 'send'; argv: ArgsOf<typeof sendOptions> } | { kind: 'ledger'; argv: ArgsOf<typeof ledgerOptions> } | undefined;
   const args = stdioDashAsValue(hideBin(process.argv), '--to');
   await (await commandLine(PROGRAM, args, VERSION))
-    .usage('$0 <source-dir> --to URL [options]\n$0 --to URL --forward NAME=URL [options]  (forwarding only)\n$0 ledger list|stats|reset [options]\n\nSend a directory tree across a one-way link.')
+    .usage('$0 <source-dir> --to URL [options]\n$0 ledger list|stats|reset [options]\n\nSend a directory tree across a one-way link; with --forward and no source directory, only the pass-through channels.')
     .option('state', { type: 'string', describe: `sender state directory (default: $STATE_DIRECTORY under systemd, else $XDG_STATE_HOME/diodesync; here ${defaultStateDir()})` })
     .option('ledger', { type: 'string', describe: 'SQLite ledger file (default: one per source tree, <state>/ledgers/<name>-<hash of its real path>.sqlite; an existing <state>/ledger.sqlite of the same tree is kept)' })
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'log warnings and errors only' })
@@ -162,6 +162,7 @@ async function main(): Promise<void> {
   const manifestIntervalS = durationOption('--manifest-interval', argv['manifest-interval'], 's', '300', true);
   for (const ignored of ignoredSendOptions(argv, endpoint, fec)) log('option-ignored', { ...ignored });
   if (forwardOnly) for (const ignored of ignoredForwardOnlyOptions(argv)) log('option-ignored', { ...ignored });
+  for (const ignored of ignoredChannelOptions(argv)) log('option-ignored', { ...ignored });
 
   const metricsAt = argv.metrics === undefined ? undefined : parseOrUsage(() => parseMetricsAddress(argv.metrics!));
 

@@ -68,3 +68,12 @@ export function ignoredForwardOnlyOptions(argv: ForwardOnlyArgs): IgnoredOption[
   ];
   return given.filter(([, g]) => g).map(([option]) => ({ option, reason }));
 }
+
+/** The channel options, given without any --forward channel: they change nothing. */
+export function ignoredChannelOptions(argv: { forward?: unknown[] | undefined; 'forward-rate'?: unknown; 'forward-flush': unknown; 'forward-copies': unknown }): IgnoredOption[] {
+  if ((argv.forward?.length ?? 0) > 0) return [];
+  const given: [string, boolean][] = [
+    ['--forward-rate', argv['forward-rate'] !== undefined], ['--forward-flush', String(argv['forward-flush']) !== '20'], ['--forward-copies', argv['forward-copies'] !== 2],
+  ];
+  return given.filter(([, g]) => g).map(([option]) => ({ option, reason: 'no --forward channel' }));
+}
