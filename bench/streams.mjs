@@ -172,12 +172,24 @@ async function tcpRow() {
   const sent = createHash('sha256');
   const block = randomBytes(1024 * 1024);
   const client = net.connect(p.inPort, '127.0.0.1');
+  let clientError;
+  client.on('error', (err) => (clientError = err.code ?? err.message));
   await new Promise((r) => client.on('connect', r));
-  for (let i = 0; i < mb; i++) {
+  for (let i = 0; i < mb && !clientError; i++) {
     const chunk = Buffer.from(block);
     chunk.writeUInt32BE(i, 0); // every megabyte different
     sent.update(chunk);
-    if (!client.write(chunk)) await new Promise((r) => client.once('drain', r));
+    if (!client.write(chunk)) {
+      await new Promise((resolve) => {
+        const done = () => {
+          client.off('drain', done);
+          client.off('error', done);
+          resolve();
+        };
+        client.on('drain', done);
+        client.on('error', done);
+      });
+    }
   }
   client.end();
   await Promise.race([closed, sleep(600_000)]);
@@ -189,7 +201,7 @@ async function tcpRow() {
   return {
     row: `one TCP session of ${mb} MB (--rate ${tcpRate}, --forward-rate ${tcpRate}, --mtu ${arg('mtu', 1500)})`,
     identical: bytes === mb * 1024 * 1024 && hash.digest('hex') === sent.digest('hex'),
-    cut, receiverRingDrops: status?.counters?.queueOverflow, gaps: channel.gaps, repaired: channel.repaired,
+    cut, clientError, senderErrors: clientError ? p.sender.events().filter((e) => e.level === 'error' || e.level === 'warn').slice(0, 3) : undefined, receiverRingDrops: status?.counters?.queueOverflow, gaps: channel.gaps, repaired: channel.repaired,
     loadAverage: os.loadavg().map((l) => +l.toFixed(2)),
     goodputMbps: +((bytes * 8) / seconds / 1e6).toFixed(1),
     cpuSecondsPerGB: { sender: +(send.cpuSeconds / (bytes / 2 ** 30)).toFixed(2), receiver: +(receive.cpuSeconds / (bytes / 2 ** 30)).toFixed(2) },
