@@ -181,3 +181,20 @@ test('copies of a record are delivered once; a hole waits for its copy while lat
   assert.equal(rx.counts.gaps, 1);
   await rx.stop();
 });
+
+test('a record is delivered as soon as it and all before it came, not when its block closes', async () => {
+  const frames = await wire(datagrams(20), 10, 2);
+  const outlet = new RecordingOutlet();
+  const rx = new ChannelReceiver('c', outlet, { gapWaitMs: 5_000, window: 1000 });
+  // The first three records of block 0 (ten records, then its parity): each goes out on arrival.
+  for (let i = 0; i < 3; i++) {
+    rx.take(7, decodeStreamRecord(frames[i]!), frames[i]!);
+    assert.deepEqual(outlet.events, datagrams(i + 1).map((s) => `d:${s.data}`), `record ${i} at once`);
+  }
+  // Record 4 before 3: held only until 3 comes.
+  rx.take(7, decodeStreamRecord(frames[4]!), frames[4]!);
+  assert.equal(outlet.events.length, 3);
+  rx.take(7, decodeStreamRecord(frames[3]!), frames[3]!);
+  assert.deepEqual(outlet.events, datagrams(5).map((s) => `d:${s.data}`));
+  await rx.stop();
+});
