@@ -104,6 +104,9 @@ export class ChannelReceiver {
     return blocks;
   }
 
+  /** A record not delivered, given up or held yet (one function for every record, not one made per record). */
+  private readonly wanted = (sequence: number): boolean => this.next !== undefined && sequence >= this.next && !this.pending.has(sequence);
+
   take(senderSession: number, record: StreamRecord, raw: Buffer): void {
     if (this.stopped) return;
     if (senderSession !== this.senderSession) this.restart(senderSession);
@@ -111,7 +114,7 @@ export class ChannelReceiver {
     if (record.kind === StreamKind.Parity || record.fecIndex > 0) this.coded = true;
     if (record.sentAt > this.newestSentAt) this.newestSentAt = record.sentAt;
     if (record.copySpan) this.copied = true;
-    const wanted = (sequence: number) => this.next !== undefined && sequence >= this.next && !this.pending.has(sequence);
+    const wanted = this.wanted;
     if (record.kind === StreamKind.Parity) {
       this.counts.parityFrames++;
       this.next ??= record.sequence;
