@@ -55,6 +55,7 @@ interface ForwardOnlyArgs {
   delete: boolean;
   'manifest-interval': string | number;
   ledger?: string | undefined;
+  metrics?: string | undefined;
 }
 
 /** Options about the file tree: a forwarding-only sender has none, so each given one changes nothing. */
@@ -65,6 +66,8 @@ export function ignoredForwardOnlyOptions(argv: ForwardOnlyArgs): IgnoredOption[
     ['--pass-interval', String(argv['pass-interval']) !== '0'], ['--rescan', String(argv.rescan) !== '10'], ['--settle', String(argv.settle) !== '2000'],
     ['--poll', argv.poll !== undefined], ['--include', (argv.include?.length ?? 0) > 0], ['--exclude', (argv.exclude?.length ?? 0) > 0],
     ['--delete', argv.delete], ['--manifest-interval', String(argv['manifest-interval']) !== '300'], ['--ledger', argv.ledger !== undefined],
+    // The sender's metrics are the ledger's and the passes' (the channels' counts are in the channel-done lines).
+    ['--metrics', argv.metrics !== undefined],
   ];
   return given.filter(([, g]) => g).map(([option]) => ({ option, reason }));
 }
