@@ -56,6 +56,7 @@ export async function openSource(
           onOverflow: (count) => (sink.counters.queueOverflow += count),
           onFailure: (err) => events.failed(err),
           urgent: isStreamFrame,
+          keepWhenFull: FrameType.Stream,
         }, settings.multicastInterface, settings.io);
       case 'tcp-listen':
         return await listenTcp(endpoint.host, endpoint.port, sink.counters, onFrame);

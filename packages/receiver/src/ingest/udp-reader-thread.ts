@@ -24,13 +24,25 @@ export interface ReaderSettings {
   io?: UdpIoPreference;
   /** The ring this thread fills and the main thread empties. */
   ring: RingMemory;
+  /**
+   * A frame type (the header's byte 5) whose datagrams a full ring does not drop: each goes to the
+   * main thread in a message of its own (`kept`), a few thousand a second at most. Pass-through
+   * stream frames: a large file that fills the ring must not cost syslog lines.
+   */
+  keepWhenFull?: number;
 }
 
 /** From this thread: ready, a failure, or `more` (new slots or drops: sent only when the main thread asked, see Ctl.notified). */
 export type ReaderMessage =
   | { ready: { port: number; receiveBufferBytes: number; io: string } }
   | { error: { code?: string; message: string } }
-  | { more: true };
+  | { more: true }
+  | { kept: Uint8Array };
+
+/** Where a frame's type lies in its header (HEADER_LAYOUT.type.offset). */
+const TYPE_OFFSET = 5;
+/** Datagrams a full ring keeps (`keepWhenFull`) per second at most: the rest are dropped and counted as before. */
+const KEPT_PER_SECOND = 8192;
 
 /** Datagrams per recvmmsg at most. */
 const BATCH = 64;
@@ -68,6 +80,31 @@ function notify(): void {
   if (Atomics.exchange(ctl, Ctl.notified, 1) === 0) port.postMessage({ more: true } satisfies ReaderMessage);
 }
 
+let keptSecond = 0;
+let keptThisSecond = 0;
+
+/** Sends the datagrams of type `keepWhenFull` among the `n` received into `scratch` to the main thread; how many. */
+function keep(scratch: { bytes: Uint8Array; lengths: Int32Array }, n: number, gro: boolean): number {
+  const type = settings.keepWhenFull;
+  if (type === undefined || gro) return 0; // with GRO, a slot may hold several datagrams
+  let kept = 0;
+  for (let i = 0; i < n; i++) {
+    const at = i * SLOT_BYTES;
+    const length = scratch.lengths[i]!;
+    if (length <= TYPE_OFFSET || length > SLOT_BYTES || scratch.bytes[at + TYPE_OFFSET] !== type) continue;
+    const second = Math.floor(Date.now() / 1000);
+    if (second !== keptSecond) {
+      keptSecond = second;
+      keptThisSecond = 0;
+    }
+    if (++keptThisSecond > KEPT_PER_SECOND) continue;
+    const copy = scratch.bytes.slice(at, at + length);
+    port.postMessage({ kept: copy } satisfies ReaderMessage, [copy.buffer]);
+    kept++;
+  }
+  return kept;
+}
+
 async function run(): Promise<void> {
   const { host, multicastInterface } = settings;
   const multicast = isMulticast(host);
@@ -99,8 +136,9 @@ async function run(): Promise<void> {
           scratch ??= { bytes: new Uint8Array(BATCH * SLOT_BYTES), lengths: new Int32Array(BATCH) };
           // Without waiting: the ring may have room again before anything more arrives, and that must not be dropped.
           const n = await socket.recvBatch(scratch.bytes, SLOT_BYTES, BATCH, scratch.lengths, 0);
-          if (n > 0) {
-            Atomics.add(ctl, Ctl.dropped, n);
+          const dropped = n - keep(scratch, n, socket.io.gro);
+          if (dropped > 0) {
+            Atomics.add(ctl, Ctl.dropped, dropped);
             notify();
           }
           continue;

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { Ctl, RingReader, SLOT_BYTES, WRAP, allocateRing } from './udp-ring.js';
+import { listenUdp } from './udp-source.js';
 
 /** Puts datagrams in the ring's next slots as the reader thread would (lengths, then `produced`). */
 function produce(ring: ReturnType<typeof allocateRing>, at: number, datagrams: (string | 'wrap')[]): number {
@@ -39,4 +41,35 @@ test('urgent datagrams are handed over first, wherever they lie in the ring, eac
   reader.drain();
   assert.deepEqual(seen, ['!late', ...Array.from({ length: 100 }, (_, i) => `g${i}`), 'h0', 'h1']);
   assert.equal(Atomics.load(new Int32Array(ring.control), Ctl.released), at);
+});
+
+test('a full ring still hands over the datagrams of the kept frame type (stream frames) and drops and counts the others', { timeout: 60_000 }, async (t) => {
+  const kept: number[] = [];
+  let others = 0;
+  let overflow = 0;
+  const source = await listenUdp('127.0.0.1', 0, 2 * 1024 * 1024, {
+    onDatagram: (d) => (d[5] === 6 ? kept.push(d.readUInt32BE(8)) : others++),
+    onOverflow: (n) => (overflow += n),
+    onFailure: (err) => assert.fail(err),
+    keepWhenFull: 6,
+  });
+  t.after(() => source.close());
+  // 2,000 datagrams while this thread is blocked (the 512-slot ring fills); every 100th has type 6 and its index at byte 8.
+  const child = spawn(process.execPath, ['-e', `
+    const s = require('node:dgram').createSocket('udp4');
+    let left = 2000;
+    for (let i = 0; i < 2000; i++) {
+      const d = Buffer.alloc(200);
+      if (i % 100 === 99) { d[5] = 6; d.writeUInt32BE(i, 8); }
+      s.send(d, ${source.port}, '127.0.0.1', () => { if (--left === 0) s.close(); });
+    }
+  `], { stdio: 'ignore' });
+  t.after(() => child.kill('SIGKILL'));
+  const stallUntil = Date.now() + 1500;
+  while (Date.now() < stallUntil); // busy: the child sends meanwhile
+  const deadline = Date.now() + 10_000;
+  while (kept.length + others + overflow < 2000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(overflow > 0, 'the full ring dropped others');
+  assert.deepEqual(kept.sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i * 100 + 99), 'every kept-type datagram arrived, once');
+  assert.equal(kept.length + others + overflow, 2000, 'each datagram handed over or counted');
 });

@@ -21,6 +21,8 @@ export interface UdpSourceHandlers {
   onFailure(err: Error): void;
   /** Datagrams handled ahead of those queued before them (RingReader's `urgent`). */
   urgent?: (datagram: Buffer) => boolean;
+  /** A frame type whose datagrams a full ring does not drop (ReaderSettings.keepWhenFull): they come to onDatagram out of the ring. */
+  keepWhenFull?: number;
 }
 
 /**
@@ -36,13 +38,14 @@ export async function listenUdp(
   io?: UdpIoPreference,
 ): Promise<UdpSource> {
   const ring = allocateRing(receiveBufferBytes);
-  const settings: ReaderSettings = { host, port, receiveBufferBytes, multicastInterface, maxBufferedBytes: receiveBufferBytes, ring, io };
+  const settings: ReaderSettings = { host, port, receiveBufferBytes, multicastInterface, maxBufferedBytes: receiveBufferBytes, ring, io, keepWhenFull: handlers.keepWhenFull };
   const reader = new RingReader(ring, handlers.onDatagram, handlers.onOverflow, handlers.urgent);
   const worker = new Worker(new URL('./udp-reader-thread.js', import.meta.url), { workerData: settings });
   let started = false;
   // One listener from the start: a `more` may follow `ready` before the await below resumes, and it is not sent twice.
   worker.on('message', (message: ReaderMessage) => {
     if ('more' in message) reader.drain();
+    else if ('kept' in message) handlers.onDatagram(Buffer.from(message.kept.buffer, message.kept.byteOffset, message.kept.length));
     else if ('error' in message && started) handlers.onFailure(new Error(message.error.message));
   });
   const ready = await new Promise<{ port: number; receiveBufferBytes: number; io: string }>((resolve, reject) => {
