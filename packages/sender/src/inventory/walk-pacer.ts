@@ -1,0 +1,80 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** Without inotify watches left (ENOSPC), a paced walk this often stands in for events. */
+export const POLL_FALLBACK_MS = 10_000;
+/** Entries per second a paced walk visits at least (a small tree is walked in a moment)... */
+const MIN_RATE = 200;
+/** ...and, when walks are the only source (--poll), at most: polling a huge share must not eat the machine. */
+const POLL_MAX_RATE = 10_000;
+/** A walk in watch mode takes about this fraction of --rescan: the work spread out, not all at once. */
+const SPREAD = 0.75;
+
+/**
+ * When the full walks of watch mode run, and how fast. With events: one every --rescan, paced so
+ * that it takes most of the interval (the cost of a million files spread over it, not a burst).
+ * Without (--poll MS, or no inotify watches): one MS after the last ended, at a bounded rate.
+ * Input: the entries each walk visited; output: when the next walk is due, and pauses within one.
+ */
+export class WalkPacer {
+  nextWalkAt = 0;
+  private walkStartedAt = 0;
+  private entries = 0;
+  private soon = false;
+  private readonly stopper = new AbortController();
+
+  constructor(
+    private readonly rescanMs: number,
+    private pollMs: number | undefined,
+    signal: AbortSignal,
+  ) {
+    signal.addEventListener('abort', () => this.stopper.abort(), { once: true });
+  }
+
+  /** A walk starts now. */
+  started(now: number): void {
+    this.walkStartedAt = now;
+  }
+
+  /** A walk ended, having visited this many entries: the next one is scheduled. */
+  walked(entries: number): void {
+    const now = Date.now();
+    this.entries = entries;
+    if (this.soon) this.nextWalkAt = now;
+    else if (this.pollMs !== undefined) this.nextWalkAt = now + this.pollMs;
+    else this.nextWalkAt = (this.walkStartedAt || now) + this.rescanMs;
+    this.soon = false;
+  }
+
+  walkDue(now: number): boolean {
+    return now >= this.nextWalkAt;
+  }
+
+  /** Events were lost (too many at once, or a watch failed): only a walk knows what changed. */
+  walkSoon(): void {
+    this.soon = true;
+    this.nextWalkAt = Math.min(this.nextWalkAt, Date.now());
+  }
+
+  fallBackToPolling(): void {
+    this.pollMs = POLL_FALLBACK_MS;
+    this.nextWalkAt = Math.min(this.nextWalkAt, Date.now() + this.pollMs);
+  }
+
+  /** Entries per second for the next walk, from the size of the last. */
+  get rate(): number {
+    if (this.pollMs !== undefined) return Math.min(POLL_MAX_RATE, Math.max(MIN_RATE, (this.entries * 1000) / this.pollMs));
+    return Math.max(MIN_RATE, (this.entries * 1000) / (this.rescanMs * SPREAD));
+  }
+
+  /** Within a walk, after `entries` entries: waits until the walk is back on its pace. */
+  async pace(entries: number): Promise<void> {
+    const due = this.walkStartedAt + (entries * 1000) / this.rate;
+    const ms = due - Date.now();
+    if (ms > 0) await sleep(ms, undefined, { signal: this.stopper.signal }).catch(() => undefined);
+  }
+
+  /** The sender stops: a paced walk waits no more. */
+  stop(): void {
+    this.stopper.abort();
+  }
+}
