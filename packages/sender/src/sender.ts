@@ -51,6 +51,8 @@ export interface SenderConfig extends InventoryOptions, ScheduleOptions, Framing
 
 /** Watch mode: events for a path are looked at this long after the first, so a burst is one look. */
 const EVENT_DEBOUNCE_MS = 200;
+/** Watch mode: the ledger is asked what is due at least this often, so a `ledger reset` made meanwhile takes effect. */
+const LEDGER_CHECK_MS = 10_000;
 
 export class Sender {
   readonly stats: SenderStats = emptyStats();
@@ -178,7 +180,7 @@ export class Sender {
         const sent = await this.sendDue();
         const manifestDue = Date.now() - this.manifests.lastSentAt >= this.config.manifestIntervalMs;
         if ((sent > 0 || manifestDue) && !this.signal.aborted) await this.sendManifest();
-        let next = Math.min(this.nextDueAt() ?? Infinity, this.manifests.lastSentAt + this.config.manifestIntervalMs);
+        let next = Math.min(this.nextDueAt() ?? Infinity, this.manifests.lastSentAt + this.config.manifestIntervalMs, Date.now() + LEDGER_CHECK_MS);
         if (!walking) next = Math.min(next, pacer.nextWalkAt);
         if (watcher?.dirtySince !== undefined) next = Math.min(next, watcher.dirtySince + EVENT_DEBOUNCE_MS);
         await this.alarm.sleepUntil(next, true);

@@ -43,6 +43,8 @@ export class TreeSync {
   onDir: (relPath: string) => void = () => undefined;
   /** A directory is gone. */
   onDirGone: (relPath: string) => void = () => undefined;
+  /** Files per ledger transaction (a test makes it small to cross batch boundaries). */
+  batchFiles = BATCH_FILES;
   /** Entries a walk visited: paces the next one. */
   entriesLastWalk = 0;
   private readonly settler: Settler;
@@ -218,7 +220,7 @@ export class TreeSync {
         this.reportSkipped(e.entry);
       }
       // Flushed before the walk reads a directory (I/O): an event handled meanwhile never meets a stale lstat.
-      if (e.kind === 'dir' || batch.length >= BATCH_FILES || sinceFlush >= BATCH_FILES) {
+      if (e.kind === 'dir' || batch.length >= this.batchFiles || sinceFlush >= this.batchFiles) {
         flush(Buffer.concat([lastKey, Buffer.of(0)]));
         await pace?.();
       }
