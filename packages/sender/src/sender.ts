@@ -19,7 +19,7 @@ import { SendRecorder } from './ledger/send-recorder.js';
 import { TreeSync, type SyncOutcome } from './ledger/tree-sync.js';
 import type { Ledger, LedgerVersion } from './ledger/store.js';
 import { versionOfRow, type Version } from './ledger/version.js';
-import { WalkPacer, POLL_FALLBACK_MS } from './inventory/walk-pacer.js';
+import { POLL_FALLBACK_MS, WalkPacer, WalkStopped } from './inventory/walk-pacer.js';
 import { log } from './log.js';
 import { emptyStats, type SenderStats } from './stats.js';
 
@@ -173,7 +173,7 @@ export class Sender {
               this.alarm.wake();
             });
           walking.catch((err: unknown) => {
-            walkFailed = err; // thrown below, at the next turn
+            if (!(err instanceof WalkStopped)) walkFailed = err; // thrown below, at the next turn
           });
           pacer.started(Date.now());
         }

@@ -9,6 +9,9 @@ const POLL_MAX_RATE = 10_000;
 /** A walk in watch mode takes about this fraction of --rescan: the work spread out, not all at once. */
 const SPREAD = 0.75;
 
+/** A paced walk given up because the sender stops (what it synced so far stays synced). */
+export class WalkStopped extends Error {}
+
 /**
  * When the full walks of watch mode run, and how fast. With events: one every --rescan, paced so
  * that it takes most of the interval (the cost of a million files spread over it, not a burst).
@@ -66,11 +69,12 @@ export class WalkPacer {
     return Math.max(MIN_RATE, (this.entries * 1000) / (this.rescanMs * SPREAD));
   }
 
-  /** Within a walk, after `entries` entries: waits until the walk is back on its pace. */
+  /** Within a walk, after `entries` entries: waits until the walk is back on its pace; throws WalkStopped once the sender stops. */
   async pace(entries: number): Promise<void> {
     const due = this.walkStartedAt + (entries * 1000) / this.rate;
     const ms = due - Date.now();
     if (ms > 0) await sleep(ms, undefined, { signal: this.stopper.signal }).catch(() => undefined);
+    if (this.stopper.signal.aborted) throw new WalkStopped();
   }
 
   /** The sender stops: a paced walk waits no more. */
