@@ -85,7 +85,7 @@ export class Sender {
     ledger.settleStatuses(config.redundancy);
     this.tree = new TreeSync(config, ledger, config.redundancy, this.stats, (id) => this.changedAway.get(id)?.sha256);
     this.manifestSource = new LedgerManifestSource(ledger, () => this.tree.dirs);
-    this.schedule = new Schedule(config, ledger);
+    this.schedule = new Schedule(config, ledger, () => [...this.changedAway.keys()]);
     this.recorder = new SendRecorder(ledger, config.redundancy);
     this.passes = new ObjectPasses(emitter, config, signal, () => this.recorder.flush());
     this.files = new FileFramer(config, (v, sha256) => this.recorder.hashed(v, sha256));
@@ -202,17 +202,17 @@ export class Sender {
    */
   private async walk(pace?: (entries: number) => Promise<void>): Promise<void> {
     const outcome = await this.tree.walk(pace);
-    this.applyChanges(outcome);
-    this.changedAway.clear(); // every path looked at again
+    this.applyChanges(outcome, ['']);
   }
 
   /** Deletes and renames found by a walk or a look at some paths go out; versions looked at again may be sent again. */
   private applyChanges(outcome: SyncOutcome, paths?: readonly string[]): void {
     for (const { change } of outcome.changes) this.changes.add(change);
-    if (paths) {
-      for (const [id, { path }] of this.changedAway) {
-        if (paths.some((p) => path === p || path.startsWith(`${p}/`))) this.changedAway.delete(id);
-      }
+    if (!paths) return;
+    // Looked at again: sendable again, unless still being written (then it keeps waiting, without a wake-up).
+    for (const [id, { path }] of this.changedAway) {
+      const lookedAt = paths.some((p) => p === '' || path === p || path.startsWith(`${p}/`));
+      if (lookedAt && !this.tree.stillWritten(path)) this.changedAway.delete(id);
     }
   }
 

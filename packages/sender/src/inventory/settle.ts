@@ -38,6 +38,11 @@ export class Settler {
     return false;
   }
 
+  /** The file was last seen still being written. */
+  holds(relPath: string): boolean {
+    return this.unsettled.has(relPath);
+  }
+
   /** The path is no longer a file of the tree. */
   forget(relPath: string): void {
     this.unsettled.delete(relPath);

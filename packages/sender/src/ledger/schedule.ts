@@ -22,6 +22,8 @@ export class Schedule {
   constructor(
     private readonly options: ScheduleOptions,
     private readonly ledger: Ledger,
+    /** Versions not to be sent for now (they changed while being sent): no wake-up for them. */
+    private readonly held: () => readonly number[] = () => [],
   ) {}
 
   get redundancy(): number {
@@ -61,7 +63,7 @@ export class Schedule {
     const consider = (at: number | undefined) => {
       if (at !== undefined) next = next === undefined ? at : Math.min(next, at);
     };
-    consider(this.ledger.nextDueAt(this.options.passIntervalMs));
+    consider(this.ledger.nextDueAt(this.options.passIntervalMs, this.held()));
     for (const a of announcements) consider(a.sends === 0 ? 0 : a.lastSentAt + this.options.passIntervalMs);
     return next;
   }

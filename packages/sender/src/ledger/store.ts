@@ -284,11 +284,12 @@ export class Ledger {
     return row;
   }
 
-  /** When the next version is owed a send (0: now); undefined: every version went its R times. */
-  nextDueAt(passIntervalMs: number): number | undefined {
+  /** When the next version is owed a send (0: now), but the `excluded` ones; undefined: every version went its R times. */
+  nextDueAt(passIntervalMs: number, excluded: readonly number[] = []): number | undefined {
     const row = this.sql(
-      `SELECT min(CASE WHEN sends = 0 THEN 0 ELSE last_sent_at END) AS at FROM versions WHERE status IN ('pending', 'partial', 'reset')`,
-    ).get() as { at: number | null };
+      `SELECT min(CASE WHEN sends = 0 THEN 0 ELSE last_sent_at END) AS at FROM versions WHERE status IN ('pending', 'partial', 'reset')
+         AND id NOT IN (SELECT value FROM json_each(@excluded))`,
+    ).get({ excluded: JSON.stringify(excluded) }) as { at: number | null };
     if (row.at === null) return undefined;
     return row.at === 0 ? 0 : row.at + passIntervalMs;
   }

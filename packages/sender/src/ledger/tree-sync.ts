@@ -68,6 +68,11 @@ export class TreeSync {
     return this.settler.settlingUntil;
   }
 
+  /** The file was last seen still being written (it keeps the version it has). */
+  stillWritten(relPath: string): boolean {
+    return this.settler.holds(relPath);
+  }
+
   /** Files still being written that are due for another look now. */
   settlingDue(now: number): string[] {
     return this.settler.dueAt(now);
