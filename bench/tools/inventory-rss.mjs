@@ -3,7 +3,7 @@
 // (utime + stime from /proc) at 20 s, 60 s and 120 s, then idle CPU over 60 s once all was sent.
 // Not part of run.mjs. Usage:
 //   node bench/tools/inventory-rss.mjs [--files 100000] [--dirs 100] [--bin packages/sender/bin/diode-send.js]
-//        [--src DIR (kept; made if missing)] [--idle 60] [--settle 2000]
+//        [--src DIR (kept; made if missing)] [--idle 60] [--extra='--rescan 60' (more sender options)]
 // A UDP drain on 127.0.0.1 takes the frames; the sender runs with --rate 500m -R 1, no --once.
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -79,6 +79,11 @@ child.stderr.on('data', (chunk) => {
     }
   }
 });
+// The peak during the first send, sampled every 2 s (VmHWM would include the walk's transient peak too).
+let peakRssMB = 0;
+const peakTimer = setInterval(() => {
+  if (child.exitCode === null && sentAt === undefined) peakRssMB = Math.max(peakRssMB, sample(child.pid).rssMB);
+}, 2000);
 const rows = [];
 for (const at of [20, 60, 120]) {
   await sleep(started + at * 1000 - Date.now());
@@ -87,6 +92,8 @@ for (const at of [20, 60, 120]) {
   console.error(JSON.stringify(rows.at(-1)));
 }
 while (sentAt === undefined && child.exitCode === null && Date.now() - started < 1_800_000) await sleep(1000);
+clearInterval(peakTimer);
+const hwmMB = child.exitCode === null ? Math.round(Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))[1]) / 1024) : null;
 let idle;
 if (child.exitCode === null) {
   await sleep(2000);
@@ -95,7 +102,7 @@ if (child.exitCode === null) {
   const b = sample(child.pid);
   idle = { seconds: Number(o.idle), cpuS: +(b.cpuS - a.cpuS).toFixed(2), corePercent: +((100 * (b.cpuS - a.cpuS)) / Number(o.idle)).toFixed(2), rssMB: b.rssMB };
 }
-const result = { files, dirs, bin: o.bin, samples: rows, allSentAfterS: sentAt ? Math.round((sentAt - started) / 1000) : null, idle, datagrams };
+const result = { files, dirs, bin: o.bin, samples: rows, allSentAfterS: sentAt ? Math.round((sentAt - started) / 1000) : null, peakRssMBDuringSend: peakRssMB, hwmMB, idle, datagrams };
 console.log(JSON.stringify(result, null, 2));
 child.kill('SIGTERM');
 await new Promise((r) => (child.exitCode !== null ? r() : child.on('exit', r)));

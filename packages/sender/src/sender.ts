@@ -145,7 +145,7 @@ export class Sender {
       await this.walk();
       pacer.walked(this.tree.entriesLastWalk);
       watcher?.keepOnly(this.tree.dirs);
-      log('watch', { mode: watcher && !watcher.unavailable ? 'events' : 'poll', dirs: watcher?.size, reason: watcher?.unavailable });
+      if (!watcher?.unavailable) log('watch', { mode: watcher ? 'events' : 'poll', dirs: watcher?.size, rescanMs: this.config.pollMs ?? this.config.rescanMs });
       while (!this.signal.aborted) {
         if (watcher?.unavailable) {
           log('watch', { mode: 'poll', reason: watcher.unavailable, rescanMs: POLL_FALLBACK_MS });

@@ -36,7 +36,10 @@ function setup(t: { after(fn: () => void): void }, options: { announceChanges?: 
 test('a walk in batches: unchanged files keep their version, a changed one gets a new one, vanished ones go gone across batch boundaries', async (t) => {
   const { source, sync, write, rows, sendAll } = setup(t, { announceChanges: false });
   for (const p of ['a', 'b', 'c', 'd/1', 'd/2', 'd/3', 'd/4', 'e-1', 'e/x', 'f']) write(p);
+  const found: string[] = [];
+  sync.onDir = (d) => found.push(d);
   const first = await sync.walk();
+  assert.deepEqual(found, ['d', 'e'], 'every directory is reported as the walk finds it (watch mode watches it)');
   assert.equal(first.added, 10);
   assert.deepEqual(sync.dirs, ['d', 'e']);
   const before = rows();

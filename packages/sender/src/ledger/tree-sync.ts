@@ -98,8 +98,10 @@ export class TreeSync {
       const result = await this.syncWalk(walkTree(this.options.source, this.options.filter), { from: Buffer.alloc(0), to: undefined }, async (e) => {
         entries++;
         if (e.kind === 'file') files++;
-        else if (e.kind === 'dir') dirs.push(e.relPath);
-        else {
+        else if (e.kind === 'dir') {
+          dirs.push(e.relPath);
+          this.onDir(e.relPath);
+        } else {
           skipped++;
           if (e.entry.unreadable) unreadable++;
         }
