@@ -40,10 +40,13 @@ export class Schedule {
    * each in path order. Read lazily: sends recorded meanwhile move rows out of the next pages.
    */
   *duePages(now: number, pageFiles = PAGE_FILES, pageBytes = PAGE_BYTES): Generator<LedgerVersion[]> {
+    const due = this.ledger.dueSummary(now, this.options.passIntervalMs);
     for (const fresh of [true, false]) {
+      const count = fresh ? due.fresh : due.again;
+      if (count === 0) continue;
       let after: Buffer | undefined;
       for (;;) {
-        const page = this.ledger.duePage(fresh, after, pageFiles, pageBytes, now, this.options.passIntervalMs);
+        const page = this.ledger.duePage(fresh, after, pageFiles, pageBytes, now, this.options.passIntervalMs, count <= pageFiles);
         if (page.length === 0) break;
         after = page[page.length - 1]!.k;
         yield page;
@@ -53,7 +56,7 @@ export class Schedule {
 
   /** Versions due now and their bytes (the progress line's queue, the heartbeat's queue depth). */
   queue(now: number): { files: number; bytes: number } {
-    const q = this.ledger.dueSummary(now, this.options.passIntervalMs);
+    const q = this.ledger.dueSummary(now, this.options.passIntervalMs, this.held());
     return { files: q.fresh + q.again, bytes: q.bytes };
   }
 
