@@ -58,8 +58,8 @@ test('a walk in batches: unchanged files keep their version, a changed one gets 
   assert.equal(after.get('d/2')!.status, 'pending');
   for (const p of ['b', 'd/4', 'e/x']) assert.equal(after.get(p)!.status, 'gone', `${p} vanished`);
   assert.deepEqual(sync.dirs, ['d']);
-  // A path back with another file (another inode) is a new version, due again.
-  write('b');
+  // A path back with another file (another size: the freed inode may be taken again) is a new version, due again.
+  write('b', 'b is back, longer');
   await sync.walk();
   assert.equal(rows().get('b')!.status, 'pending');
   assert.notEqual(rows().get('b')!.id, before.get('b')!.id);
