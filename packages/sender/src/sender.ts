@@ -163,6 +163,7 @@ export class Sender {
         }
         if (!walking && pacer.walkDue(Date.now())) {
           // In the background, a batch at a time between sends: the loop keeps answering events.
+          pacer.started(Date.now());
           walking = this.walk((entries) => pacer.pace(entries))
             .then(() => {
               pacer.walked(this.tree.entriesLastWalk);
@@ -175,7 +176,6 @@ export class Sender {
           walking.catch((err: unknown) => {
             if (!(err instanceof WalkStopped)) walkFailed = err; // thrown below, at the next turn
           });
-          pacer.started(Date.now());
         }
         const sent = await this.sendDue();
         const manifestDue = Date.now() - this.manifests.lastSentAt >= this.config.manifestIntervalMs;

@@ -23,6 +23,8 @@ export class WalkPacer {
   private walkStartedAt = 0;
   private entries = 0;
   private soon = false;
+  /** This walk stands in for lost events: it goes at POLL_MAX_RATE. */
+  private urgent = false;
   private readonly stopper = new AbortController();
 
   constructor(
@@ -33,19 +35,20 @@ export class WalkPacer {
     signal.addEventListener('abort', () => this.stopper.abort(), { once: true });
   }
 
-  /** A walk starts now. */
+  /** A walk starts now; one asked for by walkSoon() goes at the polling rate's top, not spread over the interval. */
   started(now: number): void {
     this.walkStartedAt = now;
+    this.urgent = this.soon;
+    this.soon = false;
   }
 
   /** A walk ended, having visited this many entries: the next one is scheduled. */
   walked(entries: number): void {
     const now = Date.now();
     this.entries = entries;
-    if (this.soon) this.nextWalkAt = now;
+    if (this.soon) this.nextWalkAt = now; // events were lost during this walk, maybe where it had passed
     else if (this.pollMs !== undefined) this.nextWalkAt = now + this.pollMs;
     else this.nextWalkAt = (this.walkStartedAt || now) + this.rescanMs;
-    this.soon = false;
   }
 
   walkDue(now: number): boolean {
@@ -65,6 +68,7 @@ export class WalkPacer {
 
   /** Entries per second for the next walk, from the size of the last. */
   get rate(): number {
+    if (this.urgent) return POLL_MAX_RATE;
     if (this.pollMs !== undefined) return Math.min(POLL_MAX_RATE, Math.max(MIN_RATE, (this.entries * 1000) / this.pollMs));
     return Math.max(MIN_RATE, (this.entries * 1000) / (this.rescanMs * SPREAD));
   }
