@@ -124,3 +124,16 @@ class Schedule {
     return this.ledger.duePage(true, undefined, 100, Infinity, Date.now(), 0).map((v) => v.path);
   }
 }
+
+test('a sent file deleted while being sent again (the ledger forgot its hash) still has its delete announced, with the hash the receiver holds', async (t) => {
+  const { source, sync, write, ledger } = setup(t);
+  write('x');
+  await sync.walk();
+  const id = ledger.list()[0]!.id;
+  ledger.recordSend(id, 1, SHA);
+  ledger.recordHash(id, null); // the second send found it changed under us (send-recorder's `changed`)
+  rmSync(path.join(source, 'x'));
+  const held = new TreeSync({ source, filter: treeFilter(), settleMs: 0, announceChanges: true }, ledger, 1, { skipped: 0, unreadable: 0 }, (v) => (v === id ? SHA : undefined));
+  const { changes } = await held.syncPaths(['x']);
+  assert.deepEqual(changes.map((c) => c.change), [{ op: 'delete', path: 'x', to: '', sha256: SHA }]);
+});
