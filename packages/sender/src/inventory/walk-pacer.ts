@@ -1,7 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** Without inotify watches left (ENOSPC), a paced walk this often stands in for events. */
-export const POLL_FALLBACK_MS = 10_000;
+/**
+ * Without inotify watches left (ENOSPC), a walk this long after the last stands in for events: a
+ * small tree is looked at every second; a big one is walked without a break at the bounded rate.
+ */
+export const POLL_FALLBACK_MS = 1000;
 /** Entries per second a paced walk visits at least (a small tree is walked in a moment)... */
 const MIN_RATE = 200;
 /** ...and, when walks are the only source (--poll), at most: polling a huge share must not eat the machine. */
