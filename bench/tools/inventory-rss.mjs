@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The sender's memory and CPU on a tree of many small files, watching (issue 18): RSS and CPU
-// (utime + stime from /proc) at 20 s, 60 s and 120 s, then idle CPU over 60 s once all was sent.
+// (utime + stime from /proc) at 20 s, 60 s and 120 s, then idle CPU over 60 s once all was sent,
+// then the time from writing one new file to its file-sent line.
 // Not part of run.mjs. Usage:
 //   node bench/tools/inventory-rss.mjs [--files 100000] [--dirs 100] [--bin packages/sender/bin/diode-send.js]
 //        [--src DIR (kept; made if missing)] [--idle 60] [--extra='--rescan 60' (more sender options)]
@@ -68,11 +69,14 @@ const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'
 let manifests = 0;
 let sentAt;
 let tail = '';
+/** Paths whose file-sent line has come, with when. */
+const fileSentAt = new Map();
 const started = Date.now();
 child.stderr.setEncoding('utf8');
 child.stderr.on('data', (chunk) => {
   tail = (tail + chunk).slice(-4000);
   for (const line of chunk.split('\n')) {
+    if (line.includes('"file-sent"') && line.includes('changed-')) fileSentAt.set(/"path":"([^"]+)"/.exec(line)?.[1], Date.now());
     if (line.includes('manifest-sent')) {
       manifests++;
       sentAt ??= Date.now();
@@ -102,7 +106,17 @@ if (child.exitCode === null) {
   const b = sample(child.pid);
   idle = { seconds: Number(o.idle), cpuS: +(b.cpuS - a.cpuS).toFixed(2), corePercent: +((100 * (b.cpuS - a.cpuS)) / Number(o.idle)).toFixed(2), rssMB: b.rssMB };
 }
-const result = { files, dirs, bin: o.bin, samples: rows, allSentAfterS: sentAt ? Math.round((sentAt - started) / 1000) : null, peakRssMBDuringSend: peakRssMB, hwmMB, idle, datagrams };
+// One file changed while watching, deep in the tree: how long until its file-sent line (--settle is 2 s).
+let changedFileMs;
+if (child.exitCode === null) {
+  const rel = `d${String(Math.floor(dirs / 2)).padStart(4, '0')}/changed-${Date.now()}.bin`;
+  const at = Date.now();
+  writeFileSync(path.join(src, rel), 'changed while watching\n');
+  while (!fileSentAt.has(rel) && Date.now() - at < 120_000) await sleep(20);
+  changedFileMs = fileSentAt.has(rel) ? fileSentAt.get(rel) - at : null;
+  rmSync(path.join(src, rel), { force: true });
+}
+const result = { files, dirs, bin: o.bin, samples: rows, allSentAfterS: sentAt ? Math.round((sentAt - started) / 1000) : null, peakRssMBDuringSend: peakRssMB, hwmMB, idle, changedFileMs, datagrams };
 console.log(JSON.stringify(result, null, 2));
 child.kill('SIGTERM');
 await new Promise((r) => (child.exitCode !== null ? r() : child.on('exit', r)));
