@@ -287,12 +287,19 @@ export class Sender {
     this.changedAway.set(id, { path: relPath, sha256: everSent ? sha256 : undefined });
   }
 
-  /** Today's ManifestSender takes every listed file at once; they come from the ledger (see ledger/manifest-source.ts). */
+  /**
+   * The listed files come from the ledger a page at a time (ledger/manifest-source.ts), lazily;
+   * today's ManifestSender still gathers them all before encoding (a million files: about 1 GB
+   * for a moment), which the paged manifest of issue 18 replaces.
+   */
   private async sendManifest(): Promise<void> {
-    const listed = [...allListedFiles(this.manifestSource)].map((f) => ({
-      file: { relPath: f.relPath, size: f.size, mtimeMs: f.mtimeMs } as SourceFile, sha256: f.sha256, everSent: true,
-    }));
-    await this.passes.run((out) => this.manifests.send(out, listed, [...this.manifestSource.dirs()], this.manifestIds.fresh()));
+    const source = this.manifestSource;
+    function* listed() {
+      for (const f of allListedFiles(source)) {
+        yield { file: { relPath: f.relPath, size: f.size, mtimeMs: f.mtimeMs } as SourceFile, sha256: f.sha256, everSent: true };
+      }
+    }
+    await this.passes.run((out) => this.manifests.send(out, listed(), [...source.dirs()], this.manifestIds.fresh()));
   }
 
   private nextDueAt(): number | undefined {
