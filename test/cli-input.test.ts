@@ -62,7 +62,7 @@ test('an option that changes nothing without another is named on one line, and t
   assert.deepEqual(ignored(quiet.stderr), [], 'defaults warn of nothing');
   // A config file gives numbers: its defaults warn of nothing either, other values do.
   const config = `${dir}/send.json`;
-  await writeFile(config, JSON.stringify({ to: 'udp://127.0.0.1:9', once: true, rescan: 10, 'manifest-interval': 300, settle: 0 }));
+  await writeFile(config, JSON.stringify({ to: 'udp://127.0.0.1:9', once: true, rescan: 3600, 'manifest-interval': 300, settle: 0 }));
   const fromConfig = await start(SEND_CLI, [dir, '--config', config, '--state', dir]).exited;
   assert.equal(fromConfig.code, 0, fromConfig.stderr);
   assert.deepEqual(ignored(fromConfig.stderr), []);

@@ -54,9 +54,9 @@ const sendOptions = <T>(y: Argv<T>) => y
   .option('mtu', { type: 'number', default: 1500, describe: 'link MTU in bytes (9000 jumbo, up to 65535 on loopback)' })
   .option('pass-interval', { type: 'string', default: '0', describe: 'minimum seconds between two sends of the same version (or 90s, 5m, 1h)' })
   .option('heartbeat', { type: 'string', default: '5', describe: 'seconds between heartbeats' })
-  .option('rescan', { type: 'string', default: '10', describe: 'watch mode: seconds between rescans of the tree (and of the ledger, so a reset takes effect)' })
+  .option('rescan', { type: 'string', default: '1h', describe: 'watch mode: seconds between full walks of the tree (or 30s, 1h), each spread over most of the interval; file-system events send changes at once in between' })
   .option('settle', { type: 'string', default: '2000', describe: 'milliseconds a file must keep its size and mtime before it is sent (or 2s)' })
-  .option('poll', { type: 'string', describe: 'watch mode: poll every this many milliseconds instead of file-system events (SMB/NFS shares; at least 10)' })
+  .option('poll', { type: 'string', describe: 'watch mode: no file-system events (SMB/NFS shares): walk the tree this many milliseconds after the last walk ended, at a bounded rate (at least 10)' })
   .option('include', { type: 'string', array: true, describe: 'glob of paths to mirror (repeatable; default: all)' })
   .option('exclude', { type: 'string', array: true, describe: 'glob of paths not to mirror (repeatable)' })
   .option('delete', { type: 'boolean', default: false, describe: 'announce deletions (R times) and renames to the receiver' })
@@ -158,7 +158,7 @@ async function main(): Promise<void> {
   if (pollMs !== undefined && pollMs < 10) throw new UsageError(`--poll: at least 10 ms, got '${argv.poll}'; e.g. --poll 1000`);
   const passIntervalS = durationOption('--pass-interval', argv['pass-interval'], 's', '60');
   const heartbeatS = durationOption('--heartbeat', argv.heartbeat, 's', '5', true);
-  const rescanS = durationOption('--rescan', argv.rescan, 's', '10', true);
+  const rescanS = durationOption('--rescan', argv.rescan, 's', '1h', true);
   const manifestIntervalS = durationOption('--manifest-interval', argv['manifest-interval'], 's', '300', true);
   for (const ignored of ignoredSendOptions(argv, endpoint, fec)) log('option-ignored', { ...ignored });
   if (forwardOnly) for (const ignored of ignoredForwardOnlyOptions(argv)) log('option-ignored', { ...ignored });

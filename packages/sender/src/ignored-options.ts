@@ -34,7 +34,7 @@ export function ignoredSendOptions(argv: SendArgs, to: Endpoint, fec: FecLayout)
   unless(argv.broadcast && !udp, '--broadcast', '--to is not udp://');
   unless(argv.io !== 'auto' && !udp, '--io', '--to is not udp://');
   unless(argv.interleave !== 16 && !fecEnabled(fec), '--interleave', 'it interleaves FEC blocks, and --fec is 0');
-  for (const [option, given] of [['--poll', argv.poll !== undefined], ['--rescan', String(argv.rescan) !== '10'], ['--manifest-interval', String(argv['manifest-interval']) !== '300']] as const) {
+  for (const [option, given] of [['--poll', argv.poll !== undefined], ['--rescan', !['1h', '3600'].includes(String(argv.rescan))], ['--manifest-interval', String(argv['manifest-interval']) !== '300']] as const) {
     unless(argv.once && given, option, 'watch mode only, and --once sends the tree and exits');
   }
   return ignored;

@@ -9,14 +9,17 @@ import { ObjectPasses } from './framing/object-pass.js';
 import type { FramingOptions } from './framing/options.js';
 import { ReadAhead, type SmallFile } from './framing/small-file-reader.js';
 import { HeartbeatTimer, type HeartbeatCounters } from './heartbeat.js';
-import { detectChanges } from './inventory/changes.js';
-import { Inventory, type InventoryOptions } from './inventory/inventory.js';
-import { ObjectIds } from './inventory/object-ids.js';
-import { TreeWatcher } from './inventory/tree-watcher.js';
+import { DirWatcher } from './inventory/dir-watcher.js';
+import type { InventoryOptions } from './inventory/inventory.js';
+import { ManifestIds } from './inventory/object-ids.js';
+import type { SourceFile } from './inventory/scan.js';
+import { allListedFiles, LedgerManifestSource } from './ledger/manifest-source.js';
 import { Schedule, type ScheduleOptions } from './ledger/schedule.js';
 import { SendRecorder } from './ledger/send-recorder.js';
-import type { Ledger } from './ledger/store.js';
-import { adoptSends, versionsOf, type Version } from './ledger/version.js';
+import { TreeSync, type SyncOutcome } from './ledger/tree-sync.js';
+import type { Ledger, LedgerVersion } from './ledger/store.js';
+import { versionOfRow, type Version } from './ledger/version.js';
+import { POLL_FALLBACK_MS, WalkPacer, WalkStopped } from './inventory/walk-pacer.js';
 import { log } from './log.js';
 import { emptyStats, type SenderStats } from './stats.js';
 
@@ -26,9 +29,11 @@ export type { SenderStats } from './stats.js';
  * The sender, one cycle after another (--once: until every version went R times; else for ever):
  *
  *   inventory/            ledger/                framing/                  transport/
- *   scan, filter, settle  sync the scan, decide  read + hash, FEC blocks,  rate limiter,
- *   object ids, renames   what is due, record    interleave, frame;        UDP, TCP, stdout
- *   and deletes      ──►  the sends         ──►  manifest, changes    ──►
+ *   walk (byte order),    the tree's versions;   read + hash, FEC blocks,  rate limiter,
+ *   events, settle,       what is due (SQL, in   interleave, frame;        UDP, TCP, stdout
+ *   renames and deletes ► pages), the sends ──►  manifest, changes    ──►
+ *
+ * No version is held in memory but those being sent: the ledger is the inventory.
  *
  * Beside the cycle, on its own timer, the heartbeat. This file only wires the stages together.
  */
@@ -36,7 +41,7 @@ export type { SenderStats } from './stats.js';
 /** Every option of the sender, each stage's beside the stage; these are the loops'. */
 export interface SenderConfig extends InventoryOptions, ScheduleOptions, FramingOptions {
   heartbeatMs: number;
-  /** Watch mode: time between rescans of the tree. */
+  /** Watch mode: time between full walks of the tree (each paced over most of it); events cover the time between. */
   rescanMs: number;
   /** Watch mode: a manifest at least this often, so a restarted or repaired receiver learns the tree again. */
   manifestIntervalMs: number;
@@ -44,18 +49,23 @@ export interface SenderConfig extends InventoryOptions, ScheduleOptions, Framing
   startedAt?: number;
 }
 
+/** Watch mode: events for a path are looked at this long after the first, so a burst is one look. */
+const EVENT_DEBOUNCE_MS = 200;
+/** Watch mode: the ledger is asked what is due at least this often, so a `ledger reset` made meanwhile takes effect. */
+const LEDGER_CHECK_MS = 10_000;
+
 export class Sender {
   readonly stats: SenderStats = emptyStats();
-  /** The current version of every path that may be sent. */
-  private versions = new Map<string, Version>();
   /**
-   * Versions that changed while being sent: out of `versions` (so a file still being written is
-   * not sent again as its old self), but kept until the next scan, so that if the path is gone by
-   * then its delete (or rename) is still announced: the receiver may hold an earlier send.
+   * Versions that changed while being sent (ledger id -> the hash the receiver may hold, which
+   * the ledger forgets): not sent again until the path is looked at again (so a file still being
+   * written is not sent again as its old self), and if the path is gone by then its delete (or
+   * rename) still names the hash. Bounded by the files that change during their send.
    */
-  private changedAway = new Map<string, Version>();
-  private readonly objectIds = new ObjectIds();
-  private readonly inventory: Inventory;
+  private changedAway = new Map<number, { path: string; sha256: Buffer | undefined }>();
+  private readonly manifestIds = new ManifestIds();
+  private readonly tree: TreeSync;
+  private readonly manifestSource: LedgerManifestSource;
   private readonly schedule: Schedule;
   private readonly recorder: SendRecorder;
   private readonly passes: ObjectPasses;
@@ -71,8 +81,11 @@ export class Sender {
     private readonly ledger: Ledger,
     private readonly signal: AbortSignal,
   ) {
-    this.inventory = new Inventory(config, this.stats);
-    this.schedule = new Schedule(config);
+    // Statuses by this run's R; versions unreadable last time are tried again.
+    ledger.settleStatuses(config.redundancy);
+    this.tree = new TreeSync(config, ledger, config.redundancy, this.stats, (id) => this.changedAway.get(id)?.sha256);
+    this.manifestSource = new LedgerManifestSource(ledger, () => this.tree.dirs);
+    this.schedule = new Schedule(config, ledger, () => [...this.changedAway.keys()]);
     this.recorder = new SendRecorder(ledger, config.redundancy);
     this.passes = new ObjectPasses(emitter, config, signal, () => this.recorder.flush());
     this.files = new FileFramer(config, (v, sha256) => this.recorder.hashed(v, sha256));
@@ -92,12 +105,12 @@ export class Sender {
     this.heartbeats.start();
     try {
       while (!this.signal.aborted) {
-        await this.refresh();
+        await this.walk();
         await this.sendDue();
         if (this.signal.aborted) break;
         // Not while files are still settling: a receiver waiting for --exit-when-synced would take
         // a manifest without them for the whole tree.
-        if (this.inventory.settlingUntil === undefined) await this.sendManifest();
+        if (this.tree.settlingUntil === undefined) await this.sendManifest();
         const next = this.nextDueAt();
         if (next === undefined) break;
         await this.alarm.sleepUntil(next);
@@ -107,59 +120,130 @@ export class Sender {
     } finally {
       this.heartbeats.stop();
     }
-    return this.schedule.failedAmong(this.versions.values());
+    return this.schedule.failed();
   }
 
-  /** Keeps the mirror going: rescans, sends what changed and what is due for another pass. */
+  /**
+   * Keeps the mirror going. Events (one inotify watch per directory) name the paths that changed:
+   * each is looked at alone, so a change goes out within --settle and a moment. A full walk, paced
+   * over most of --rescan, catches what events missed and a reset made meanwhile. Without events
+   * (--poll, or no inotify watches left) paced walks are the only source.
+   */
   async watch(): Promise<void> {
     this.heartbeats.start();
-    const watcher = new TreeWatcher(this.config.source, this.config.pollMs, () => this.alarm.wake());
+    const events = this.config.pollMs === undefined ? new DirWatcher(this.config.source, () => this.alarm.wake()) : undefined;
+    let watcher = events;
+    const pacer = new WalkPacer(this.config.rescanMs, this.config.pollMs, this.signal);
+    let walking: Promise<void> | undefined;
+    let walkFailed: unknown;
     try {
+      if (watcher) {
+        this.tree.onDir = (d) => watcher?.add(d);
+        this.tree.onDirGone = (d) => watcher?.remove(d);
+        watcher.add('');
+      }
+      await this.walk();
+      pacer.walked(this.tree.entriesLastWalk);
+      watcher?.keepOnly(this.tree.dirs);
+      if (!watcher?.unavailable) log('watch', { mode: watcher ? 'events' : 'poll', dirs: watcher?.size, rescanMs: this.config.pollMs ?? this.config.rescanMs });
       while (!this.signal.aborted) {
-        await this.refresh();
+        if (watcher?.unavailable) {
+          log('watch', { mode: 'poll', reason: watcher.unavailable, rescanMs: POLL_FALLBACK_MS });
+          watcher = undefined;
+          this.tree.onDir = () => undefined;
+          pacer.fallBackToPolling();
+        }
+        const now = Date.now();
+        const paths = this.tree.settlingDue(now);
+        if (watcher && (watcher.dirtySince ?? Infinity) + EVENT_DEBOUNCE_MS <= now) paths.push(...watcher.takeDirty());
+        if (paths.length > 0) this.applyChanges(await this.tree.syncPaths(paths), paths);
+        if (watcher?.walkSoon) {
+          watcher.walkSoon = false;
+          pacer.walkSoon();
+        }
+        if (!walking && pacer.walkDue(Date.now())) {
+          // In the background, a batch at a time between sends: the loop keeps answering events.
+          pacer.started(Date.now());
+          walking = this.walk((entries) => pacer.pace(entries))
+            .then(() => {
+              pacer.walked(this.tree.entriesLastWalk);
+              if (watcher) watcher.keepOnly(this.tree.dirs);
+            })
+            .finally(() => {
+              walking = undefined;
+              this.alarm.wake();
+            });
+          walking.catch((err: unknown) => {
+            if (!(err instanceof WalkStopped)) walkFailed = err; // thrown below, at the next turn
+          });
+        }
         const sent = await this.sendDue();
         const manifestDue = Date.now() - this.manifests.lastSentAt >= this.config.manifestIntervalMs;
         if ((sent > 0 || manifestDue) && !this.signal.aborted) await this.sendManifest();
-        const next = Math.min(this.nextDueAt() ?? Infinity, Date.now() + this.config.rescanMs);
+        let next = Math.min(this.nextDueAt() ?? Infinity, this.manifests.lastSentAt + this.config.manifestIntervalMs, Date.now() + LEDGER_CHECK_MS);
+        if (!walking) next = Math.min(next, pacer.nextWalkAt);
+        if (watcher?.dirtySince !== undefined) next = Math.min(next, watcher.dirtySince + EVENT_DEBOUNCE_MS);
         await this.alarm.sleepUntil(next, true);
+        if (walkFailed !== undefined) throw walkFailed;
       }
       await this.emitter.flush();
     } finally {
       this.heartbeats.stop();
-      await watcher.close();
+      pacer.stop();
+      watcher?.close();
+      events?.close();
+      await walking?.catch(() => undefined);
     }
   }
 
   /**
-   * Inventory, then ledger: rescans the tree and brings the ledger in line. The ledger is the truth
-   * for sends done, so a reset made by `diode-send ledger reset` meanwhile takes effect here.
+   * A whole walk of the tree into the ledger. The ledger is the truth for sends done, so a reset
+   * made by `diode-send ledger reset` meanwhile takes effect at the next due query.
    */
-  private async refresh(): Promise<void> {
-    const files = await this.inventory.scan((relPath) => this.versions.get(relPath)?.file);
-    const versions = versionsOf(files, this.ledger.sync(files, this.config.redundancy), this.objectIds);
-    if (this.config.announceChanges) {
-      const before = new Map(this.versions);
-      for (const [path, v] of this.changedAway) if (!before.has(path) && !this.inventory.inTree(path)) before.set(path, v);
-      for (const { change, from, to } of detectChanges(before, versions)) {
-        if (to) adoptSends(this.ledger, to, from, this.config.redundancy);
-        this.changes.add(change);
-      }
-    }
-    this.versions = versions;
-    this.changedAway.clear();
+  private async walk(pace?: (entries: number) => Promise<void>): Promise<void> {
+    const outcome = await this.tree.walk(pace);
+    this.applyChanges(outcome, ['']);
   }
 
-  /** Ledger, then framing: the due versions in one pass (new versions first), then deletes and renames. */
+  /** Deletes and renames found by a walk or a look at some paths go out; versions looked at again may be sent again. */
+  private applyChanges(outcome: SyncOutcome, paths?: readonly string[]): void {
+    for (const { change } of outcome.changes) this.changes.add(change);
+    if (!paths) return;
+    // Looked at again: sendable again, unless still being written (then it keeps waiting, without a wake-up).
+    for (const [id, { path }] of this.changedAway) {
+      const lookedAt = paths.some((p) => p === '' || path === p || path.startsWith(`${p}/`));
+      if (lookedAt && !this.tree.stillWritten(path)) this.changedAway.delete(id);
+    }
+  }
+
+  /** Ledger, then framing: the due versions in one pass (new versions first, a page at a time), then deletes and renames. */
   private async sendDue(): Promise<number> {
     const now = Date.now();
-    const due = this.schedule.due(this.versions.values(), now);
-    this.stats.queuedFiles = due.length;
-    this.stats.queuedBytes = due.reduce((sum, v) => sum + v.file.size, 0);
-    const sent = await this.passes.run((out) => this.sendVersions(out, due));
+    const queue = this.schedule.queue(now);
+    this.stats.queuedFiles = queue.files;
+    this.stats.queuedBytes = queue.bytes;
+    let sent = 0;
+    if (queue.files > 0) {
+      sent = await this.passes.run(async (out) => {
+        let n = 0;
+        for (const page of this.schedule.duePages(now)) {
+          if (this.signal.aborted) break;
+          n += await this.sendPage(out, page.filter((row) => !this.changedAway.has(row.id)));
+        }
+        return n;
+      });
+    }
     return sent + (await this.changes.sendDue(now, this.signal));
   }
 
-  private async sendVersions(out: Interleaver, due: Version[]): Promise<number> {
+  /** One page of due rows: each becomes a version (the file as it is now) only while it is sent. */
+  private async sendPage(out: Interleaver, rows: readonly LedgerVersion[]): Promise<number> {
+    const due: Version[] = [];
+    for (const row of rows) {
+      const v = versionOfRow(row, this.config.source);
+      if (v === 'changed') this.changedUnder(row.id, row.path, row.totalSends > 0, row.sha256 ?? undefined);
+      else due.push(v);
+    }
     let sent = 0;
     const readAhead = new ReadAhead(due.map((v) => v.file));
     for (const [i, v] of due.entries()) {
@@ -173,6 +257,7 @@ export class Sender {
 
   /** Sends one version once; the ledger records it once the last frame is out. */
   private async sendVersion(out: Interleaver, v: Version, small: Promise<SmallFile> | undefined): Promise<boolean> {
+    const known = v.sha256;
     const outcome = await this.files.send(out, v, v.sendsDone + 1, small);
     if (outcome === 'sent') {
       // Recorded once its last frames have left the interleaver, not when they were handed to it:
@@ -185,30 +270,45 @@ export class Sender {
       return true;
     }
     if (outcome === 'changed') {
-      this.stats.changedDuringSend++;
-      log('file-changed', { path: printablePath(v.file.relPath) });
       this.recorder.changed(v);
-      this.versions.delete(v.file.relPath);
-      if (v.everSent) this.changedAway.set(v.file.relPath, v);
-    } else if (outcome === 'failed') {
-      this.schedule.markFailed(v);
+      this.changedUnder(v.id, v.file.relPath, v.everSent, known);
+    }
+    else if (outcome === 'failed') {
       this.recorder.failed(v);
       this.stats.failed++;
     }
     return false;
   }
 
+  /** The file is no longer what its version says: not sent again until its path is looked at again. */
+  private changedUnder(id: number, relPath: string, everSent: boolean, sha256: Buffer | undefined): void {
+    this.stats.changedDuringSend++;
+    log('file-changed', { path: printablePath(relPath) });
+    this.changedAway.set(id, { path: relPath, sha256: everSent ? sha256 : undefined });
+  }
+
+  /**
+   * The listed files come from the ledger a page at a time (ledger/manifest-source.ts), lazily;
+   * today's ManifestSender still gathers them all before encoding (a million files: about 1 GB
+   * for a moment), which the paged manifest of issue 18 replaces.
+   */
   private async sendManifest(): Promise<void> {
-    await this.passes.run((out) => this.manifests.send(out, this.versions.values(), this.inventory.dirs, this.objectIds.fresh()));
+    const source = this.manifestSource;
+    function* listed() {
+      for (const f of allListedFiles(source)) {
+        yield { file: { relPath: f.relPath, size: f.size, mtimeMs: f.mtimeMs } as SourceFile, sha256: f.sha256, everSent: true };
+      }
+    }
+    await this.passes.run((out) => this.manifests.send(out, listed(), [...source.dirs()], this.manifestIds.fresh()));
   }
 
   private nextDueAt(): number | undefined {
-    return this.schedule.nextDueAt(this.versions.values(), this.changes.pending, this.inventory.settlingUntil);
+    return this.schedule.nextDueAt(this.changes.pending, this.tree.settlingUntil);
   }
 
-  /** What the heartbeat reports, read at each beat. */
+  /** What the heartbeat reports, read at each beat (SQL aggregates over an index of the versions still owed sends). */
   private counters(): HeartbeatCounters {
-    const queueDepth = this.schedule.countDue(this.versions.values(), Date.now());
+    const queueDepth = this.schedule.queue(Date.now()).files;
     return { filesSent: this.stats.filesSent, queueDepth, pass: this.manifests.cycle, passes: this.config.redundancy, nextPassAt: this.nextDueAt() ?? 0 };
   }
 }

@@ -1,13 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ObjectIds } from './object-ids.js';
+import { FIRST_MANIFEST_ID, MANIFEST_IDS_FROM, ManifestIds, objectIdOfVersion } from './object-ids.js';
 
-test('a version keeps its object id while it is current; fresh ids never repeat one', () => {
-  const ids = new ObjectIds();
-  assert.deepEqual(ids.assign([10, 11, 12]), [1, 2, 3]);
-  assert.equal(ids.fresh(), 4);
-  assert.deepEqual(ids.assign([12, 10, 13]), [3, 1, 5], 'same versions, same ids, in the order asked');
-  // 11 left: it loses its id, and coming back it gets a new one (the receiver may have dropped the old).
-  assert.deepEqual(ids.assign([11]), [6]);
-  assert.deepEqual(ids.assign([10]), [7]);
+test('a version keeps its object id (its ledger row id); manifests take ids from the top, never a version id', () => {
+  assert.equal(objectIdOfVersion(1), 1);
+  assert.equal(objectIdOfVersion(12345), 12345);
+  const ids = new ManifestIds();
+  const a = ids.fresh();
+  const b = ids.fresh();
+  assert.equal(a, FIRST_MANIFEST_ID);
+  assert.equal(b, FIRST_MANIFEST_ID - 1);
+  assert.ok(b >= MANIFEST_IDS_FROM);
+  assert.throws(() => objectIdOfVersion(MANIFEST_IDS_FROM), RangeError);
+  assert.throws(() => objectIdOfVersion(0), RangeError);
 });

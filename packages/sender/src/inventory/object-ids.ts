@@ -1,25 +1,24 @@
 /**
- * Object ids on the wire, per session, from 1. Input: the ledger ids of a scan's versions; output:
- * their object ids. A version keeps its id while it is current; a manifest takes a fresh one.
+ * Object ids on the wire (u32, per sender session), without a table: a file version's is its
+ * ledger row id (unique, and the same for every pass of the version); manifests count down from
+ * the top of the u32 range, so the two never meet (the receiver only needs ids distinct within a
+ * session: see receiver assembly/object-table.ts). 0 is left to frames of no object.
  */
-export class ObjectIds {
-  private next = 1;
-  private byVersion = new Map<number, number>();
+export const FIRST_MANIFEST_ID = 0xffff_ffff;
+/** Below this: versions; at or above: manifests (a manifest per cycle: 2^31 of them is never reached). */
+export const MANIFEST_IDS_FROM = 0x8000_0000;
+
+export function objectIdOfVersion(versionId: number): number {
+  if (versionId <= 0 || versionId >= MANIFEST_IDS_FROM) throw new RangeError(`version id ${versionId} out of the object id range`);
+  return versionId;
+}
+
+export class ManifestIds {
+  private next = FIRST_MANIFEST_ID;
 
   /** An id no other object of this session has. */
   fresh(): number {
-    return this.next++;
-  }
-
-  /** The object ids of these versions, in order; versions no longer current lose theirs. */
-  assign(versionIds: readonly number[]): number[] {
-    const kept = new Map<number, number>();
-    const ids = versionIds.map((versionId) => {
-      const id = this.byVersion.get(versionId) ?? this.next++;
-      kept.set(versionId, id);
-      return id;
-    });
-    this.byVersion = kept;
-    return ids;
+    if (this.next < MANIFEST_IDS_FROM) this.next = FIRST_MANIFEST_ID;
+    return this.next--;
   }
 }

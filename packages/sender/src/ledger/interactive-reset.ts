@@ -134,6 +134,6 @@ async function previewAndConfirm(ledger: Ledger, criteria: ResetOptions, prompte
   // Exactly the versions shown: one that changed or vanished since is left alone.
   const shown = new Set(chosen.map((v: LedgerVersion) => v.id));
   const done = ledger.reset((v) => shown.has(v.id) && selection.select(v), { ...selection.criteria, interactive: true }, false);
-  prompter.say(`reset ${done.length} file(s): a running sender sends them again at its next rescan`);
+  prompter.say(`reset ${done.length} file(s): a running sender sends them again within 10 seconds`);
   return true;
 }

@@ -92,5 +92,5 @@ function report(chosen: LedgerVersion[], cmd: LedgerCommand, reportPaths: Set<st
     // Listed by the receiver but not (or no longer) in the source tree, or excluded by other criteria.
     if (absent.length > 0) process.stderr.write(`diode-send: ${absent.length} path(s) of the report not reset (not in the source tree, or not matching the other criteria)\n`);
   }
-  out(cmd.dryRun ? `would reset ${chosen.length} file(s)` : `reset ${chosen.length} file(s): a running sender sends them again at its next rescan`);
+  out(cmd.dryRun ? `would reset ${chosen.length} file(s)` : `reset ${chosen.length} file(s): a running sender sends them again within 10 seconds`);
 }

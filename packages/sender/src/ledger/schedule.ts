@@ -1,4 +1,4 @@
-import type { Version } from './version.js';
+import type { Ledger, LedgerVersion } from './store.js';
 
 /** How often, and how far apart, every file version (and every delete or rename) is sent. */
 export interface ScheduleOptions {
@@ -8,16 +8,23 @@ export interface ScheduleOptions {
   passIntervalMs: number;
 }
 
+/** Due versions are read from the ledger this many at a time, or this many bytes (past the first). */
+const PAGE_FILES = 10_000;
+const PAGE_BYTES = 256 * 1024 * 1024;
+
 /**
- * What to send, in what order, and when. Input: the current versions, as the ledger counts their
- * sends, and the pending announcements; output: the versions due now (new versions first, then
- * redundancy passes, each group in path order) and the time the next one is due.
+ * What to send, in what order, and when, asked of the ledger (no version is held in memory).
+ * Input: the ledger's current versions and their sends, and the pending announcements; output:
+ * the versions due now in bounded pages (new versions first, then redundancy passes, each group
+ * in wire byte order of path), the queue (SQL aggregates), and the time the next one is due.
  */
 export class Schedule {
-  /** Could not be read (permissions, I/O error): retried only once the file changes, or at the next start. */
-  private readonly failed = new Set<number>();
-
-  constructor(private readonly options: ScheduleOptions) {}
+  constructor(
+    private readonly options: ScheduleOptions,
+    private readonly ledger: Ledger,
+    /** Versions not to be sent for now (they changed while being sent): no wake-up for them. */
+    private readonly held: () => readonly number[] = () => [],
+  ) {}
 
   get redundancy(): number {
     return this.options.redundancy;
@@ -28,46 +35,44 @@ export class Schedule {
     return sends === 0 || now - lastSentAt >= this.options.passIntervalMs;
   }
 
-  isDue(v: Version, now: number): boolean {
-    if (this.failed.has(v.id) || v.sendsDone >= this.options.redundancy) return false;
-    return this.dueNow(v.sendsDone, v.lastSentAt, now);
+  /**
+   * The versions due at `now`, a page at a time: new versions first, then redundancy passes,
+   * each in path order. Read lazily: sends recorded meanwhile move rows out of the next pages.
+   */
+  *duePages(now: number, pageFiles = PAGE_FILES, pageBytes = PAGE_BYTES): Generator<LedgerVersion[]> {
+    const due = this.ledger.dueSummary(now, this.options.passIntervalMs);
+    for (const fresh of [true, false]) {
+      const count = fresh ? due.fresh : due.again;
+      if (count === 0) continue;
+      let after: Buffer | undefined;
+      for (;;) {
+        const page = this.ledger.duePage(fresh, after, pageFiles, pageBytes, now, this.options.passIntervalMs, count <= pageFiles);
+        if (page.length === 0) break;
+        after = page[page.length - 1]!.k;
+        yield page;
+      }
+    }
   }
 
-  /** The versions due now: new versions first, then redundancy passes, each group in the given (path) order. */
-  due(versions: Iterable<Version>, now: number): Version[] {
-    const due: Version[] = [];
-    for (const v of versions) if (this.isDue(v, now)) due.push(v);
-    return due.sort((a, b) => Number(a.sendsDone > 0) - Number(b.sendsDone > 0));
-  }
-
-  countDue(versions: Iterable<Version>, now: number): number {
-    let n = 0;
-    for (const v of versions) if (this.isDue(v, now)) n++;
-    return n;
+  /** Versions due now and their bytes (the progress line's queue, the heartbeat's queue depth). */
+  queue(now: number): { files: number; bytes: number } {
+    const q = this.ledger.dueSummary(now, this.options.passIntervalMs, this.held());
+    return { files: q.fresh + q.again, bytes: q.bytes };
   }
 
   /** When the next send is due (or a settling file settles); undefined: nothing more to send. */
-  nextDueAt(versions: Iterable<Version>, announcements: Iterable<{ sends: number; lastSentAt: number }>, settlingUntil: number | undefined): number | undefined {
+  nextDueAt(announcements: Iterable<{ sends: number; lastSentAt: number }>, settlingUntil: number | undefined): number | undefined {
     let next = settlingUntil;
-    const consider = (sends: number, lastSentAt: number) => {
-      const at = sends === 0 ? 0 : lastSentAt + this.options.passIntervalMs;
-      next = next === undefined ? at : Math.min(next, at);
+    const consider = (at: number | undefined) => {
+      if (at !== undefined) next = next === undefined ? at : Math.min(next, at);
     };
-    for (const v of versions) {
-      if (!this.failed.has(v.id) && v.sendsDone < this.options.redundancy) consider(v.sendsDone, v.lastSentAt);
-    }
-    for (const a of announcements) consider(a.sends, a.lastSentAt);
+    consider(this.ledger.nextDueAt(this.options.passIntervalMs, this.held()));
+    for (const a of announcements) consider(a.sends === 0 ? 0 : a.lastSentAt + this.options.passIntervalMs);
     return next;
   }
 
-  markFailed(v: Version): void {
-    this.failed.add(v.id);
-  }
-
-  /** How many of these versions could not be read. */
-  failedAmong(versions: Iterable<Version>): number {
-    let n = 0;
-    for (const v of versions) if (this.failed.has(v.id)) n++;
-    return n;
+  /** Versions that could not be read this run. */
+  failed(): number {
+    return this.ledger.countStatus('failed');
   }
 }

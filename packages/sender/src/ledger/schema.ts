@@ -46,6 +46,14 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE TRIGGER resets_append_only_update BEFORE UPDATE ON resets BEGIN SELECT RAISE(ABORT, 'the reset log is append-only'); END;
    CREATE TRIGGER resets_append_only_delete BEFORE DELETE ON resets BEGIN SELECT RAISE(ABORT, 'the reset log is append-only'); END;`,
+  // 2: the sender streams the tree into the ledger and asks it what is due, instead of holding
+  // every version in memory. Paths are TEXT (valid UTF-8) or BLOB (raw bytes): CAST(path AS BLOB)
+  // is their wire bytes either way, so this index walks current rows in the walk's byte order.
+  `CREATE INDEX versions_path_bytes ON versions(CAST(path AS BLOB)) WHERE status <> 'superseded';
+   -- A vanished path's file under a new name (same inode): a rename.
+   CREATE INDEX versions_ino ON versions(ino) WHERE status <> 'superseded';
+   -- Versions still owed sends: what is due, how much is queued, when the next is due.
+   CREATE INDEX versions_unsent ON versions(sends, last_sent_at) WHERE status IN ('pending', 'partial', 'reset');`,
 ];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 const TABLES = ['meta', 'resets', 'sessions', 'versions'];

@@ -4,10 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { SourceFile } from '../inventory/scan.js';
-import { ObjectIds } from '../inventory/object-ids.js';
 import { SendRecorder } from './send-recorder.js';
 import { Ledger } from './store.js';
-import { versionsOf, type Version } from './version.js';
+import { versionOf, type Version } from './version.js';
 
 function setup(t: { after(fn: () => void): void }, sizes: number[]): { ledger: Ledger; versions: Version[] } {
   const dir = mkdtempSync(path.join(tmpdir(), 'diodesync-recorder-'));
@@ -19,7 +18,8 @@ function setup(t: { after(fn: () => void): void }, sizes: number[]): { ledger: L
   const files: SourceFile[] = sizes.map((size, i) => ({
     relPath: `f${String(i).padStart(3, '0')}`, absPath: `/src/f${i}`, size, mtimeMs: 1000, mtimeNs: 1_000_000_000n, mode: 0o644, ino: i + 1,
   }));
-  return { ledger, versions: [...versionsOf(files, ledger.sync(files, 2), new ObjectIds()).values()] };
+  const rows = ledger.sync(files, 2);
+  return { ledger, versions: files.map((f) => versionOf(rows.get(f.relPath)!, f)) };
 }
 
 /** Runs `fn` with stderr (the log) captured. */

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { hasEscapedBytes, pathFromBytes, pathToBytes } from '@diodesync/protocol';
 import type { SourceFile } from '../inventory/scan.js';
+import type { KeyRange } from '../inventory/walk.js';
 import { LedgerError } from './errors.js';
 import { openDatabase } from './schema.js';
 import { statusAfterSends, type VersionStatus } from './status.js';
@@ -61,6 +62,44 @@ function fromRow(row: LedgerVersion): LedgerVersion {
   const stored = row.path as string | Buffer;
   if (typeof stored !== 'string') row.path = pathFromBytes(stored);
   return row;
+}
+
+/** A file the walk saw; `held`: still being written, it keeps the version it has. */
+export interface SeenFile {
+  file: SourceFile;
+  held?: boolean;
+}
+
+/** Rows of a range read a page at a time; never one the merge has passed (a row it just inserted). */
+class RangeRows {
+  private static readonly PAGE = 2000;
+  private page: (LedgerVersion & { k: Buffer })[] = [];
+  private at = 0;
+  private after: Buffer | undefined;
+  private done = false;
+
+  constructor(private readonly ledger: Ledger, private readonly range: KeyRange) {}
+
+  peek(): (LedgerVersion & { k: Buffer }) | undefined {
+    if (this.at >= this.page.length && !this.done) {
+      this.page = this.ledger.rangePage(this.range, this.after, RangeRows.PAGE);
+      this.at = 0;
+      this.done = this.page.length < RangeRows.PAGE;
+    }
+    return this.page[this.at];
+  }
+
+  take(passedKey?: Buffer): LedgerVersion & { k: Buffer } {
+    const row = this.page[this.at++]!;
+    this.passed(row.k);
+    if (passedKey) this.passed(passedKey);
+    return row;
+  }
+
+  /** The merge is at `key`: the next page starts after it. */
+  passed(key: Buffer): void {
+    if (this.after === undefined || Buffer.compare(key, this.after) > 0) this.after = key;
+  }
 }
 
 export class Ledger {
@@ -131,36 +170,160 @@ export class Ledger {
   }
 
   /**
-   * Brings the ledger in line with a scan, in one transaction: unchanged files keep their
-   * version (and hash), changed ones get a new version, vanished ones are marked gone.
-   * Returns the current version of every scanned file.
+   * Brings the ledger in line with a whole scan (tests; the sender syncs range by range, see
+   * syncRange): unchanged files keep their version (and hash), changed ones get a new version,
+   * vanished ones are marked gone. Returns the current version of every scanned file.
    */
   sync(files: readonly SourceFile[], redundancy: number, now = Date.now()): Map<string, LedgerVersion> {
+    const sorted = [...files].sort((a, b) => Buffer.compare(pathToBytes(a.relPath), pathToBytes(b.relPath)));
+    this.syncRange(sorted.map((file) => ({ file })), { from: Buffer.alloc(0), to: undefined }, redundancy, undefined, now);
+    const byPath = this.sql(`SELECT ${COLUMNS} FROM versions WHERE status <> 'superseded' AND path = ?`);
+    return new Map(files.map((f) => [f.relPath, fromRow(byPath.get(pathToDb(f.relPath)) as LedgerVersion)]));
+  }
+
+  /**
+   * Brings one byte range of paths in line with what the walk saw there, in one transaction: a
+   * merge of the files (in wire byte order, all inside the range) with the current rows of the
+   * range, read in pages by the CAST(path AS BLOB) index. An unchanged file costs no write; a
+   * changed one gets a new version; a file still being written (`held`) keeps the version it has;
+   * a row the walk did not see is marked gone, unless `present` says the path is there after all
+   * (a file made after its directory was listed). Returns the rows that went gone now.
+   */
+  syncRange(seen: readonly SeenFile[], range: KeyRange, redundancy: number, present?: (relPath: string) => boolean, now = Date.now()): { vanished: LedgerVersion[]; added: number } {
     return this.db.transaction(() => {
-      const current = this.current();
       const supersede = this.sql("UPDATE versions SET status = 'superseded' WHERE id = ?");
-      const revive = this.sql(`UPDATE versions SET status = ${statusAfterSends('sends')} WHERE id = @id RETURNING status`);
-      const insert = this.sql(
-        `INSERT INTO versions (path, size, mtime_ms, ino, mode, first_seen, status) VALUES (?, ?, ?, ?, ?, ?, 'pending') RETURNING ${COLUMNS}`,
-      );
+      const revive = this.sql(`UPDATE versions SET status = ${statusAfterSends('sends')} WHERE id = @id`);
+      const insert = this.sql('INSERT INTO versions (path, size, mtime_ms, ino, mode, first_seen, status) VALUES (?, ?, ?, ?, ?, ?, \'pending\')');
       const markGone = this.sql("UPDATE versions SET status = 'gone' WHERE id = ?");
-      const result = new Map<string, LedgerVersion>();
-      for (const f of files) {
-        let v = current.get(f.relPath);
+      const rows = new RangeRows(this, range);
+      const vanished: LedgerVersion[] = [];
+      let added = 0;
+      const vanish = (row: LedgerVersion) => {
+        if (row.status === 'gone' || present?.(row.path)) return;
+        markGone.run(row.id);
+        vanished.push(row);
+      };
+      for (const { file: f, held } of seen) {
+        const key = pathToBytes(f.relPath);
+        let row = rows.peek();
+        while (row && Buffer.compare(row.k, key) < 0) {
+          vanish(rows.take());
+          row = rows.peek();
+        }
+        const v = row && row.k.equals(key) ? rows.take(key) : undefined;
+        rows.passed(key);
+        if (held) continue;
         if (v && sameIdentity(v, f)) {
-          if (v.status === 'gone') {
-            const { status } = revive.get({ id: v.id, r: redundancy }) as { status: VersionStatus };
-            v = { ...v, status };
-          }
+          if (v.status === 'gone') revive.run({ id: v.id, r: redundancy });
         } else {
           if (v) supersede.run(v.id);
-          v = fromRow(insert.get(pathToDb(f.relPath), f.size, f.mtimeMs, f.ino, f.mode, now) as LedgerVersion);
+          insert.run(pathToDb(f.relPath), f.size, f.mtimeMs, f.ino, f.mode, now);
+          added++;
         }
-        result.set(f.relPath, v);
       }
-      for (const v of current.values()) if (!result.has(v.path) && v.status !== 'gone') markGone.run(v.id);
-      return result;
+      for (let row = rows.peek(); row; row = rows.peek()) vanish(rows.take());
+      return { vanished, added };
     }).immediate();
+  }
+
+  /** Current rows of a byte range from `after` (exclusive; undefined: the range's start), at most `limit`. */
+  rangePage(range: KeyRange, after: Buffer | undefined, limit: number): (LedgerVersion & { k: Buffer })[] {
+    const lower = after === undefined ? '>= @from' : '> @after';
+    const upper = range.to === undefined ? '' : 'AND CAST(path AS BLOB) < @to';
+    const rows = this.sql(
+      `SELECT ${COLUMNS}, CAST(path AS BLOB) AS k FROM versions WHERE status <> 'superseded' AND CAST(path AS BLOB) ${lower} ${upper}
+       ORDER BY CAST(path AS BLOB) LIMIT @limit`,
+    ).all({ from: range.from, after, to: range.to, limit }) as (LedgerVersion & { k: Buffer })[];
+    for (const r of rows) fromRow(r);
+    return rows;
+  }
+
+  /** The highest version id so far: versions above it are new since. */
+  maxVersionId(): number {
+    return (this.sql('SELECT coalesce(max(id), 0) AS id FROM versions').get() as { id: number }).id;
+  }
+
+  /** A version never sent, newer than `sinceId`, of the same file (inode, size, mtime) under another path: a rename's target. */
+  renameTarget(from: LedgerVersion, sinceId: number): { id: number; path: string } | undefined {
+    const row = this.sql(
+      `SELECT id, path FROM versions WHERE status <> 'superseded' AND ino = @ino AND status <> 'gone' AND id > @sinceId
+         AND total_sends = 0 AND size = @size AND mtime_ms = @mtimeMs AND id <> @id ORDER BY id LIMIT 1`,
+    ).get({ ino: from.ino, sinceId, size: from.size, mtimeMs: from.mtimeMs, id: from.id }) as { id: number; path: string | Buffer } | undefined;
+    if (!row) return undefined;
+    return { id: row.id, path: typeof row.path === 'string' ? row.path : pathFromBytes(row.path) };
+  }
+
+  /**
+   * Current versions owed a send now, in path order after `after`, at most `limit` of them and
+   * (past the first) `maxBytes`: `fresh` the never-sent ones (sends = 0), else the redundancy
+   * passes whose last send is at least `passIntervalMs` old.
+   */
+  duePage(fresh: boolean, after: Buffer | undefined, limit: number, maxBytes: number, now: number, passIntervalMs: number, few = false): (LedgerVersion & { k: Buffer })[] {
+    const lower = after === undefined ? '' : 'AND CAST(path AS BLOB) > @after';
+    // `< @now`: not a version sent in this very pass (a pass interval of 0).
+    const which = fresh ? 'sends = 0' : 'sends > 0 AND last_sent_at <= @cutoff AND last_sent_at < @now';
+    // Many due: walk the path index in order, LIMIT stops it. Few (`few`: at most a page): take them
+    // from the index of versions owed sends and sort them, rather than walk every current row for them.
+    const index = few ? 'versions_unsent' : 'versions_path_bytes';
+    const rows = this.sql(
+      `SELECT ${COLUMNS}, CAST(path AS BLOB) AS k FROM versions INDEXED BY ${index}
+       WHERE status <> 'superseded' AND status IN ('pending', 'partial', 'reset') AND ${which} ${lower}
+       ORDER BY CAST(path AS BLOB) LIMIT @limit`,
+    ).all({ after, cutoff: now - passIntervalMs, now, limit }) as (LedgerVersion & { k: Buffer })[];
+    let bytes = 0;
+    let n = 0;
+    while (n < rows.length && (n === 0 || bytes + rows[n]!.size <= maxBytes)) bytes += rows[n++]!.size;
+    rows.length = n;
+    for (const r of rows) fromRow(r);
+    return rows;
+  }
+
+  /** How many versions are owed a send now, and their bytes: new ones, and passes at least `passIntervalMs` after the last. */
+  dueSummary(now: number, passIntervalMs: number, excluded: readonly number[] = []): { fresh: number; again: number; bytes: number } {
+    const row = this.sql(
+      `SELECT coalesce(sum(sends = 0), 0) AS fresh, coalesce(sum(sends > 0), 0) AS again, coalesce(sum(size), 0) AS bytes FROM versions
+       WHERE status IN ('pending', 'partial', 'reset') AND (sends = 0 OR last_sent_at <= @cutoff)
+         AND id NOT IN (SELECT value FROM json_each(@excluded))`,
+    ).get({ cutoff: now - passIntervalMs, excluded: JSON.stringify(excluded) }) as { fresh: number; again: number; bytes: number };
+    return row;
+  }
+
+  /** When the next version is owed a send (0: now), but the `excluded` ones; undefined: every version went its R times. */
+  nextDueAt(passIntervalMs: number, excluded: readonly number[] = []): number | undefined {
+    const row = this.sql(
+      `SELECT min(CASE WHEN sends = 0 THEN 0 ELSE last_sent_at END) AS at FROM versions WHERE status IN ('pending', 'partial', 'reset')
+         AND id NOT IN (SELECT value FROM json_each(@excluded))`,
+    ).get({ excluded: JSON.stringify(excluded) }) as { at: number | null };
+    if (row.at === null) return undefined;
+    return row.at === 0 ? 0 : row.at + passIntervalMs;
+  }
+
+  /** Current versions with this status (e.g. 'failed': could not be read). */
+  countStatus(status: VersionStatus): number {
+    return (this.sql('SELECT count(*) AS n FROM versions WHERE status = ?').get(status) as { n: number }).n;
+  }
+
+  /**
+   * At a sender's start: every current version's status by its sends and this run's R (a run
+   * with a larger R owes 'sent' versions more sends), and versions unreadable last time are tried again.
+   */
+  settleStatuses(redundancy: number): void {
+    this.sql(
+      `UPDATE versions SET status = ${statusAfterSends('sends')}
+       WHERE status IN ('pending', 'partial', 'sent', 'failed') AND status <> ${statusAfterSends('sends')}`,
+    ).run({ r: redundancy });
+  }
+
+  /** Files for the manifest: current versions sent at least once with a hash, in wire byte order after `after`. */
+  listedPage(after: Buffer | undefined, limit: number): { path: string; size: number; mtimeMs: number; sha256: Buffer }[] {
+    const lower = after === undefined ? '' : 'AND CAST(path AS BLOB) > @after';
+    const rows = this.sql(
+      `SELECT path, size, mtime_ms AS mtimeMs, sha256 FROM versions INDEXED BY versions_path_bytes
+       WHERE status <> 'superseded' AND status <> 'gone' AND total_sends > 0 AND sha256 IS NOT NULL ${lower}
+       ORDER BY CAST(path AS BLOB) LIMIT @limit`,
+    ).all({ after, limit }) as { path: string | Buffer; size: number; mtimeMs: number; sha256: Buffer }[];
+    for (const r of rows) if (typeof r.path !== 'string') r.path = pathFromBytes(r.path);
+    return rows as { path: string; size: number; mtimeMs: number; sha256: Buffer }[];
   }
 
   recordHash(id: number, sha256: Buffer | null): void {

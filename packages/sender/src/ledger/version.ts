@@ -1,8 +1,12 @@
-import type { ObjectIds } from '../inventory/object-ids.js';
+import { lstatSync } from 'node:fs';
+import * as path from 'node:path';
+import { fsPath } from '@diodesync/protocol';
+import { objectIdOfVersion } from '../inventory/object-ids.js';
 import type { SourceFile } from '../inventory/scan.js';
-import type { Ledger, LedgerVersion } from './store.js';
+import { sourceFileOf } from '../inventory/walk.js';
+import type { LedgerVersion } from './store.js';
 
-/** One content version of one path, and how often it has gone out (as the ledger says). */
+/** One content version of one path while it is being sent, and how often it has gone out (as the ledger says). */
 export interface Version {
   file: SourceFile;
   /** Ledger row of this version. */
@@ -17,24 +21,28 @@ export interface Version {
 }
 
 /**
- * The versions of a scan: each file with its ledger row (from Ledger.sync) and its object id.
- * Input: the files in path order; output: their versions by path, in the same order.
+ * The version of a due ledger row, about to be sent: the file as it is now (a fresh lstat gives
+ * the absolute path and the mtime to the nanosecond), or 'changed' if it is no longer the file
+ * the row describes (gone, or another size, mtime, inode or mode: the next look at it makes a new version).
  */
-export function versionsOf(files: readonly SourceFile[], rows: ReadonlyMap<string, LedgerVersion>, objectIds: ObjectIds): Map<string, Version> {
-  const current = files.map((f) => rows.get(f.relPath)!);
-  const ids = objectIds.assign(current.map((row) => row.id));
-  return new Map(files.map((file, i) => {
-    const row = current[i]!;
-    const version: Version = {
-      file, id: row.id, sha256: row.sha256 ?? undefined, objectId: ids[i]!, sendsDone: row.sends,
-      everSent: row.totalSends > 0, lastSentAt: row.lastSentAt ?? 0,
-    };
-    return [file.relPath, version];
-  }));
+export function versionOfRow(row: LedgerVersion, source: string): Version | 'changed' {
+  const absPath = path.join(source, row.path);
+  let st;
+  try {
+    st = lstatSync(fsPath(absPath), { bigint: true, throwIfNoEntry: false });
+  } catch {
+    return 'changed';
+  }
+  if (!st?.isFile()) return 'changed';
+  const file = sourceFileOf(row.path, absPath, st);
+  if (file.size !== row.size || file.mtimeMs !== row.mtimeMs || file.ino !== row.ino || file.mode !== row.mode) return 'changed';
+  return versionOf(row, file);
 }
 
-/** A renamed file: the new path's version takes over the old one's hash and sends, in the ledger and here. */
-export function adoptSends(ledger: Ledger, to: Version, from: Version, redundancy: number): void {
-  ledger.adoptSends(to.id, from.id, redundancy);
-  Object.assign(to, { sha256: from.sha256, sendsDone: from.sendsDone, everSent: true, lastSentAt: from.lastSentAt });
+/** A ledger row with its file, as the sender sends it. */
+export function versionOf(row: LedgerVersion, file: SourceFile): Version {
+  return {
+    file, id: row.id, sha256: row.sha256 ?? undefined, objectId: objectIdOfVersion(row.id), sendsDone: row.sends,
+    everSent: row.totalSends > 0, lastSentAt: row.lastSentAt ?? 0,
+  };
 }
