@@ -22,6 +22,9 @@ interface SendArgs {
   interleave: number;
 }
 
+/** --rescan other than its default (1h, however written). */
+const rescanGiven = (rescan: string | number) => !['1h', '3600'].includes(String(rescan));
+
 /** Options that have no effect without another, or with the destination given. */
 export function ignoredSendOptions(argv: SendArgs, to: Endpoint, fec: FecLayout): IgnoredOption[] {
   const ignored: IgnoredOption[] = [];
@@ -34,7 +37,7 @@ export function ignoredSendOptions(argv: SendArgs, to: Endpoint, fec: FecLayout)
   unless(argv.broadcast && !udp, '--broadcast', '--to is not udp://');
   unless(argv.io !== 'auto' && !udp, '--io', '--to is not udp://');
   unless(argv.interleave !== 16 && !fecEnabled(fec), '--interleave', 'it interleaves FEC blocks, and --fec is 0');
-  for (const [option, given] of [['--poll', argv.poll !== undefined], ['--rescan', !['1h', '3600'].includes(String(argv.rescan))], ['--manifest-interval', String(argv['manifest-interval']) !== '300']] as const) {
+  for (const [option, given] of [['--poll', argv.poll !== undefined], ['--rescan', rescanGiven(argv.rescan)], ['--manifest-interval', String(argv['manifest-interval']) !== '300']] as const) {
     unless(argv.once && given, option, 'watch mode only, and --once sends the tree and exits');
   }
   return ignored;
@@ -63,7 +66,7 @@ export function ignoredForwardOnlyOptions(argv: ForwardOnlyArgs): IgnoredOption[
   const reason = 'no source directory: only the --forward channels are sent';
   const given: [string, boolean][] = [
     ['--once', argv.once], ['--resume', argv.resume], ['--redundancy', argv.redundancy !== 2], ['--interleave', argv.interleave !== 16],
-    ['--pass-interval', String(argv['pass-interval']) !== '0'], ['--rescan', String(argv.rescan) !== '10'], ['--settle', String(argv.settle) !== '2000'],
+    ['--pass-interval', String(argv['pass-interval']) !== '0'], ['--rescan', rescanGiven(argv.rescan)], ['--settle', String(argv.settle) !== '2000'],
     ['--poll', argv.poll !== undefined], ['--include', (argv.include?.length ?? 0) > 0], ['--exclude', (argv.exclude?.length ?? 0) > 0],
     ['--delete', argv.delete], ['--manifest-interval', String(argv['manifest-interval']) !== '300'], ['--ledger', argv.ledger !== undefined],
     // The sender's metrics are the ledger's and the passes' (the channels' counts are in the channel-done lines).
