@@ -5,11 +5,11 @@ import { RECEIVE_CLI, events, runSender, start } from './lib/cli.js';
 import { makeTree, tempDir, treeDifferences } from './lib/tree.js';
 
 /*
- * The receiver's UDP reader thread receives into a ring of shared slots that are reused as soon
- * as the main thread has handled a datagram. Anything kept beyond that (a chunk waiting for its
- * write, parity, a frame before its header, a decoded object header with its hash) must be a
- * copy: a view left in a slot would be overwritten by a later datagram and spoil a file (or its
- * expected hash). The smallest ring (--rcvbuf 2m: 512 slots) wraps many times here. The large
+ * The receiver's UDP reader thread receives into a ring of shared memory, datagrams packed one
+ * after another, reused as soon as the main thread has handled a datagram. Anything kept beyond
+ * that (a chunk waiting for its write, parity, a frame before its header, a decoded object header
+ * with its hash) must be a copy: a view left in the ring would be overwritten by a later datagram
+ * and spoil a file (or its expected hash). A small ring (--rcvbuf 2m) wraps many times here. The large
  * file also goes through the early write-back (sync_file_range every 8 MiB), or its fallback.
  */
 const PATHS: { io: string; env: NodeJS.ProcessEnv; expect: { io: string; writeback: RegExp } }[] = [

@@ -55,6 +55,15 @@ export class NativeBatchSocket implements BatchSocket {
     }
   }
 
+  recvPacked(ring: Uint8Array, at: number, stride: number, count: number, spill: Uint8Array, lengths: Uint32Array | Int32Array,
+    segments: Uint32Array | Int32Array | undefined, firstEntry: number, timeoutMs?: number): number {
+    try {
+      return this.raw.recvPacked(ring, at, stride, count, spill, lengths, segments ?? null, firstEntry, wholeTimeout(timeoutMs));
+    } catch (err) {
+      throw systemError(err);
+    }
+  }
+
   async flush(): Promise<void> {}
 
   async close(): Promise<void> {

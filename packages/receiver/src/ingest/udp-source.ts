@@ -9,11 +9,14 @@ export interface UdpSource {
   receiveBufferBytes: number;
   /** The receive path: mmsg (recvmmsg through the addon) or dgram (node:dgram). */
   io: string;
+  /** Whether UDP_GRO is on (--gro), and why not when it was asked for and is not. */
+  gro: boolean;
+  groReason: string;
   close(): Promise<void>;
 }
 
 export interface UdpSourceHandlers {
-  /** A view into a slot of the ring, valid during this call only: whatever is kept must be copied. */
+  /** A view into the ring, valid during this call only: whatever is kept must be copied. */
   onDatagram(datagram: Buffer): void;
   /** Datagrams the reader thread dropped because its ring (sized by `receiveBufferBytes`) was full. */
   onOverflow(count: number): void;
@@ -32,9 +35,10 @@ export async function listenUdp(
   handlers: UdpSourceHandlers,
   multicastInterface?: string,
   io?: UdpIoPreference,
+  gro?: boolean,
 ): Promise<UdpSource> {
   const ring = allocateRing(receiveBufferBytes);
-  const settings: ReaderSettings = { host, port, receiveBufferBytes, multicastInterface, maxBufferedBytes: receiveBufferBytes, ring, io };
+  const settings: ReaderSettings = { host, port, receiveBufferBytes, multicastInterface, maxBufferedBytes: receiveBufferBytes, ring, io, gro };
   const reader = new RingReader(ring, handlers.onDatagram, handlers.onOverflow);
   const worker = new Worker(new URL('./udp-reader-thread.js', import.meta.url), { workerData: settings });
   let started = false;
@@ -43,7 +47,7 @@ export async function listenUdp(
     if ('more' in message) reader.drain();
     else if ('error' in message && started) handlers.onFailure(new Error(message.error.message));
   });
-  const ready = await new Promise<{ port: number; receiveBufferBytes: number; io: string }>((resolve, reject) => {
+  const ready = await new Promise<{ port: number; receiveBufferBytes: number; io: string; gro: boolean; groReason: string }>((resolve, reject) => {
     worker.once('error', reject);
     worker.on('message', function first(message: ReaderMessage) {
       if (!('ready' in message) && !('error' in message)) return;
