@@ -68,12 +68,12 @@ export class DgramBatchSocket implements BatchSocket {
       socket.close();
       throw err;
     }
-    return new DgramBatchSocket(socket, family, io, options.connect !== undefined, options.maxQueuedBytes);
+    return new DgramBatchSocket(socket, family, io, options.connect !== undefined, options.maxQueuedBytes, options);
   }
 
   private constructor(private readonly socket: dgram.Socket, readonly family: 4 | 6, io: UdpIo, private readonly connected: boolean,
-    maxQueuedBytes: number | undefined) {
-    this.io = Object.freeze({ mode: 'dgram', gro: false, reason: io.reason });
+    maxQueuedBytes: number | undefined, options: OpenUdpOptions) {
+    this.io = Object.freeze({ mode: 'dgram', gro: false, groReason: options.gro ? `node:dgram has no GRO (${io.reason})` : 'not asked for', reason: io.reason });
     const local = socket.address();
     this.address = local.address;
     this.port = local.port;

@@ -22,9 +22,9 @@ export class NativeBatchSocket implements BatchSocket {
 
   get io(): BatchSocketIo {
     const info = this.raw.info();
-    if (info.gso) return { mode: 'gso', gro: info.gro, reason: this.available.reason };
+    if (info.gso) return { mode: 'gso', gro: info.gro, groReason: info.groReason, reason: this.available.reason };
     const reason = this.available.mode === 'gso' ? `sendmmsg/recvmmsg, no GSO (${info.gsoReason})` : this.available.reason;
-    return { mode: 'mmsg', gro: info.gro, reason };
+    return { mode: 'mmsg', gro: info.gro, groReason: info.groReason, reason };
   }
 
   get refused(): number {

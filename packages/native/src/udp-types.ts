@@ -39,7 +39,7 @@ export interface OpenUdpOptions {
   /**
    * UDP_GRO: the kernel may hand recvBatch several datagrams of one size in one slot (slots
    * must then hold 65535 bytes: recvBatch refuses smaller ones) and says the size in
-   * `segments`. Only with io `gso`; `io.gro` says whether it is on.
+   * `segments`. Natively only (io `gso` or `mmsg`); `io.gro` says whether it is on, `io.groReason` why not.
    */
   gro?: boolean;
   /** At most this path; DIODESYNC_IO (same values) caps it too. `auto` by default. */
@@ -56,6 +56,8 @@ export const SPILL_STRIDE = 65_536;
 export interface BatchSocketIo extends UdpIo {
   /** Whether recvBatch may return coalesced datagrams (UDP_GRO on). */
   readonly gro: boolean;
+  /** Why GRO is on or off (`UDP_GRO`, `not asked for`, what the kernel or the path lacks). */
+  readonly groReason: string;
 }
 
 /** Node-style system error: code, errno, syscall; from sendBatch also `sent`, the frames that went before it. */

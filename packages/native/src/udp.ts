@@ -97,7 +97,7 @@ export async function openUdp(options: OpenUdpOptions = {}): Promise<BatchSocket
       joinGroup: options.join?.group,
       joinInterface: options.join?.interface,
       gso: io.mode === 'gso',
-      gro: io.mode === 'gso' && (options.gro ?? false),
+      gro: options.gro ?? false, // receiving: recvmmsg with UDP_GRO needs no GSO
       sendTimeoutMs: options.sendTimeoutMs ?? 5000,
     });
   } catch (err) {

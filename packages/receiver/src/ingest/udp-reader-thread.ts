@@ -127,12 +127,10 @@ async function run_(): Promise<void> {
   });
   // socket.io.mode names the send path (gso); receiving, that is recvmmsg.
   const io = socket.io.mode === 'dgram' ? 'dgram' : 'mmsg';
-  const gro = socket.io.gro;
-  const groReason = gro ? 'UDP_GRO' : !settings.gro ? 'off' : socket.io.mode === 'gso' ? 'the kernel refused UDP_GRO'
-    : `needs UDP GSO/GRO through the addon (${socket.io.reason})`;
+  const { gro, groReason } = socket.io;
   port.postMessage({ ready: { port: socket.port, receiveBufferBytes: socket.rcvbuf, io, gro, groReason } } satisfies ReaderMessage);
+  // With GRO the stride learns coalesced messages (up to 64 KiB) as it learns any size.
   const stride = new Stride();
-  if (gro) stride.value = MAX_DATAGRAM; // coalesced messages are up to 64 KiB
   let socketDropped = 0;
   let drainLengths: Int32Array | undefined;
   /** The ring stayed full after a wait and the socket is being drained: no wait before the next drain. */
@@ -209,7 +207,7 @@ async function run_(): Promise<void> {
         staged.push({ slot: i, length, segment: segments[first + i]! });
       }
       if (cut > 0) Atomics.add(ctl, Ctl.dropped, cut);
-      if (!gro) stride.update();
+      stride.update();
       Atomics.store(ctl, Ctl.produced, produced); // after offsets, lengths and segments: the main thread reads them once it sees this
       notify();
     }

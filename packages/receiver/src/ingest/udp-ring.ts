@@ -127,6 +127,8 @@ export class RingReader {
   private readonly segments: Int32Array;
   private consumed = 0;
   private continuing = false;
+  /** GRO messages split so far (each held several datagrams). */
+  coalesced = 0;
 
   constructor(
     private readonly ring: RingMemory,
@@ -171,6 +173,7 @@ export class RingReader {
         consumed = (consumed + 1) | 0;
         if (segment > 0 && segment < length) {
           // A GRO message: datagrams of `segment` bytes, the last may be shorter.
+          this.coalesced++;
           for (let at = 0; at < length; at += segment) {
             this.onDatagram(data.subarray(start + at, start + Math.min(length, at + segment)));
           }

@@ -10,8 +10,10 @@ export interface UdpSource {
   /** The receive path: mmsg (recvmmsg through the addon) or dgram (node:dgram). */
   io: string;
   /** Whether UDP_GRO is on (--gro), and why not when it was asked for and is not. */
-  gro: boolean;
+  groOn: boolean;
   groReason: string;
+  /** GRO messages split into their datagrams so far. */
+  coalesced(): number;
   close(): Promise<void>;
 }
 
@@ -59,8 +61,11 @@ export async function listenUdp(
     });
   });
   worker.on('error', (err) => handlers.onFailure(err));
+  const { gro: groOn, ...rest } = ready;
   return {
-    ...ready,
+    ...rest,
+    groOn,
+    coalesced: () => reader.coalesced,
     close: async () => {
       const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
       reader.stop(); // the thread looks at this between two receives (at most 100 ms)
