@@ -39,15 +39,16 @@ for (const io of ['auto', 'dgram'] as const) {
   test(`datagrams come through the shared ring intact and in order across many wraps and a change of size (io ${io})`, { timeout: 60_000 }, async (t) => {
     const seen: Buffer[] = [];
     let overflow = 0;
-    const source: UdpSource = await listenUdp('127.0.0.1', 0, 2 * 1024 * 1024, {
+    // 4 MiB: the kernel's buffer (net.core.rmem_max allowing) rides out a reader thread starved by a busy machine.
+    const source: UdpSource = await listenUdp('127.0.0.1', 0, 4 * 1024 * 1024, {
       onDatagram: (d) => seen.push(Buffer.from(d)), // a copy: the slot is reused
       onOverflow: (n) => (overflow += n),
       onFailure: (err) => assert.fail(err),
     }, undefined, io);
     t.after(() => source.close());
     assert.equal(source.io, udpIoFor(io).mode === 'dgram' ? 'dgram' : 'mmsg'); // DIODESYNC_IO=dgram lowers auto too
-    // 3,000 small ones (the 512-slot ring wraps several times), then larger ones: the reader then
-    // cycles through fewer slots (going back to slot 0 early), then small ones again.
+    // 3,000 small ones (the ring wraps), then larger ones, each larger than any before it put
+    // together by the reader (the stride grows; the ring wraps several times), then small ones again.
     const lengths = [
       ...Array.from({ length: 3000 }, (_, i) => 20 + (i % 1500)),
       ...Array.from({ length: 300 }, (_, i) => 30_000 + i * 100),
