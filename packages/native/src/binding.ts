@@ -72,6 +72,8 @@ export interface NativeUdpSocket {
     offsets: Uint32Array | Int32Array | null, toAddress?: string, toPort?: number): number;
   recvBatch(ring: Uint8Array, slotSize: number, firstSlot: number, maxSlots: number, lengths: Uint32Array | Int32Array,
     segments: Uint32Array | Int32Array | null, timeoutMs: number): number;
+  recvPacked(ring: Uint8Array, at: number, stride: number, count: number, spill: Uint8Array, lengths: Uint32Array | Int32Array,
+    segments: Uint32Array | Int32Array | null, firstEntry: number, timeoutMs: number): number;
   close(): void;
   info(): NativeUdpInfo;
 }

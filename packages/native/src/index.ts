@@ -4,7 +4,7 @@ export { nativeIo, type NativeIo } from './binding.js';
 export { setFileTimes, setFileTimesFallback } from './times.js';
 export { startWriteback, writebackPath } from './writeback.js';
 export {
-  openUdp, udpIo, udpIoFor, parseUdpIo, forEachDatagram, UDP_IO_PREFERENCES,
+  openUdp, udpIo, udpIoFor, parseUdpIo, forEachDatagram, UDP_IO_PREFERENCES, SPILL_STRIDE,
   type BatchSocket, type BatchSocketIo, type OpenUdpOptions, type UdpEndpoint, type UdpError, type UdpIo, type UdpIoMode, type UdpIoPreference,
 } from './udp.js';
 export { captureIo, openCapture, type CaptureOptions, type CaptureSocket } from './capture.js';

@@ -1,17 +1,13 @@
 // The batched socket on node:dgram: the same interface where the addon or a kernel feature is missing.
 import * as dgram from 'node:dgram';
 import { checkDestination, closedError, wholeTimeout } from './udp-checks.js';
-import type { BatchSocket, BatchSocketIo, OpenUdpOptions, UdpEndpoint, UdpIo } from './udp-types.js';
+import { SPILL_STRIDE, type BatchSocket, type BatchSocketIo, type OpenUdpOptions, type UdpEndpoint, type UdpIo } from './udp-types.js';
 
 const MAX_IN_FLIGHT = 1024;
 
 interface PendingRecv {
-  ring: Uint8Array;
-  slotSize: number;
-  maxSlots: number;
-  lengths: Uint32Array | Int32Array;
-  firstSlot: number;
-  segments: Uint32Array | Int32Array | undefined;
+  /** Copies queued datagrams into the waiting caller's memory; returns how many. */
+  take(): number;
   resolve(n: number): void;
   reject(err: Error): void;
   timer: NodeJS.Timeout | undefined;
@@ -72,12 +68,12 @@ export class DgramBatchSocket implements BatchSocket {
       socket.close();
       throw err;
     }
-    return new DgramBatchSocket(socket, family, io, options.connect !== undefined, options.maxQueuedBytes);
+    return new DgramBatchSocket(socket, family, io, options.connect !== undefined, options.maxQueuedBytes, options);
   }
 
   private constructor(private readonly socket: dgram.Socket, readonly family: 4 | 6, io: UdpIo, private readonly connected: boolean,
-    maxQueuedBytes: number | undefined) {
-    this.io = Object.freeze({ mode: 'dgram', gro: false, reason: io.reason });
+    maxQueuedBytes: number | undefined, options: OpenUdpOptions) {
+    this.io = Object.freeze({ mode: 'dgram', gro: false, groReason: options.gro ? `node:dgram has no GRO (${io.reason})` : 'not asked for', reason: io.reason });
     const local = socket.address();
     this.address = local.address;
     this.port = local.port;
@@ -182,19 +178,16 @@ export class DgramBatchSocket implements BatchSocket {
     if (!p || this.head === this.queue.length) return;
     this.pending = undefined;
     clearTimeout(p.timer);
-    p.resolve(this.take(p.ring, p.slotSize, p.maxSlots, p.lengths, p.firstSlot, p.segments));
+    p.resolve(p.take());
   };
 
-  private take(ring: Uint8Array, slotSize: number, maxSlots: number, lengths: Uint32Array | Int32Array, firstSlot: number,
-    segments: Uint32Array | Int32Array | undefined): number {
-    const n = Math.min(maxSlots, this.queue.length - this.head);
+  /** Hands up to `max` queued datagrams to `put(i, datagram)`, oldest first; returns how many. */
+  private take(max: number, put: (i: number, datagram: Buffer) => void): number {
+    const n = Math.min(max, this.queue.length - this.head);
     for (let i = 0; i < n; i++) {
       const d = this.queue[this.head]!;
       this.queue[this.head++] = undefined;
-      const slot = firstSlot + i;
-      ring.set(d.length > slotSize ? d.subarray(0, slotSize) : d, slot * slotSize);
-      lengths[slot] = d.length;
-      if (segments) segments[slot] = 0;
+      put(i, d);
       this.queuedBytes -= d.length;
     }
     if (this.head === this.queue.length) {
@@ -205,6 +198,24 @@ export class DgramBatchSocket implements BatchSocket {
       this.head = 0;
     }
     return n;
+  }
+
+  /** Takes what is queued at once, else waits (up to timeoutMs) for the next turn that brings datagrams. */
+  private receive(timeoutMs: number | undefined, take: () => number): number | Promise<number> {
+    if (this.pending) throw Object.assign(new Error('recvBatch is already waiting on this socket'), { code: 'EBUSY' });
+    if (this.head < this.queue.length) return take();
+    const timeout = wholeTimeout(timeoutMs);
+    if (timeout === 0) return 0;
+    return new Promise<number>((resolve, reject) => {
+      const p: PendingRecv = { take, resolve, reject, timer: undefined };
+      if (timeout > 0) {
+        p.timer = setTimeout(() => {
+          if (this.pending === p) this.pending = undefined;
+          resolve(0);
+        }, timeout);
+      }
+      this.pending = p;
+    });
   }
 
   recvBatch(ring: Uint8Array, slotSize: number, maxSlots: number, lengths: Uint32Array | Int32Array, timeoutMs?: number,
@@ -218,20 +229,34 @@ export class DgramBatchSocket implements BatchSocket {
     if (lengths.length < end || (segments && segments.length < end)) {
       throw new RangeError('lengths and segments must hold firstSlot + maxSlots entries');
     }
-    if (this.pending) throw Object.assign(new Error('recvBatch is already waiting on this socket'), { code: 'EBUSY' });
-    if (this.head < this.queue.length) return this.take(ring, slotSize, maxSlots, lengths, firstSlot, segments);
-    const timeout = wholeTimeout(timeoutMs);
-    if (timeout === 0) return 0;
-    return new Promise<number>((resolve, reject) => {
-      const p: PendingRecv = { ring, slotSize, maxSlots, lengths, firstSlot, segments, resolve, reject, timer: undefined };
-      if (timeout > 0) {
-        p.timer = setTimeout(() => {
-          if (this.pending === p) this.pending = undefined;
-          resolve(0);
-        }, timeout);
-      }
-      this.pending = p;
-    });
+    return this.receive(timeoutMs, () => this.take(maxSlots, (i, d) => {
+      const slot = firstSlot + i;
+      ring.set(d.length > slotSize ? d.subarray(0, slotSize) : d, slot * slotSize);
+      lengths[slot] = d.length;
+      if (segments) segments[slot] = 0;
+    }));
+  }
+
+  recvPacked(ring: Uint8Array, at: number, stride: number, count: number, spill: Uint8Array, lengths: Uint32Array | Int32Array,
+    segments: Uint32Array | Int32Array | undefined, firstEntry: number, timeoutMs?: number): number | Promise<number> {
+    this.check('recvmmsg');
+    for (const [name, v, min, max] of [['at', at, 0, Infinity], ['stride', stride, 1, SPILL_STRIDE], ['count', count, 1, Infinity],
+      ['firstEntry', firstEntry, 0, Infinity]] as const) {
+      if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`${name} is out of range`);
+    }
+    const n = Math.min(count, 1024);
+    if (at + n * stride > ring.length) throw new RangeError('at + count * stride is beyond the end of the ring');
+    if (n * SPILL_STRIDE > spill.length) throw new RangeError('spill must hold count * 65536 bytes');
+    if (lengths.length < firstEntry + n || (segments && segments.length < firstEntry + n)) {
+      throw new RangeError('lengths and segments must hold firstEntry + count entries');
+    }
+    return this.receive(timeoutMs, () => this.take(n, (i, d) => {
+      const head = Math.min(d.length, stride);
+      ring.set(d.subarray(0, head), at + i * stride);
+      if (d.length > stride) spill.set(d.subarray(stride, SPILL_STRIDE), i * SPILL_STRIDE + stride);
+      lengths[firstEntry + i] = d.length;
+      if (segments) segments[firstEntry + i] = 0;
+    }));
   }
 
   async flush(): Promise<void> {

@@ -22,9 +22,9 @@ export class NativeBatchSocket implements BatchSocket {
 
   get io(): BatchSocketIo {
     const info = this.raw.info();
-    if (info.gso) return { mode: 'gso', gro: info.gro, reason: this.available.reason };
+    if (info.gso) return { mode: 'gso', gro: info.gro, groReason: info.groReason, reason: this.available.reason };
     const reason = this.available.mode === 'gso' ? `sendmmsg/recvmmsg, no GSO (${info.gsoReason})` : this.available.reason;
-    return { mode: 'mmsg', gro: info.gro, reason };
+    return { mode: 'mmsg', gro: info.gro, groReason: info.groReason, reason };
   }
 
   get refused(): number {
@@ -50,6 +50,15 @@ export class NativeBatchSocket implements BatchSocket {
     firstSlot = 0, segments?: Uint32Array | Int32Array): number {
     try {
       return this.raw.recvBatch(ring, slotSize, firstSlot, maxSlots, lengths, segments ?? null, wholeTimeout(timeoutMs));
+    } catch (err) {
+      throw systemError(err);
+    }
+  }
+
+  recvPacked(ring: Uint8Array, at: number, stride: number, count: number, spill: Uint8Array, lengths: Uint32Array | Int32Array,
+    segments: Uint32Array | Int32Array | undefined, firstEntry: number, timeoutMs?: number): number {
+    try {
+      return this.raw.recvPacked(ring, at, stride, count, spill, lengths, segments ?? null, firstEntry, wholeTimeout(timeoutMs));
     } catch (err) {
       throw systemError(err);
     }

@@ -39,7 +39,7 @@ export interface OpenUdpOptions {
   /**
    * UDP_GRO: the kernel may hand recvBatch several datagrams of one size in one slot (slots
    * must then hold 65535 bytes: recvBatch refuses smaller ones) and says the size in
-   * `segments`. Only with io `gso`; `io.gro` says whether it is on.
+   * `segments`. Natively only (io `gso` or `mmsg`); `io.gro` says whether it is on, `io.groReason` why not.
    */
   gro?: boolean;
   /** At most this path; DIODESYNC_IO (same values) caps it too. `auto` by default. */
@@ -50,9 +50,14 @@ export interface OpenUdpOptions {
   maxQueuedBytes?: number;
 }
 
+/** recvPacked: the room of one datagram, its part in the ring and its part in the spill together. */
+export const SPILL_STRIDE = 65_536;
+
 export interface BatchSocketIo extends UdpIo {
   /** Whether recvBatch may return coalesced datagrams (UDP_GRO on). */
   readonly gro: boolean;
+  /** Why GRO is on or off (`UDP_GRO`, `not asked for`, what the kernel or the path lacks). */
+  readonly groReason: string;
 }
 
 /** Node-style system error: code, errno, syscall; from sendBatch also `sent`, the frames that went before it. */
@@ -101,6 +106,16 @@ export interface BatchSocket {
    */
   recvBatch(ring: Uint8Array, slotSize: number, maxSlots: number, lengths: Uint32Array | Int32Array, timeoutMs?: number,
     firstSlot?: number, segments?: Uint32Array | Int32Array): number | Promise<number>;
+
+  /**
+   * Receives up to `count` datagrams packed at `stride` bytes: datagram i's first `stride` bytes
+   * at `ring[at + i * stride]`, the rest (when it is longer) at `spill[i * SPILL_STRIDE + stride]`,
+   * so that nothing is cut whatever the stride (`spill` holds count * SPILL_STRIDE bytes). Its
+   * length into `lengths[firstEntry + i]`, its GRO segment size (or 0) into `segments[firstEntry + i]`.
+   * Returns and waits as recvBatch.
+   */
+  recvPacked(ring: Uint8Array, at: number, stride: number, count: number, spill: Uint8Array, lengths: Uint32Array | Int32Array,
+    segments: Uint32Array | Int32Array | undefined, firstEntry: number, timeoutMs?: number): number | Promise<number>;
 
   /** Resolves when every datagram handed over has gone to the kernel (at once, natively); throws a pending send failure. */
   flush(): Promise<void>;

@@ -58,6 +58,8 @@ constexpr size_t kMaxGsoSegments = 64;
 constexpr size_t kMaxGsoBytes = 65507;
 // UIO_MAXIOV: the most messages one sendmmsg/recvmmsg call takes.
 constexpr size_t kMaxMessages = 1024;
+// recvPacked: a datagram's whole room, the ring's part and the spill's together.
+constexpr size_t kSpillStride = 65536;
 
 class UniqueFd {
  public:
@@ -264,6 +266,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
         env, "UdpSocket",
         {InstanceMethod<&UdpSocket::SendBatch>("sendBatch"),
          InstanceMethod<&UdpSocket::RecvBatch>("recvBatch"),
+         InstanceMethod<&UdpSocket::RecvPacked>("recvPacked"),
          InstanceMethod<&UdpSocket::Close>("close"),
          InstanceMethod<&UdpSocket::Info>("info")});
   }
@@ -710,6 +713,85 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
       }
     }
 
+    return Receive(env, n, timeout_ms, static_cast<size_t>(first), lengths, segments);
+  }
+
+  // recvPacked(ring, at, stride, count, spill, lengths, segments|null,
+  //            firstEntry, timeoutMs) -> datagrams received (0 on timeout).
+  // Datagram i lands at ring[at + i * stride]: its first `stride` bytes there,
+  // the rest (a datagram larger than any before it) at spill[i * 65536 +
+  // stride], so that nothing is cut and the ring can hold datagrams packed at
+  // the size it has seen (udp-ring.ts puts a longer one together). lengths and
+  // segments as recvBatch, at entry firstEntry + i.
+  Napi::Value RecvPacked(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (fd_.Get() < 0) {
+      ThrowErrno(env, EBADF, "recvmmsg");
+      return env.Undefined();
+    }
+    uint8_t* ring;
+    size_t ring_size;
+    uint8_t* spill;
+    size_t spill_size;
+    if (!GetBytes(env, info[0], "ring", &ring, &ring_size) || !GetBytes(env, info[4], "spill", &spill, &spill_size)) {
+      return env.Undefined();
+    }
+    int64_t at, stride, count, first, timeout_ms;
+    if (!GetInt(env, info[1], "at", 0, 9007199254740991.0, &at) ||
+        !GetInt(env, info[2], "stride", 1, static_cast<double>(kSpillStride), &stride) ||
+        !GetInt(env, info[3], "count", 1, 1 << 30, &count) ||
+        !GetInt(env, info[7], "firstEntry", 0, 1 << 30, &first) ||
+        !GetInt(env, info[8], "timeoutMs", -1, 2147483647, &timeout_ms)) {
+      return env.Undefined();
+    }
+    uint32_t* lengths;
+    size_t lengths_count;
+    if (!GetWords(env, info[5], "lengths", &lengths, &lengths_count)) return env.Undefined();
+    uint32_t* segments = nullptr;
+    size_t segments_count = 0;
+    if (!info[6].IsNull() && !info[6].IsUndefined() &&
+        !GetWords(env, info[6], "segments", &segments, &segments_count)) {
+      return env.Undefined();
+    }
+    const size_t n = std::min(static_cast<size_t>(count), kMaxMessages);
+    const size_t end = static_cast<size_t>(first) + n;
+    if (static_cast<size_t>(at) + n * static_cast<size_t>(stride) > ring_size) {
+      ThrowRange(env, "at + count * stride is beyond the end of the ring");
+      return env.Undefined();
+    }
+    if (n * kSpillStride > spill_size) {
+      ThrowRange(env, "spill must hold count * 65536 bytes");
+      return env.Undefined();
+    }
+    if (lengths_count < end || (segments != nullptr && segments_count < end)) {
+      ThrowRange(env, "lengths and segments must hold firstEntry + count entries");
+      return env.Undefined();
+    }
+    rmsgs_.resize(n);
+    riovs_.resize(2 * n);
+    if (gro_) gro_ctrl_.resize(n);
+    const size_t head = static_cast<size_t>(stride);
+    for (size_t i = 0; i < n; i++) {
+      iovec* iov = &riovs_[2 * i];
+      iov[0].iov_base = ring + static_cast<size_t>(at) + i * head;
+      iov[0].iov_len = head;
+      iov[1].iov_base = spill + i * kSpillStride + head;
+      iov[1].iov_len = kSpillStride - head;
+      mmsghdr& msg = rmsgs_[i];
+      std::memset(&msg, 0, sizeof(msg));
+      msg.msg_hdr.msg_iov = iov;
+      msg.msg_hdr.msg_iovlen = head < kSpillStride ? 2 : 1;
+      if (gro_) {
+        msg.msg_hdr.msg_control = gro_ctrl_[i].buf;
+        msg.msg_hdr.msg_controllen = sizeof(gro_ctrl_[i].buf);
+      }
+    }
+    return Receive(env, n, timeout_ms, static_cast<size_t>(first), lengths, segments);
+  }
+
+  // One recvmmsg over the n messages set up in rmsgs_, waiting up to
+  // timeout_ms; fills lengths and segments from entry `first`.
+  Napi::Value Receive(Napi::Env env, size_t n, int64_t timeout_ms, size_t first, uint32_t* lengths, uint32_t* segments) {
     const int64_t deadline = timeout_ms > 0 ? NowMs() + timeout_ms : -1;
     int r;
     for (;;) {

@@ -9,6 +9,7 @@ import { NativeBatchSocket } from './udp-native.js';
 import type { BatchSocket, OpenUdpOptions, UdpIo, UdpIoMode, UdpIoPreference } from './udp-types.js';
 
 export type { BatchSocket, BatchSocketIo, OpenUdpOptions, UdpEndpoint, UdpError, UdpIo, UdpIoMode, UdpIoPreference } from './udp-types.js';
+export { SPILL_STRIDE } from './udp-types.js';
 export const UDP_IO_PREFERENCES: readonly UdpIoPreference[] = ['auto', 'gso', 'mmsg', 'dgram'];
 
 const RANK: Record<UdpIoMode, number> = { dgram: 0, mmsg: 1, gso: 2 };
@@ -96,7 +97,7 @@ export async function openUdp(options: OpenUdpOptions = {}): Promise<BatchSocket
       joinGroup: options.join?.group,
       joinInterface: options.join?.interface,
       gso: io.mode === 'gso',
-      gro: io.mode === 'gso' && (options.gro ?? false),
+      gro: options.gro ?? false, // receiving: recvmmsg with UDP_GRO needs no GSO
       sendTimeoutMs: options.sendTimeoutMs ?? 5000,
     });
   } catch (err) {

@@ -116,10 +116,10 @@ async function receive(o: ReceiveOptions): Promise<void> {
   const metrics = o.metrics && await startMetricsServer(o.metrics.host, o.metrics.port, () => status(true)).catch((err: NodeJS.ErrnoException) => {
     throw new UsageError(`cannot serve metrics on ${o.metrics!.text}: ${err.code ?? err.message}`);
   });
-  if (several) for (const { link, source: s } of sources) log('link-listening', { link: link.name, on: link.spec.url, port: s.port, io: s.io ?? 'stream' });
+  if (several) for (const { link, source: s } of sources) log('link-listening', { link: link.name, on: link.spec.url, port: s.port, io: s.io ?? 'stream', ...(s.gro && { gro: s.gro }) });
   log('listening', {
     version: VERSION, on: listen, port: source.port, dest, state: stateDir, metricsPort: metrics?.port, keys: o.keys.length, encrypt: o.encrypt,
-    io: source.io ?? 'stream', native: nativeIo.available ? 'addon' : `fallback (${nativeIo.reason})`,
+    io: source.io ?? 'stream', ...(source.gro && { gro: source.gro }), native: nativeIo.available ? 'addon' : `fallback (${nativeIo.reason})`,
     writeback: writebackPath,
   });
   for (const c of o.deliver) log('delivering', { channel: c.name, to: c.text.slice(c.name.length + 1) });

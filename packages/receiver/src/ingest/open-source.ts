@@ -12,6 +12,8 @@ export interface Source {
   port: number;
   /** UDP: the receive path (mmsg, dgram); a byte stream: 'stream'. */
   io?: string;
+  /** UDP with --gro: `on (UDP_GRO)`, or why it is not and that each datagram is received alone. */
+  gro?: string;
   /** UDP: what the kernel granted for SO_RCVBUF (Linux reports twice the usable size). */
   receiveBufferBytes?: number;
   close(): Promise<void>;
@@ -43,21 +45,27 @@ const isStreamFrame = (datagram: Buffer) => datagram[HEADER_LAYOUT.type.offset] 
 export async function openSource(
   listen: string,
   endpoint: Endpoint,
-  settings: { rcvbuf: number; multicastInterface?: string | undefined; io?: UdpIoPreference },
+  settings: { rcvbuf: number; multicastInterface?: string | undefined; io?: UdpIoPreference; gro?: boolean },
   sink: SourceSink,
   events: SourceEvents,
 ): Promise<Source> {
   const onFrame = (frame: Frame) => sink.handleFrame(frame);
   try {
     switch (endpoint.scheme) {
-      case 'udp':
-        return await listenUdp(endpoint.host, endpoint.port, settings.rcvbuf, {
+      case 'udp': {
+        const udp = await listenUdp(endpoint.host, endpoint.port, settings.rcvbuf, {
           onDatagram: (d) => sink.handleDatagram(d),
           onOverflow: (count) => (sink.counters.queueOverflow += count),
           onFailure: (err) => events.failed(err),
           urgent: isStreamFrame,
           keepWhenFull: FrameType.Stream,
-        }, settings.multicastInterface, settings.io);
+        }, settings.multicastInterface, settings.io, settings.gro);
+        const { groOn, groReason, coalesced: _, ...source } = udp;
+        if (!settings.gro) return source;
+        return Object.assign(source, groOn
+          ? { io: `${udp.io}+gro`, gro: `on (${groReason})` }
+          : { gro: `unavailable: ${groReason}; each datagram is received alone (io=${udp.io})` });
+      }
       case 'tcp-listen':
         return await listenTcp(endpoint.host, endpoint.port, sink.counters, onFrame);
       case 'tcp':

@@ -9,19 +9,21 @@
  * costs the ring (bounded), then datagrams dropped here and counted, never silent loss.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { openUdp, type UdpIoPreference } from '@diodesync/native';
+import { openUdp, SPILL_STRIDE, type UdpIoPreference } from '@diodesync/native';
 import { isMulticast } from '@diodesync/cli-kit';
-import { Ctl, SLOT_BYTES, WRAP, usableSlots, type RingMemory } from './udp-ring.js';
+import { alignUp, Ctl, MAX_DATAGRAM, Stride, type RingMemory } from './udp-ring.js';
 
 export interface ReaderSettings {
   host: string;
   port: number;
   receiveBufferBytes: number;
   multicastInterface?: string;
-  /** --rcvbuf: the pages of the ring this thread touches stay within it (usableSlots); node:dgram queues no more than this either. */
+  /** --rcvbuf: node:dgram queues no more than this (the ring holds as much again). */
   maxBufferedBytes: number;
   /** --io: at most this path. */
   io?: UdpIoPreference;
+  /** --gro: ask the kernel for UDP_GRO (several datagrams of one size in one receive). */
+  gro?: boolean;
   /** The ring this thread fills and the main thread empties. */
   ring: RingMemory;
   /**
@@ -32,9 +34,9 @@ export interface ReaderSettings {
   keepWhenFull?: number;
 }
 
-/** From this thread: ready, a failure, or `more` (new slots or drops: sent only when the main thread asked, see Ctl.notified). */
+/** From this thread: ready, a failure, or `more` (new entries or drops: sent only when the main thread asked, see Ctl.notified). */
 export type ReaderMessage =
-  | { ready: { port: number; receiveBufferBytes: number; io: string } }
+  | { ready: { port: number; receiveBufferBytes: number; io: string; gro: boolean; groReason: string } }
   | { error: { code?: string; message: string } }
   | { more: true }
   | { kept: Uint8Array };
@@ -49,24 +51,33 @@ const BATCH = 64;
 /** How long one receive waits before the stop flag is looked at again. */
 const POLL_MS = 100;
 /**
- * A full ring: how long to wait for the main thread to free slots (a garbage collection, a file
+ * A full ring: how long to wait for the main thread to free room (a garbage collection, a file
  * verified) before datagrams are drained and dropped; meanwhile the kernel's buffer holds them.
  */
 const FULL_WAIT_MS = 10;
 
 const settings = workerData as ReaderSettings;
 const port = parentPort!;
-const { slots } = settings.ring;
+const { entries } = settings.ring;
+const entryMask = entries - 1;
 const ctl = new Int32Array(settings.ring.control);
-const ring = new Uint8Array(settings.ring.data);
+const data = new Uint8Array(settings.ring.data);
+const offsets = new Int32Array(settings.ring.offsets);
 const lengths = new Int32Array(settings.ring.lengths);
+const segments = new Int32Array(settings.ring.segments);
+/**
+ * Where a datagram longer than the stride gets the rest of its bytes, and where it is put
+ * together before it is copied into the ring (the one copy, made only when the size grows); and
+ * where datagrams are drained to when the ring is full. Only the pages datagrams reach are touched.
+ */
+const spill = new Uint8Array(BATCH * SPILL_STRIDE);
 const report = (err: unknown) => {
   const e = err as NodeJS.ErrnoException;
   port.postMessage({ error: { code: e.code, message: e.message } } satisfies ReaderMessage);
 };
 
 /**
- * Waits up to FULL_WAIT_MS for the main thread to release slots. Natively, in Atomics.wait (woken
+ * Waits up to FULL_WAIT_MS for the main thread to release entries. Natively, in Atomics.wait (woken
  * as soon as it releases). On node:dgram the socket's datagrams come through this thread's event
  * loop, which must keep turning (the wrapper's queue is bounded and counts its drops): a timer.
  */
@@ -83,85 +94,155 @@ function notify(): void {
 let keptSecond = 0;
 let keptThisSecond = 0;
 
-/** Sends the datagrams of type `keepWhenFull` among the `n` received into `scratch` to the main thread; how many. */
-function keep(scratch: { bytes: Uint8Array; lengths: Int32Array }, n: number, gro: boolean): number {
+/** A datagram about to be dropped (in the spill at `at`): sent to the main thread instead if its type is `keepWhenFull`. */
+function keep(at: number, length: number): boolean {
   const type = settings.keepWhenFull;
-  if (type === undefined || gro) return 0; // with GRO, a slot may hold several datagrams
-  let kept = 0;
-  for (let i = 0; i < n; i++) {
-    const at = i * SLOT_BYTES;
-    const length = scratch.lengths[i]!;
-    if (length <= TYPE_OFFSET || length > SLOT_BYTES || scratch.bytes[at + TYPE_OFFSET] !== type) continue;
-    const second = Math.floor(Date.now() / 1000);
-    if (second !== keptSecond) {
-      keptSecond = second;
-      keptThisSecond = 0;
-    }
-    if (++keptThisSecond > KEPT_PER_SECOND) continue;
-    const copy = scratch.bytes.slice(at, at + length);
-    port.postMessage({ kept: copy } satisfies ReaderMessage, [copy.buffer]);
-    kept++;
+  if (type === undefined || length <= TYPE_OFFSET || length > SPILL_STRIDE || spill[at + TYPE_OFFSET] !== type) return false;
+  const second = Math.floor(Date.now() / 1000);
+  if (second !== keptSecond) {
+    keptSecond = second;
+    keptThisSecond = 0;
   }
-  return kept;
+  if (++keptThisSecond > KEPT_PER_SECOND) return false;
+  const copy = spill.slice(at, at + length);
+  port.postMessage({ kept: copy } satisfies ReaderMessage, [copy.buffer]);
+  return true;
 }
 
-async function run(): Promise<void> {
+/** The reader's position: entries produced, and where the next datagram's bytes go. */
+let produced = 0;
+let head = 0;
+/** Set by freeRun: the bytes free from the start it returned. */
+let run = 0;
+
+/**
+ * Where at least `want` bytes are free in one run, given the entries released so far: at `head`,
+ * else from byte 0 (the end of the data is then skipped); -1 when the ring is full.
+ */
+function freeRun(released: number, want: number): number {
+  const used = (produced - released) | 0;
+  if (used >= entries) return -1;
+  if (used === 0) {
+    if (data.length - head >= want) return (run = data.length - head), head;
+    return (run = data.length), 0;
+  }
+  const tail = offsets[released & entryMask]!; // the oldest datagram still in use
+  if (head > tail) {
+    if (data.length - head >= want) return (run = data.length - head), head;
+    if (tail >= want) return (run = tail), 0;
+    return -1;
+  }
+  if (tail - head >= want) return (run = tail - head), head;
+  return -1;
+}
+
+/** Publishes a datagram at `start` as the next entry (the main thread sees it at the next Ctl.produced store). */
+function put(start: number, length: number, segment: number): void {
+  const e = produced & entryMask;
+  offsets[e] = start;
+  lengths[e] = length;
+  segments[e] = segment;
+  head = start + alignUp(length);
+  produced = (produced + 1) | 0;
+}
+
+async function run_(): Promise<void> {
   const { host, multicastInterface } = settings;
   const multicast = isMulticast(host);
   const socket = await openUdp({
-    bind: { address: host, port: settings.port }, rcvbuf: settings.receiveBufferBytes, io: settings.io,
+    bind: { address: host, port: settings.port }, rcvbuf: settings.receiveBufferBytes, io: settings.io, gro: settings.gro,
     // A multicast group may have other listeners on this host: share the port only then, and join on the named interface only.
     ...(multicast && { reuseAddr: true, join: { group: host, interface: multicastInterface } }),
     maxQueuedBytes: settings.maxBufferedBytes,
   });
   // socket.io.mode names the send path (gso); receiving, that is recvmmsg.
   const io = socket.io.mode === 'dgram' ? 'dgram' : 'mmsg';
-  port.postMessage({ ready: { port: socket.port, receiveBufferBytes: socket.rcvbuf, io } } satisfies ReaderMessage);
-  let produced = 0;
+  const { gro, groReason } = socket.io;
+  port.postMessage({ ready: { port: socket.port, receiveBufferBytes: socket.rcvbuf, io, gro, groReason } } satisfies ReaderMessage);
+  // With GRO the stride learns coalesced messages (up to 64 KiB) as it learns any size.
+  const stride = new Stride();
   let socketDropped = 0;
-  let largest = 0;
-  let usable = slots;
-  let scratch: { bytes: Uint8Array; lengths: Int32Array } | undefined;
+  let drainLengths: Int32Array | undefined;
+  /** The ring stayed full after a wait and the socket is being drained: no wait before the next drain. */
+  let dropping = false;
+  /** Received whole into the spill (slot, length, GRO segment), waiting for room in the ring, oldest first. */
+  let staged: { slot: number; length: number; segment: number }[] = [];
   try {
     while (Atomics.load(ctl, Ctl.stop) === 0) {
-      const at = produced & (slots - 1);
-      // Larger datagrams than before: the ring is cut short, back to slot 0 (the main thread skips the rest).
-      const skip = at >= usable ? slots - at : 0;
       let released = Atomics.load(ctl, Ctl.released);
-      if (slots - ((produced - released) | 0) < Math.max(1, skip)) {
-        // Full: the main thread is behind. Give it a moment, then keep draining the socket, counting what is dropped.
-        await waitForRelease(released, io === 'dgram');
+      const next = staged[0];
+      const want = next ? alignUp(next.length) : stride.value;
+      let start = freeRun(released, want);
+      if (start < 0) {
+        // Full: the main thread is behind. Give it a moment, then keep draining the socket, counting what is dropped
+        // (without waiting again while there is more: the kernel's buffer would overflow, uncounted).
+        if (!dropping) await waitForRelease(released, io === 'dgram');
         released = Atomics.load(ctl, Ctl.released);
-        if (slots - ((produced - released) | 0) < Math.max(1, skip)) {
-          scratch ??= { bytes: new Uint8Array(BATCH * SLOT_BYTES), lengths: new Int32Array(BATCH) };
-          // Without waiting: the ring may have room again before anything more arrives, and that must not be dropped.
-          const n = await socket.recvBatch(scratch.bytes, SLOT_BYTES, BATCH, scratch.lengths, 0);
-          const dropped = n - keep(scratch, n, socket.io.gro);
-          if (dropped > 0) {
-            Atomics.add(ctl, Ctl.dropped, dropped);
+        start = freeRun(released, want);
+        dropping = start < 0;
+        if (start < 0) {
+          let n = staged.length;
+          // With GRO a datagram of the spill may hold several frames: none is kept then.
+          let kept = 0;
+          for (const s of staged) if (s.segment === 0 && keep(s.slot * SPILL_STRIDE, s.length)) kept++;
+          staged = [];
+          if (n === 0) {
+            drainLengths ??= new Int32Array(BATCH);
+            // Without waiting: the ring may have room again before anything more arrives, and that must not be dropped.
+            n = await socket.recvBatch(spill, SPILL_STRIDE, BATCH, drainLengths, 0);
+            if (!gro) for (let i = 0; i < n; i++) if (keep(i * SPILL_STRIDE, drainLengths[i]!)) kept++;
+          }
+          if (n > kept) {
+            Atomics.add(ctl, Ctl.dropped, n - kept);
             notify();
+          } else if (n === 0) {
+            dropping = false;
           }
           continue;
         }
       }
-      if (skip > 0) {
-        lengths[at] = WRAP;
-        produced = (produced + skip) | 0;
+      if (next) {
+        // A datagram longer than the stride it was received at, put together in the spill: its one copy.
+        staged.shift();
+        data.set(spill.subarray(next.slot * SPILL_STRIDE, next.slot * SPILL_STRIDE + next.length), start);
+        put(start, next.length, next.segment);
         Atomics.store(ctl, Ctl.produced, produced);
+        notify();
         continue;
       }
-      const room = Math.min(BATCH, slots - ((produced - released) | 0), usable - at);
-      const n = await socket.recvBatch(ring, SLOT_BYTES, room, lengths, POLL_MS, at);
+      const s = stride.value;
+      const first = produced & entryMask;
+      const room = Math.min(BATCH, Math.floor(run / s), entries - ((produced - released) | 0), entries - first);
+      const n = await socket.recvPacked(data, start, s, room, spill, lengths, segments, first, POLL_MS);
       if (socket.dropped !== socketDropped) {
         Atomics.add(ctl, Ctl.dropped, socket.dropped - socketDropped);
         socketDropped = socket.dropped;
         notify();
       }
       if (n === 0) continue;
-      for (let i = at; i < at + n; i++) if (lengths[i]! > largest) largest = lengths[i]!;
-      usable = usableSlots(settings.ring, largest, settings.maxBufferedBytes);
-      produced = (produced + n) | 0;
-      Atomics.store(ctl, Ctl.produced, produced); // after the lengths: the main thread reads them once it sees this
+      let i = 0;
+      // Those that fit the stride are in place; from the first longer one on, each is put together in the spill.
+      for (; i < n; i++) {
+        const length = lengths[first + i]!;
+        stride.saw(length);
+        if (length > s) break;
+        put(start + i * s, length, segments[first + i]!);
+      }
+      let cut = 0;
+      for (; i < n; i++) {
+        const length = lengths[first + i]!;
+        stride.saw(length);
+        if (length > MAX_DATAGRAM) {
+          cut++; // longer than any UDP datagram: cannot happen; dropped and counted
+          continue;
+        }
+        const at = start + i * s;
+        spill.set(data.subarray(at, at + Math.min(length, s)), i * SPILL_STRIDE);
+        staged.push({ slot: i, length, segment: segments[first + i]! });
+      }
+      if (cut > 0) Atomics.add(ctl, Ctl.dropped, cut);
+      stride.update();
+      Atomics.store(ctl, Ctl.produced, produced); // after offsets, lengths and segments: the main thread reads them once it sees this
       notify();
     }
   } finally {
@@ -169,7 +250,7 @@ async function run(): Promise<void> {
   }
 }
 
-run().then(() => port.close(), (err) => {
+run_().then(() => port.close(), (err) => {
   report(err);
   port.close();
 });

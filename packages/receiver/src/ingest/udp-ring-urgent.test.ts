@@ -1,22 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { Ctl, RingReader, SLOT_BYTES, WRAP, allocateRing } from './udp-ring.js';
+import { Ctl, RingReader, allocateRing } from './udp-ring.js';
 import { listenUdp } from './udp-source.js';
 
-/** Puts datagrams in the ring's next slots as the reader thread would (lengths, then `produced`). */
-function produce(ring: ReturnType<typeof allocateRing>, at: number, datagrams: (string | 'wrap')[]): number {
+/** Puts datagrams in the ring's next entries as the reader thread would (offsets, lengths, then `produced`). */
+function produce(ring: ReturnType<typeof allocateRing>, at: number, datagrams: string[]): number {
   const data = Buffer.from(ring.data);
+  const offsets = new Int32Array(ring.offsets);
   const lengths = new Int32Array(ring.lengths);
   for (const d of datagrams) {
-    const slot = at & (ring.slots - 1);
-    if (d === 'wrap') {
-      lengths[slot] = WRAP;
-      at += ring.slots - slot;
-      continue;
-    }
-    data.write(d, slot * SLOT_BYTES);
-    lengths[slot] = Buffer.byteLength(d);
+    const entry = at & (ring.entries - 1);
+    offsets[entry] = entry * 64;
+    data.write(d, entry * 64);
+    lengths[entry] = Buffer.byteLength(d);
     at++;
   }
   Atomics.store(new Int32Array(ring.control), Ctl.produced, at);
@@ -24,7 +21,8 @@ function produce(ring: ReturnType<typeof allocateRing>, at: number, datagrams: (
 }
 
 test('urgent datagrams are handed over first, wherever they lie in the ring, each once; the rest in order', () => {
-  const ring = allocateRing(0); // the smallest ring: 512 slots
+  const ring = allocateRing(0); // the smallest ring: 512 entries
+  assert.equal(ring.entries, 512);
   const seen: string[] = [];
   const reader = new RingReader(ring, (d) => seen.push(d.toString()), () => assert.fail('no drops'), (d) => d[0] === 0x21 /* '!' */);
   // More than one turn's worth (256) of ordinary datagrams, with urgent ones among them.
@@ -35,9 +33,9 @@ test('urgent datagrams are handed over first, wherever they lie in the ring, eac
   assert.equal(seen.length, 4 + 256 - 3, 'then one turn of the others, without the urgent ones again');
   reader.drain();
   assert.deepEqual(seen.slice(4), batch.filter((d) => !d.startsWith('!')));
-  // Across the ring's end, a WRAP marker included.
+  // Across the end of the entries (400 + 150 > 512).
   seen.length = 0;
-  at = produce(ring, at, [...Array.from({ length: 100 }, (_, i) => `g${i}`), 'wrap', 'h0', '!late', 'h1']);
+  at = produce(ring, at, [...Array.from({ length: 100 }, (_, i) => `g${i}`), 'h0', '!late', 'h1']);
   reader.drain();
   assert.deepEqual(seen, ['!late', ...Array.from({ length: 100 }, (_, i) => `g${i}`), 'h0', 'h1']);
   assert.equal(Atomics.load(new Int32Array(ring.control), Ctl.released), at);
@@ -54,11 +52,11 @@ test('a full ring still hands over the datagrams of the kept frame type (stream 
     keepWhenFull: 6,
   });
   t.after(() => source.close());
-  // 2,000 datagrams while this thread is blocked (the 512-slot ring fills); every 100th has type 6 and its index at byte 8.
+  // 6,000 datagrams while this thread is blocked (the ring of 4,096 entries fills); every 100th has type 6 and its index at byte 8.
   const child = spawn(process.execPath, ['-e', `
     const s = require('node:dgram').createSocket('udp4');
-    let left = 2000;
-    for (let i = 0; i < 2000; i++) {
+    let left = 6000;
+    for (let i = 0; i < 6000; i++) {
       const d = Buffer.alloc(200);
       if (i % 100 === 99) { d[5] = 6; d.writeUInt32BE(i, 8); }
       s.send(d, ${source.port}, '127.0.0.1', () => { if (--left === 0) s.close(); });
@@ -68,8 +66,8 @@ test('a full ring still hands over the datagrams of the kept frame type (stream 
   const stallUntil = Date.now() + 1500;
   while (Date.now() < stallUntil); // busy: the child sends meanwhile
   const deadline = Date.now() + 10_000;
-  while (kept.length + others + overflow < 2000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  while (kept.length + others + overflow < 6000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   assert.ok(overflow > 0, 'the full ring dropped others');
-  assert.deepEqual(kept.sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i * 100 + 99), 'every kept-type datagram arrived, once');
-  assert.equal(kept.length + others + overflow, 2000, 'each datagram handed over or counted');
+  assert.deepEqual(kept.sort((a, b) => a - b), Array.from({ length: 60 }, (_, i) => i * 100 + 99), 'every kept-type datagram arrived, once');
+  assert.equal(kept.length + others + overflow, 6000, 'each datagram handed over or counted');
 });

@@ -1,25 +1,30 @@
 /*
- * The ring of datagram slots the UDP reader thread fills and the main thread empties, in shared
- * memory: the reader receives into it (recvmmsg writes each datagram into its slot), the main
- * thread reads each datagram where it landed and then releases its slot. Only counters cross
+ * The ring of datagrams the UDP reader thread fills and the main thread empties, in shared
+ * memory: the reader receives into it (recvmmsg writes each datagram where it will be read), the
+ * main thread reads each datagram where it landed and then releases it. Only counters cross
  * between the threads, never the bytes.
  *
- *   data      slots x SLOT_BYTES: slot i holds one datagram at byte i * SLOT_BYTES
- *   lengths   slots x int32: the length of the datagram in slot i
+ *   data      bytes: datagrams packed one after the other (16-byte aligned), never split by the end
+ *   offsets   entries x int32: where datagram i starts in data
+ *   lengths   entries x int32: its length
+ *   segments  entries x int32: its GRO segment size when it holds several datagrams (0: one)
  *   control   int32 counters, below
  *
- * `produced` and `released` count slots since the start and wrap at 2^32; with a power-of-two
- * slot count, `counter & (slots - 1)` is the slot and `(produced - released) | 0` how many are in
- * use, across the wrap too. A slot is the reader's again once released: anything that must
- * outlive the call that handles a datagram (a chunk waiting for its write, a frame waiting for
- * its header) is copied by whoever keeps it (see PartialObject.add, OrphanBuffer.hold).
+ * Datagrams are packed at the size the reader has seen lately (`Stride`): at 1472 bytes the ring
+ * holds as many as --rcvbuf bytes do (a ring of one 64 KiB slot or one page per datagram held
+ * far fewer). `produced` and `released` count entries since the start and wrap at 2^32; with a
+ * power-of-two entry count, `counter & (entries - 1)` is the entry and `(produced - released) | 0`
+ * how many are in use, across the wrap too. The bytes in use run from the oldest entry not
+ * released to the end of the newest. A datagram's bytes are the reader's again once released:
+ * anything that must outlive the call that handles it (a chunk waiting for its write, a frame
+ * waiting for its header) is copied by whoever keeps it (see PartialObject.add, OrphanBuffer.hold).
  */
 
 /** Indices into the control array. */
 export const Ctl = {
-  /** Slots filled (reader writes, after the lengths). */
+  /** Entries filled (reader writes, after offsets, lengths and segments). */
   produced: 0,
-  /** Slots the main thread is done with (main writes). */
+  /** Entries the main thread is done with (main writes). */
   released: 1,
   /** 1: the reader stops (main writes). */
   stop: 2,
@@ -29,78 +34,105 @@ export const Ctl = {
   dropped: 4,
 } as const;
 
-/** One slot holds any UDP datagram (65,507 bytes at most): the kernel never cuts one. */
-export const SLOT_BYTES = 65_536;
-
-/** In the lengths array: the reader went back to slot 0 early, the slots from here to the end are skipped. */
-export const WRAP = -1;
-
-/** In the lengths array (main thread only): a datagram already handled out of turn (`urgent`), skipped in order. */
-const HANDLED = -2;
-
+/** The largest datagram the ring takes (UDP's own limit is 65,507 bytes; a GRO message 65,535). */
+export const MAX_DATAGRAM = 65_536;
+/** Datagram starts are aligned to this. */
+export const ALIGN = 16;
+/** The smallest data area (a tiny --rcvbuf still holds a batch of large datagrams). */
+const MIN_DATA_BYTES = 256 * 1024;
 /**
- * Memory is only touched where datagrams land: a 1472-byte datagram touches one 4 KiB page of
- * its 64 KiB slot. The ring has a slot per page of --rcvbuf, so at 1472 bytes it holds --rcvbuf
- * in pages; larger datagrams make the reader cycle through fewer slots (`usableSlots`), so that
- * the pages it touches stay within --rcvbuf (plus the one page per slot smaller ones touched).
+ * Entries per byte of data: one per KiB, so that datagrams of 1 KiB and more are limited by the
+ * bytes, not the entries (a stride below that is limited by entries: still a few thousand).
  */
-export const PAGE = 4096;
-const MIN_SLOTS = 512;
+const BYTES_PER_ENTRY = 1024;
+const MIN_ENTRIES = 512;
 /**
  * Datagrams handled in one turn of the event loop, at most: a main thread that fell behind
- * (thousands of slots waiting) still lets its write completions in between, which free the
+ * (thousands of datagrams waiting) still lets its write completions in between, which free the
  * byte budget the chunks it routes need.
  */
 const MAX_PER_TURN = 256;
-const MAX_SLOTS = 16_384;
-
-/** Slots the reader cycles through once datagrams of `largest` bytes have been seen: at least one batch. */
-export function usableSlots(ring: RingMemory, largest: number, budgetBytes: number): number {
-  const pages = Math.max(1, Math.ceil(largest / PAGE));
-  return Math.min(ring.slots, Math.max(64, Math.floor(budgetBytes / (pages * PAGE))));
-}
+/** In the lengths array (main thread only): a datagram already handled out of turn (`urgent`), skipped in order. */
+const HANDLED = -2;
 
 export interface RingMemory {
-  slots: number;
+  /** Entries: a power of two. */
+  entries: number;
   data: SharedArrayBuffer;
+  offsets: SharedArrayBuffer;
   lengths: SharedArrayBuffer;
+  segments: SharedArrayBuffer;
   control: SharedArrayBuffer;
 }
 
-/** The ring for a budget of `budgetBytes` (--rcvbuf): a power of two of slots, 512 to 16,384 (virtual memory: 64 KiB each). */
+export function alignUp(n: number): number {
+  return (n + ALIGN - 1) & ~(ALIGN - 1);
+}
+
+/**
+ * The ring for a budget of `budgetBytes` (--rcvbuf): that many bytes of data (plus room for one
+ * largest datagram), so that it holds what the socket's buffer holds; all of it is touched in turn.
+ */
 export function allocateRing(budgetBytes: number): RingMemory {
-  const wanted = Math.min(MAX_SLOTS, Math.max(MIN_SLOTS, Math.floor(budgetBytes / PAGE)));
-  let slots = 2 ** Math.floor(Math.log2(wanted));
-  let data: SharedArrayBuffer | undefined;
-  // The ring is mostly address space, never touched; where the host refuses that much (strict overcommit), a smaller ring.
-  while (!data) {
-    try {
-      data = new SharedArrayBuffer(slots * SLOT_BYTES);
-    } catch (err) {
-      if (!(err instanceof RangeError) || slots <= 64) throw err;
-      slots /= 2;
-    }
-  }
+  const dataBytes = alignUp(Math.max(MIN_DATA_BYTES, budgetBytes) + MAX_DATAGRAM);
+  const entries = 2 ** Math.ceil(Math.log2(Math.max(MIN_ENTRIES, dataBytes / BYTES_PER_ENTRY)));
   return {
-    slots,
-    data,
-    lengths: new SharedArrayBuffer(slots * 4),
+    entries,
+    data: new SharedArrayBuffer(dataBytes),
+    offsets: new SharedArrayBuffer(entries * 4),
+    lengths: new SharedArrayBuffer(entries * 4),
+    segments: new SharedArrayBuffer(entries * 4),
     control: new SharedArrayBuffer(8 * 4),
   };
 }
 
 /**
- * The main thread's side: hands each new datagram to `onDatagram` as a view into its slot (valid
- * only during the call), releases the slots, and reports the reader's drops.
+ * The stride the reader packs a batch at: the largest datagram of the last two windows of
+ * WINDOW datagrams (aligned), so that a single large one does not cut the ring's capacity for
+ * long; one larger than the stride is put together by the reader (see udp-reader-thread.ts).
+ */
+export class Stride {
+  static readonly WINDOW = 4096;
+  /** Before anything has arrived: a full-size Ethernet datagram fits. */
+  value = alignUp(1472);
+  private current = 0;
+  private previous = 0;
+  private seen = 0;
+
+  /** Records a datagram's length (call for each). */
+  saw(length: number): void {
+    if (length > this.current) this.current = Math.min(length, MAX_DATAGRAM);
+    if (++this.seen >= Stride.WINDOW) {
+      this.previous = this.current;
+      this.current = 0;
+      this.seen = 0;
+    }
+  }
+
+  /** After a batch: the stride for the next. */
+  update(): number {
+    this.value = Math.max(ALIGN, alignUp(Math.max(this.previous, this.current)));
+    return this.value;
+  }
+}
+
+/**
+ * The main thread's side: hands each new datagram to `onDatagram` as a view into the ring (valid
+ * only during the call; a GRO message as its datagrams, one view each), releases them, and
+ * reports the reader's drops.
  */
 export class RingReader {
   private readonly ctl: Int32Array;
   private readonly data: Buffer;
+  private readonly offsets: Int32Array;
   private readonly lengths: Int32Array;
+  private readonly segments: Int32Array;
   private consumed = 0;
   private continuing = false;
-  /** Slots before this were looked at for urgent datagrams already. */
+  /** Entries before this were looked at for urgent datagrams already. */
   private scanned = 0;
+  /** GRO messages split so far (each held several datagrams). */
+  coalesced = 0;
 
   constructor(
     private readonly ring: RingMemory,
@@ -114,7 +146,9 @@ export class RingReader {
   ) {
     this.ctl = new Int32Array(ring.control);
     this.data = Buffer.from(ring.data);
+    this.offsets = new Int32Array(ring.offsets);
     this.lengths = new Int32Array(ring.lengths);
+    this.segments = new Int32Array(ring.segments);
   }
 
   /** Asks the reader to stop (it looks between two receives). */
@@ -122,13 +156,13 @@ export class RingReader {
     Atomics.store(this.ctl, Ctl.stop, 1);
   }
 
-  /** Takes every datagram produced so far; releases slots every batch so that the reader can go on meanwhile. */
+  /** Takes every datagram produced so far; releases entries every batch so that the reader can go on meanwhile. */
   drain(): void {
-    const { ctl, lengths, data } = this;
+    const { ctl, offsets, lengths, segments, data } = this;
     Atomics.store(ctl, Ctl.notified, 0); // before reading `produced`: a later batch then sends `more` again
     const dropped = Atomics.exchange(ctl, Ctl.dropped, 0);
     if (dropped > 0) this.onDropped(dropped);
-    const mask = this.ring.slots - 1;
+    const mask = this.ring.entries - 1;
     let consumed = this.consumed;
     const all = Atomics.load(ctl, Ctl.produced);
     const available = (all - consumed) | 0;
@@ -142,18 +176,22 @@ export class RingReader {
       });
     }
     try {
-      while (consumed !== produced && ((produced - consumed) | 0) > 0) {
-        const slot = consumed & mask;
-        const length = lengths[slot]!;
-        if (length === WRAP) {
-          consumed = (consumed + this.ring.slots - slot) | 0;
-          continue;
-        }
+      while (consumed !== produced) {
+        const entry = consumed & mask;
+        const start = offsets[entry]!;
+        const length = lengths[entry]!;
+        const segment = segments[entry]!;
         consumed = (consumed + 1) | 0;
         if (length === HANDLED) continue;
-        // Longer than a slot: cut by the kernel (cannot happen below 64 KiB), dropped and counted.
-        if (length > SLOT_BYTES) this.onDropped(1);
-        else this.onDatagram(data.subarray(slot * SLOT_BYTES, slot * SLOT_BYTES + length));
+        if (segment > 0 && segment < length) {
+          // A GRO message: datagrams of `segment` bytes, the last may be shorter.
+          this.coalesced++;
+          for (let at = 0; at < length; at += segment) {
+            this.onDatagram(data.subarray(start + at, start + Math.min(length, at + segment)));
+          }
+        } else {
+          this.onDatagram(data.subarray(start, start + length));
+        }
         if ((consumed & 63) === 0) Atomics.store(ctl, Ctl.released, consumed);
       }
     } finally {
@@ -163,23 +201,19 @@ export class RingReader {
     }
   }
 
-  /** Hands every urgent datagram produced up to `all` over now, wherever it lies in the ring, and marks its slot handled. */
+  /** Hands every urgent datagram produced up to `all` over now, wherever it lies in the ring, and marks its entry handled. */
   private takeUrgent(all: number): void {
-    const { lengths, data, urgent } = this;
-    const mask = this.ring.slots - 1;
+    const { offsets, lengths, segments, data, urgent } = this;
+    const mask = this.ring.entries - 1;
     let at = ((this.scanned - this.consumed) | 0) > 0 ? this.scanned : this.consumed;
-    while (((all - at) | 0) > 0) {
-      const slot = at & mask;
-      const length = lengths[slot]!;
-      if (length === WRAP) {
-        at = (at + this.ring.slots - slot) | 0;
-        continue;
-      }
-      at = (at + 1) | 0;
-      if (length <= 0 || length > SLOT_BYTES) continue;
-      const datagram = data.subarray(slot * SLOT_BYTES, slot * SLOT_BYTES + length);
+    for (; ((all - at) | 0) > 0; at = (at + 1) | 0) {
+      const entry = at & mask;
+      const length = lengths[entry]!;
+      // A GRO message holds several datagrams: it keeps its turn.
+      if (length <= 0 || segments[entry]! > 0) continue;
+      const datagram = data.subarray(offsets[entry]!, offsets[entry]! + length);
       if (!urgent!(datagram)) continue;
-      lengths[slot] = HANDLED;
+      lengths[entry] = HANDLED;
       this.onDatagram(datagram);
     }
     this.scanned = at;

@@ -9,11 +9,16 @@ export interface UdpSource {
   receiveBufferBytes: number;
   /** The receive path: mmsg (recvmmsg through the addon) or dgram (node:dgram). */
   io: string;
+  /** Whether UDP_GRO is on (--gro), and why not when it was asked for and is not. */
+  groOn: boolean;
+  groReason: string;
+  /** GRO messages split into their datagrams so far. */
+  coalesced(): number;
   close(): Promise<void>;
 }
 
 export interface UdpSourceHandlers {
-  /** A view into a slot of the ring, valid during this call only: whatever is kept must be copied. */
+  /** A view into the ring, valid during this call only: whatever is kept must be copied. */
   onDatagram(datagram: Buffer): void;
   /** Datagrams the reader thread dropped because its ring (sized by `receiveBufferBytes`) was full. */
   onOverflow(count: number): void;
@@ -36,9 +41,10 @@ export async function listenUdp(
   handlers: UdpSourceHandlers,
   multicastInterface?: string,
   io?: UdpIoPreference,
+  gro?: boolean,
 ): Promise<UdpSource> {
   const ring = allocateRing(receiveBufferBytes);
-  const settings: ReaderSettings = { host, port, receiveBufferBytes, multicastInterface, maxBufferedBytes: receiveBufferBytes, ring, io, keepWhenFull: handlers.keepWhenFull };
+  const settings: ReaderSettings = { host, port, receiveBufferBytes, multicastInterface, maxBufferedBytes: receiveBufferBytes, ring, io, gro, keepWhenFull: handlers.keepWhenFull };
   const reader = new RingReader(ring, handlers.onDatagram, handlers.onOverflow, handlers.urgent);
   const worker = new Worker(new URL('./udp-reader-thread.js', import.meta.url), { workerData: settings });
   let started = false;
@@ -48,7 +54,7 @@ export async function listenUdp(
     else if ('kept' in message) handlers.onDatagram(Buffer.from(message.kept.buffer, message.kept.byteOffset, message.kept.length));
     else if ('error' in message && started) handlers.onFailure(new Error(message.error.message));
   });
-  const ready = await new Promise<{ port: number; receiveBufferBytes: number; io: string }>((resolve, reject) => {
+  const ready = await new Promise<{ port: number; receiveBufferBytes: number; io: string; gro: boolean; groReason: string }>((resolve, reject) => {
     worker.once('error', reject);
     worker.on('message', function first(message: ReaderMessage) {
       if (!('ready' in message) && !('error' in message)) return;
@@ -60,8 +66,11 @@ export async function listenUdp(
     });
   });
   worker.on('error', (err) => handlers.onFailure(err));
+  const { gro: groOn, ...rest } = ready;
   return {
-    ...ready,
+    ...rest,
+    groOn,
+    coalesced: () => reader.coalesced,
     close: async () => {
       const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
       reader.stop(); // the thread looks at this between two receives (at most 100 ms)

@@ -26,6 +26,8 @@ export interface ReceiveOptions {
   rcvbuf: number;
   /** --io: the UDP receive path, at most this (recvmmsg through the addon, or node:dgram). */
   io: UdpIoPreference;
+  /** --gro: ask for UDP_GRO on the UDP socket (the reader splits each coalesced message by its segment size). */
+  gro: boolean;
   maxBuffer: number;
   workers: number;
   partialTtlMs: number;
@@ -68,6 +70,7 @@ export async function parseCommandLine(args: string[]): Promise<Command> {
       .option('exit-when-synced', { type: 'boolean', default: false, describe: "exit 0 once every file of the sender's manifest is present and verified" })
       .option('timeout', { type: 'string', default: '0', describe: 'with --exit-when-synced: give up after this many seconds (or 90s, 10m, 2h), write the report, exit 2 (0 = never)' })
       .option('io', { type: 'string', default: 'auto', choices: ['auto', 'mmsg', 'dgram'], describe: 'UDP path: mmsg (recvmmsg, many datagrams per call), dgram (node:dgram); auto = the best this host has' })
+      .option('gro', { type: 'boolean', default: false, describe: 'UDP GRO: the kernel may hand over several datagrams of one size in one receive (UDP_GRO through the addon\'s recvmmsg, split by the segment size it reports); where it is unavailable the listening line says so (gro) and each datagram is received alone' })
       .option('rcvbuf', { type: 'string', default: '32m', describe: 'receive buffer: the socket\'s (the kernel caps it at net.core.rmem_max, and the start says so: rcvbuf-capped), and as much again held by the reader thread; beyond that the newest datagrams are dropped and counted (queueOverflow)' })
       .option('max-buffer', { type: 'string', default: '64m', describe: 'memory for chunks not yet written; beyond it chunks are dropped and counted' })
       .option('workers', { type: 'number', default: 256, describe: 'objects assembled at once; headers of further objects wait for the next pass' })
@@ -126,7 +129,7 @@ export async function parseCommandLine(args: string[]): Promise<Command> {
     command: 'receive',
     options: {
       listen, endpoint, links, multicastInterface: argv['multicast-interface'] as string | undefined, dest, stateDir,
-      exitWhenSynced: Boolean(argv['exit-when-synced']), timeoutSeconds: timeout, rcvbuf, io: argv.io as UdpIoPreference, maxBuffer, workers,
+      exitWhenSynced: Boolean(argv['exit-when-synced']), timeoutSeconds: timeout, rcvbuf, io: argv.io as UdpIoPreference, gro: Boolean(argv.gro), maxBuffer, workers,
       partialTtlMs: partialTtlHours * 3_600_000, onAlert: argv['on-alert'] === undefined ? undefined : String(argv['on-alert']),
       applyDeletes: Boolean(argv['apply-deletes']), quarantineDays,
       metrics, legacyState: defaultState?.legacy ?? false,
@@ -178,6 +181,7 @@ function ignoredReceiveOptions(argv: Record<string, unknown>, listen: Endpoint):
     [argv['multicast-interface'] !== undefined && !(udp && isMulticast(listen.host)), '--multicast-interface', '--listen is not a multicast group'],
     [argv.io !== 'auto' && !udp, '--io', '--listen is not udp://'],
     [String(argv.rcvbuf) !== '32m' && !udp, '--rcvbuf', '--listen is not udp://'],
+    [Boolean(argv.gro) && !udp, '--gro', '--listen is not udp://'],
   ];
   return rules.filter(([given]) => given).map(([, option, reason]) => ({ option, reason }));
 }
