@@ -18,6 +18,7 @@ import { SendRecorder } from './ledger/send-recorder.js';
 import type { Ledger } from './ledger/store.js';
 import { adoptSends, versionsOf, type Version } from './ledger/version.js';
 import { log } from './log.js';
+import { VersionsManifestSource } from './versions-manifest-source.js';
 import { emptyStats, type SenderStats } from './stats.js';
 
 export type { SenderStats } from './stats.js';
@@ -61,6 +62,9 @@ export class Sender {
   private readonly passes: ObjectPasses;
   private readonly files: FileFramer<Version>;
   private readonly manifests: ManifestSender;
+  private readonly manifestSource: VersionsManifestSource;
+  /** Watch mode: the tree changed since the last scan (the watcher said so). */
+  private treeChanged = true;
   private readonly changes: ChangeAnnouncer;
   private readonly heartbeats: HeartbeatTimer;
   private readonly alarm: Alarm;
@@ -77,12 +81,13 @@ export class Sender {
     this.passes = new ObjectPasses(emitter, config, signal, () => this.recorder.flush());
     this.files = new FileFramer(config, (v, sha256) => this.recorder.hashed(v, sha256));
     this.manifests = new ManifestSender(config);
+    this.manifestSource = new VersionsManifestSource(() => this.versions.values(), () => this.inventory.dirs);
     this.changes = new ChangeAnnouncer(emitter, this.schedule, this.stats);
     this.heartbeats = new HeartbeatTimer(emitter, config.heartbeatMs, config.startedAt ?? Date.now(), () => this.counters());
     this.alarm = new Alarm(signal);
   }
 
-  /** Cycles through the tree so far, each ended by a manifest (the metrics' passes). */
+  /** Full manifest cycles begun so far (the metrics' passes). */
   get cycles(): number {
     return this.manifests.cycle;
   }
@@ -97,7 +102,7 @@ export class Sender {
         if (this.signal.aborted) break;
         // Not while files are still settling: a receiver waiting for --exit-when-synced would take
         // a manifest without them for the whole tree.
-        if (this.inventory.settlingUntil === undefined) await this.sendManifest();
+        if (this.inventory.settlingUntil === undefined) await this.passes.run((out) => this.manifests.sendFull(out, this.manifestSource, () => this.objectIds.fresh()));
         const next = this.nextDueAt();
         if (next === undefined) break;
         await this.alarm.sleepUntil(next);
@@ -113,14 +118,24 @@ export class Sender {
   /** Keeps the mirror going: rescans, sends what changed and what is due for another pass. */
   async watch(): Promise<void> {
     this.heartbeats.start();
-    const watcher = new TreeWatcher(this.config.source, this.config.pollMs, () => this.alarm.wake());
+    const watcher = new TreeWatcher(this.config.source, this.config.pollMs, () => {
+      this.treeChanged = true;
+      this.alarm.wake();
+    });
+    let nextScanAt = 0;
     try {
       while (!this.signal.aborted) {
-        await this.refresh();
-        const sent = await this.sendDue();
-        const manifestDue = Date.now() - this.manifests.lastSentAt >= this.config.manifestIntervalMs;
-        if ((sent > 0 || manifestDue) && !this.signal.aborted) await this.sendManifest();
-        const next = Math.min(this.nextDueAt() ?? Infinity, Date.now() + this.config.rescanMs);
+        // A wake for a manifest piece alone needs no rescan.
+        if (this.treeChanged || Date.now() >= nextScanAt || (this.nextDueAt() ?? Infinity) <= Date.now()) {
+          this.treeChanged = false;
+          await this.refresh();
+          nextScanAt = Date.now() + this.config.rescanMs;
+          const sent = await this.sendDue();
+          // What went this cycle, at once; the full manifest follows in pieces over --manifest-interval.
+          if (sent > 0 && !this.signal.aborted) await this.passes.run((out) => this.manifests.sendDelta(out, () => this.objectIds.fresh()));
+        }
+        if (!this.signal.aborted) await this.sendManifestPieces();
+        const next = Math.min(this.nextDueAt() ?? Infinity, nextScanAt, this.manifests.nextPieceAt(this.config.manifestIntervalMs));
         await this.alarm.sleepUntil(next, true);
       }
       await this.emitter.flush();
@@ -145,8 +160,12 @@ export class Sender {
         this.changes.add(change);
       }
     }
+    // Paths the receiver may hold that are gone: the next manifest delta lists them removed.
+    for (const [path, v] of this.versions) if (v.everSent && !versions.has(path)) this.manifests.noteRemoved(path);
+    for (const [path, v] of this.changedAway) if (v.everSent && !versions.has(path)) this.manifests.noteRemoved(path);
     this.versions = versions;
     this.changedAway.clear();
+    this.manifestSource.changed();
   }
 
   /** Ledger, then framing: the due versions in one pass (new versions first), then deletes and renames. */
@@ -181,6 +200,8 @@ export class Sender {
         this.stats.filesSent++;
         this.stats.fileBytesSent += v.file.size;
         this.recorder.sent(v);
+        if (v.sha256) this.manifests.noteSent({ relPath: v.file.relPath, size: v.file.size, mtimeMs: v.file.mtimeMs, sha256: v.sha256 });
+        this.manifestSource.changed();
       });
       return true;
     }
@@ -198,8 +219,10 @@ export class Sender {
     return false;
   }
 
-  private async sendManifest(): Promise<void> {
-    await this.passes.run((out) => this.manifests.send(out, this.versions.values(), this.inventory.dirs, this.objectIds.fresh()));
+  /** Watch mode: the manifest pieces due by now, paced over --manifest-interval. */
+  private async sendManifestPieces(): Promise<void> {
+    if (this.manifests.nextPieceAt(this.config.manifestIntervalMs) > Date.now()) return;
+    await this.passes.run((out) => this.manifests.sendPiecesDue(out, this.manifestSource, () => this.objectIds.fresh(), this.config.manifestIntervalMs));
   }
 
   private nextDueAt(): number | undefined {
