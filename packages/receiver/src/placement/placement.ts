@@ -102,7 +102,11 @@ export class Placement {
   async applyManifest(manifest: Manifest): Promise<void> {
     this.counters.manifests++;
     await this.sync.applyManifest(manifest);
-    log('manifest', { files: manifest.files.length, pass: manifest.pass, missing: this.sync.pendingCount });
+    const s = manifest.scope;
+    log('manifest', {
+      files: manifest.files.length, pass: manifest.pass, missing: this.sync.pendingCount,
+      ...(s?.kind === 'piece' && { cycle: s.cycle, piece: s.index }), ...(s?.kind === 'delta' && { delta: s.seq, removed: s.removed.length }),
+    });
   }
 
   /** An object that could not be decoded, read or placed: counted, logged, and reported with its reason. */
