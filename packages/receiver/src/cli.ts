@@ -64,7 +64,7 @@ async function receive(o: ReceiveOptions): Promise<void> {
       stateDir, maxBuffer: o.maxBuffer, maxPartials: o.workers, partialTtlMs: o.partialTtlMs,
       onSynced: () => o.exitWhenSynced && exitOnce(0, 'synced'),
       onManifest: () => {
-        void saveReport().catch(() => undefined);
+        saveReportSoon();
         // Waiting would change nothing: every file still missing is refused for its name.
         if (o.exitWhenSynced && sync.onlyRefusedLeft) exitOnce(2, 'refused');
       },
@@ -93,6 +93,19 @@ async function receive(o: ReceiveOptions): Promise<void> {
   });
   const buildReport = async (): Promise<ReceiverReport> => ({ ...(await sync.report()), partial: receiver.partialSummary(), expired: receiver.expired });
   const saveReport = async () => writeReport(stateDir, await buildReport());
+  // A manifest comes in pieces: one report at a time, and one more after it if pieces came meanwhile.
+  let saving: Promise<void> | undefined;
+  let saveAgain = false;
+  const saveReportSoon = (): void => {
+    if (saving) return void (saveAgain = true);
+    saving = saveReport().then(() => undefined, () => undefined).finally(() => {
+      saving = undefined;
+      if (saveAgain) {
+        saveAgain = false;
+        saveReportSoon();
+      }
+    });
+  };
 
   // A link that fails or ends leaves the others running; the run ends with the last (as with one).
   const gone = new Set<string>();

@@ -15,20 +15,23 @@ export interface IndexRow {
   path: string;
   announced: { size: number; mtimeMs: number; sha256: Buffer } | undefined;
   verified: { size: number; mtimeMs: number; sha256: Buffer } | undefined;
+  /** Verified by this run of the receiver (an earlier run's word needs a look at the mirror first). */
+  verifiedThisRun: boolean;
   pending: boolean;
   problem: string | undefined;
 }
 
 interface RawRow {
   path: Buffer; a_size: number | null; a_mtime: number | null; a_sha: Buffer | null;
-  v_size: number | null; v_mtime: number | null; v_sha: Buffer | null; pending: number; problem: string | null;
+  v_size: number | null; v_mtime: number | null; v_sha: Buffer | null; v_run: number | null; pending: number; problem: string | null;
 }
 
 export const MIRROR_INDEX_FILE = 'mirror-index.sqlite';
 const PAGE = 1000;
 
-function toRow(r: RawRow): IndexRow {
+function toRow(r: RawRow, run: number): IndexRow {
   return {
+    verifiedThisRun: r.v_run === run,
     path: pathFromBytes(r.path),
     announced: r.a_sha ? { size: r.a_size!, mtimeMs: r.a_mtime!, sha256: r.a_sha } : undefined,
     verified: r.v_sha ? { size: r.v_size!, mtimeMs: r.v_mtime!, sha256: r.v_sha } : undefined,
@@ -48,6 +51,7 @@ function rangeSql(from: string | undefined, to: string | undefined): { where: st
 
 export class MirrorIndex {
   private readonly db: Database.Database;
+  private run = 0;
   private readonly getStmt: Database.Statement<[Buffer], RawRow>;
   private readonly announceStmt: Database.Statement;
   private readonly verifiedStmt: Database.Statement;
@@ -65,7 +69,7 @@ export class MirrorIndex {
         CREATE TABLE IF NOT EXISTS files (
           path BLOB PRIMARY KEY,
           a_size INTEGER, a_mtime REAL, a_sha BLOB,
-          v_size INTEGER, v_mtime REAL, v_sha BLOB,
+          v_size INTEGER, v_mtime REAL, v_sha BLOB, v_run INTEGER,
           pending INTEGER NOT NULL DEFAULT 0,
           problem TEXT
         ) WITHOUT ROWID;
@@ -80,20 +84,25 @@ export class MirrorIndex {
     }
     this.announceStmt = this.db.prepare(`INSERT INTO files (path, a_size, a_mtime, a_sha, pending) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT (path) DO UPDATE SET a_size = excluded.a_size, a_mtime = excluded.a_mtime, a_sha = excluded.a_sha, pending = excluded.pending`);
-    this.verifiedStmt = this.db.prepare(`INSERT INTO files (path, v_size, v_mtime, v_sha) VALUES (?, ?, ?, ?)
-      ON CONFLICT (path) DO UPDATE SET v_size = excluded.v_size, v_mtime = excluded.v_mtime, v_sha = excluded.v_sha`);
+    this.verifiedStmt = this.db.prepare(`INSERT INTO files (path, v_size, v_mtime, v_sha, v_run) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (path) DO UPDATE SET v_size = excluded.v_size, v_mtime = excluded.v_mtime, v_sha = excluded.v_sha, v_run = excluded.v_run`);
     this.pendingStmt = this.db.prepare('UPDATE files SET pending = ? WHERE path = ?');
     this.problemStmt = this.db.prepare(`INSERT INTO files (path, problem) VALUES (?, ?) ON CONFLICT (path) DO UPDATE SET problem = excluded.problem`);
   }
 
-  /** Nothing pending from an earlier run: what is pending is learnt again from this run's manifests. */
+  /**
+   * A new run: nothing pending from an earlier one (what is pending is learnt again from this
+   * run's manifests), and its verifications are only trusted after a look at the mirror.
+   */
   startRun(): void {
     this.db.exec('UPDATE files SET pending = 0 WHERE pending = 1');
+    this.run = Number(this.meta('run') ?? 0) + 1;
+    this.setMeta('run', this.run);
   }
 
   get(path: string): IndexRow | undefined {
     const r = this.getStmt.get(pathToBytes(path));
-    return r && toRow(r);
+    return r && toRow(r, this.run);
   }
 
   /** A piece: the range now holds exactly `listed` as announced (each with whether it is pending). */
@@ -120,7 +129,7 @@ export class MirrorIndex {
   }
 
   setVerified(path: string, v: { size: number; mtimeMs: number; sha256: Buffer } | undefined): void {
-    if (v) this.verifiedStmt.run(pathToBytes(path), v.size, v.mtimeMs, v.sha256);
+    if (v) this.verifiedStmt.run(pathToBytes(path), v.size, v.mtimeMs, v.sha256, this.run);
     else this.db.prepare('UPDATE files SET v_size = NULL, v_mtime = NULL, v_sha = NULL WHERE path = ?').run(pathToBytes(path));
   }
 
@@ -157,7 +166,7 @@ export class MirrorIndex {
     let page = first.all() as RawRow[];
     while (page.length > 0) {
       const last = page[page.length - 1]!.path;
-      for (const r of page) yield toRow(r);
+      for (const r of page) yield toRow(r, this.run);
       if (page.length < PAGE) return;
       page = next.all(last) as RawRow[];
     }

@@ -168,9 +168,13 @@ export class SyncTracker {
     });
   }
 
-  /** True if the mirror already holds exactly this version: its data need not be assembled. */
+  /**
+   * True if this run verified exactly this version in the mirror: its data need not be assembled.
+   * An earlier run's verification does not count here (the mirror may have been emptied since):
+   * `isInPlace` looks first.
+   */
   holds(header: ObjectHeader): boolean {
-    return this.matchesVerified(header);
+    return this.matchesVerified(header) && this.index.get(header.path)!.verifiedThisRun;
   }
 
   /** Looks in the mirror (hashing once if needed) for exactly this version. */
