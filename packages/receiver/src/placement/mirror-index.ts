@@ -57,6 +57,10 @@ export class MirrorIndex {
   private readonly verifiedStmt: Database.Statement;
   private readonly pendingStmt: Database.Statement;
   private readonly problemStmt: Database.Statement;
+  private readonly placedStmt: Database.Statement;
+  private readonly unverifyStmt: Database.Statement;
+  private readonly clearProblemStmt: Database.Statement;
+  private readonly unannounceStmt: Database.Statement;
 
   /** `file`: the index's path, or ':memory:' (tests, `verify` of nothing). */
   constructor(file: string, options: { readonly?: boolean } = {}) {
@@ -80,6 +84,7 @@ export class MirrorIndex {
     this.getStmt = this.db.prepare('SELECT * FROM files WHERE path = ?');
     if (options.readonly) {
       this.announceStmt = this.verifiedStmt = this.pendingStmt = this.problemStmt = this.getStmt;
+      this.placedStmt = this.unverifyStmt = this.clearProblemStmt = this.unannounceStmt = this.getStmt;
       return;
     }
     this.announceStmt = this.db.prepare(`INSERT INTO files (path, a_size, a_mtime, a_sha, pending) VALUES (?, ?, ?, ?, ?)
@@ -88,6 +93,13 @@ export class MirrorIndex {
       ON CONFLICT (path) DO UPDATE SET v_size = excluded.v_size, v_mtime = excluded.v_mtime, v_sha = excluded.v_sha, v_run = excluded.v_run`);
     this.pendingStmt = this.db.prepare('UPDATE files SET pending = ? WHERE path = ?');
     this.problemStmt = this.db.prepare(`INSERT INTO files (path, problem) VALUES (?, ?) ON CONFLICT (path) DO UPDATE SET problem = excluded.problem`);
+    this.placedStmt = this.db.prepare(`INSERT INTO files (path, v_size, v_mtime, v_sha, v_run) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (path) DO UPDATE SET v_size = excluded.v_size, v_mtime = excluded.v_mtime, v_sha = excluded.v_sha, v_run = excluded.v_run, problem = NULL,
+        pending = CASE WHEN pending = 1 AND a_sha IS excluded.v_sha AND a_size IS excluded.v_size AND abs(a_mtime - excluded.v_mtime) < 1 THEN 0 ELSE pending END
+      RETURNING pending`);
+    this.unverifyStmt = this.db.prepare('UPDATE files SET v_size = NULL, v_mtime = NULL, v_sha = NULL WHERE path = ?');
+    this.clearProblemStmt = this.db.prepare('UPDATE files SET problem = NULL WHERE path = ? AND problem IS NOT NULL');
+    this.unannounceStmt = this.db.prepare('UPDATE files SET a_size = NULL, a_mtime = NULL, a_sha = NULL, pending = 0 WHERE path = ?');
   }
 
   /**
@@ -119,8 +131,7 @@ export class MirrorIndex {
   applyDelta(listed: { file: Announced; pending: boolean }[], removed: string[]): void {
     this.db.transaction(() => {
       for (const { file, pending } of listed) this.announce(file, pending);
-      const unannounce = this.db.prepare('UPDATE files SET a_size = NULL, a_mtime = NULL, a_sha = NULL, pending = 0 WHERE path = ?');
-      for (const p of removed) unannounce.run(pathToBytes(p));
+      for (const p of removed) this.unannounceStmt.run(pathToBytes(p));
     })();
   }
 
@@ -130,7 +141,7 @@ export class MirrorIndex {
 
   setVerified(path: string, v: { size: number; mtimeMs: number; sha256: Buffer } | undefined): void {
     if (v) this.verifiedStmt.run(pathToBytes(path), v.size, v.mtimeMs, v.sha256, this.run);
-    else this.db.prepare('UPDATE files SET v_size = NULL, v_mtime = NULL, v_sha = NULL WHERE path = ?').run(pathToBytes(path));
+    else this.unverifyStmt.run(pathToBytes(path));
   }
 
   setPending(path: string, pending: boolean): void {
@@ -139,7 +150,18 @@ export class MirrorIndex {
 
   setProblem(path: string, problem: string | undefined): void {
     if (problem !== undefined) this.problemStmt.run(pathToBytes(path), problem);
-    else this.db.prepare('UPDATE files SET problem = NULL WHERE path = ? AND problem IS NOT NULL').run(pathToBytes(path));
+    else this.clearProblemStmt.run(pathToBytes(path));
+  }
+
+  /**
+   * A file placed and verified: its verification kept, its problem cleared, and no longer pending
+   * if it is the announced version. Returns whether it was pending and is not any more. One statement.
+   */
+  placed(path: string, v: { size: number; mtimeMs: number; sha256: Buffer }): boolean {
+    const key = pathToBytes(path);
+    const before = this.getStmt.get(key)?.pending ?? 0;
+    const after = (this.placedStmt.get(key, v.size, v.mtimeMs, v.sha256, this.run) as { pending: number }).pending;
+    return before === 1 && after === 0;
   }
 
   pendingCount(): number {

@@ -140,20 +140,15 @@ export class SyncTracker {
     return this.complete || this.covered.some((r) => inPieceRange(path, r.from, r.to));
   }
 
-  private matchesVerified(f: { path: string; size: number; mtimeMs: number; sha256: Buffer }): boolean {
-    const v = this.index.get(f.path)?.verified;
-    return !!v && v.size === f.size && sameMtime(v.mtimeMs, f.mtimeMs) && v.sha256.equals(f.sha256);
+  private matchesVerified(f: { path: string; size: number; mtimeMs: number; sha256: Buffer }, thisRun = false): boolean {
+    const row = this.index.get(f.path);
+    const v = row?.verified;
+    return !!v && (!thisRun || row.verifiedThisRun) && v.size === f.size && sameMtime(v.mtimeMs, f.mtimeMs) && v.sha256.equals(f.sha256);
   }
 
   /** A verified file was placed: remember its hash and tick it off. */
   placed(path: string, size: number, mtimeMs: number, sha256: Buffer): void {
-    this.index.setVerified(path, { size, mtimeMs, sha256 });
-    this.index.setProblem(path, undefined);
-    const row = this.index.get(path);
-    if (row?.pending && row.announced && this.matchesVerified({ path, ...row.announced })) {
-      this.index.setPending(path, false);
-      this.pending--;
-    }
+    if (this.index.placed(path, { size, mtimeMs, sha256 })) this.pending--;
   }
 
   /** A rename or copy put a file in place: tick it off if it is what the manifest wants. */
@@ -174,7 +169,7 @@ export class SyncTracker {
    * `isInPlace` looks first.
    */
   holds(header: ObjectHeader): boolean {
-    return this.matchesVerified(header) && this.index.get(header.path)!.verifiedThisRun;
+    return this.matchesVerified(header, true);
   }
 
   /** Looks in the mirror (hashing once if needed) for exactly this version. */
