@@ -47,6 +47,8 @@ test('a full cycle goes in pieces of bounded size whose ranges chain from the fi
   const source = new ListSource(names.map(listed), ['a', 'b', 'z', 'é', 'y-empty']);
   const pieces = await capture((s, out, ids) => s.sendFull(out, source, ids), 3);
   assert.equal(pieces.length, 3);
+  const exact = await capture((s, out, ids) => s.sendFull(out, new ListSource(names.slice(0, 6).map(listed), []), ids), 3);
+  assert.equal(exact.length, 2, 'a tree that fills its pieces exactly has no empty last piece');
   let after: string | undefined;
   for (const [i, p] of pieces.entries()) {
     assert.ok(p.scope?.kind === 'piece');

@@ -134,8 +134,10 @@ export class ManifestSender {
     }
     const c = this.cursor;
     const limit = this.pieceFiles;
-    let files = source.listedFiles(c.after, limit);
-    let last = files.length < limit;
+    // One more than a piece holds says whether another piece follows (no empty last piece).
+    let files = source.listedFiles(c.after, limit + 1);
+    let last = files.length <= limit;
+    if (!last) files = files.slice(0, limit);
     let to = last ? undefined : files[files.length - 1]!.relPath;
     const allDirs = source.dirs();
     let dirs = dirsIn(allDirs, c.after, to);
