@@ -12,9 +12,9 @@ export {
 } from './superframe.js';
 export { StreamDeframer } from './deframer.js';
 export {
-  chunkCountFor, decodeChange, decodeHeartbeat, decodeManifest, decodeObjectHeader,
-  encodeChange, encodeHeartbeat, encodeManifest, encodeObjectHeader,
-  type Change, type Heartbeat, type Manifest, type ManifestFile, type ObjectHeader,
+  chunkCountFor, comparePaths, decodeChange, decodeHeartbeat, decodeManifest, decodeObjectHeader,
+  encodeChange, encodeHeartbeat, encodeManifest, encodeObjectHeader, inPieceRange, MAX_MANIFEST_PART_ENTRIES,
+  type Change, type Heartbeat, type Manifest, type ManifestFile, type ManifestScope, type ObjectHeader,
 } from './messages.js';
 export {
   FEC_MAX_K, fecBlockCount, fecBlockRange, fecEnabled, fecEncode, fecParityCount, fecRebuild, fecShardSize, formatFec, parseFec,

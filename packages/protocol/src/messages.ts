@@ -2,7 +2,7 @@ import { Packr } from 'msgpackr';
 import { MAX_PAYLOAD } from './constants.js';
 import { ProtocolError } from './errors.js';
 import { fecLayoutProblem } from './fec.js';
-import { pathFromWire, pathToWire } from './path-bytes.js';
+import { pathFromWire, pathToBytes, pathToWire } from './path-bytes.js';
 
 // Plain maps and arrays only: no records, no extensions, so a hostile payload decodes to data, never to behaviour.
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false, bundleStrings: false });
@@ -42,13 +42,41 @@ export interface ManifestFile {
   sha256: Buffer;
 }
 
-/** Every file and directory the sender holds at the end of a pass. */
+/**
+ * What a manifest covers. A piece: one range of a full manifest cycle, paths strictly after
+ * `from` (undefined: from the first) up to and including `to` (undefined: to the last), in wire
+ * byte order (`comparePaths`); it lists every file ever sent and every directory in that range, so
+ * it is usable alone. `count` is the number of pieces of the cycle, 0 until the sender knows it
+ * (a paced cycle learns it at its last piece). An old whole manifest decodes as piece 0 of 1
+ * covering everything. A delta: files sent and paths removed since the previous delta, numbered.
+ */
+export type ManifestScope =
+  | { kind: 'piece'; cycle: number; index: number; count: number; from?: string; to?: string }
+  | { kind: 'delta'; seq: number; removed: string[] };
+
+/** Every file and directory the sender holds at the end of a pass, or one piece or delta of them. */
 export interface Manifest {
   createdAt: number;
   pass: number;
   passes: number;
   files: ManifestFile[];
   dirs: string[];
+  /** Absent when encoding: a whole manifest (one piece covering everything). */
+  scope?: ManifestScope;
+}
+
+/** Entries (files + dirs + removed paths) one piece or delta may carry: bounds what decoding one costs. */
+export const MAX_MANIFEST_PART_ENTRIES = 200_000;
+
+/** Wire byte order of two paths (what `from`/`to` of a piece mean). */
+export function comparePaths(a: string, b: string): number {
+  return Buffer.compare(pathToBytes(a), pathToBytes(b));
+}
+
+/** True if `p` lies in the range of a piece: after `from`, up to and including `to`. */
+export function inPieceRange(p: string, from: string | undefined, to: string | undefined): boolean {
+  const bytes = pathToBytes(p);
+  return (from === undefined || Buffer.compare(bytes, pathToBytes(from)) > 0) && (to === undefined || Buffer.compare(bytes, pathToBytes(to)) <= 0);
 }
 
 export interface Heartbeat {
@@ -157,26 +185,53 @@ export function decodeObjectHeader(payload: Uint8Array): ObjectHeader {
 }
 
 export function encodeManifest(m: Manifest): Buffer {
+  const scope = m.scope;
   return packr.pack({
     createdAt: m.createdAt, pass: m.pass, passes: m.passes,
     files: m.files.map((f) => [pathToWire(f.path), f.size, f.mtimeMs, f.sha256]),
     dirs: m.dirs.map(pathToWire),
+    ...(scope?.kind === 'piece' && {
+      piece: [scope.cycle, scope.index, scope.count, scope.from === undefined ? null : pathToWire(scope.from), scope.to === undefined ? null : pathToWire(scope.to)],
+    }),
+    ...(scope?.kind === 'delta' && { delta: [scope.seq, scope.removed.map(pathToWire)] }),
   });
 }
 
 export function decodeManifest(payload: Uint8Array): Manifest {
   const m = decode(payload, 'manifest');
   if (!Array.isArray(m.files) || !Array.isArray(m.dirs)) throw new ProtocolError('bad manifest lists');
-  return {
-    createdAt: num(m.createdAt, 'manifest time'),
-    pass: int(m.pass, 'pass'),
-    passes: int(m.passes, 'passes'),
-    files: m.files.map((f: unknown) => {
-      if (!Array.isArray(f) || f.length !== 4) throw new ProtocolError('bad manifest entry');
-      return { path: path(f[0], 'path'), size: int(f[1], 'size'), mtimeMs: num(f[2], 'mtime'), sha256: hash(f[3], 'sha256') };
-    }),
-    dirs: m.dirs.map((d: unknown) => path(d, 'dir')),
-  };
+  const pass = int(m.pass, 'pass');
+  const scope = decodeScope(m, pass);
+  // A piece or a delta is small (the sender keeps them to about 10,000 files); only an old whole manifest may be large.
+  const entries = m.files.length + m.dirs.length + (scope.kind === 'delta' ? scope.removed.length : 0);
+  if ((m.piece !== undefined || m.delta !== undefined) && entries > MAX_MANIFEST_PART_ENTRIES) throw new ProtocolError('manifest piece too large');
+  const files = m.files.map((f: unknown) => {
+    if (!Array.isArray(f) || f.length !== 4) throw new ProtocolError('bad manifest entry');
+    return { path: path(f[0], 'path'), size: int(f[1], 'size'), mtimeMs: num(f[2], 'mtime'), sha256: hash(f[3], 'sha256') };
+  });
+  const dirs = m.dirs.map((d: unknown) => path(d, 'dir'));
+  if (scope.kind === 'piece' && (scope.from !== undefined || scope.to !== undefined)) {
+    for (const p of [...files.map((f) => f.path), ...dirs]) if (!inPieceRange(p, scope.from, scope.to)) throw new ProtocolError('manifest piece lists a path outside its range');
+  }
+  return { createdAt: num(m.createdAt, 'manifest time'), pass, passes: int(m.passes, 'passes'), files, dirs, scope };
+}
+
+function decodeScope(m: Record<string, unknown>, pass: number): ManifestScope {
+  if (m.piece !== undefined && m.delta !== undefined) throw new ProtocolError('manifest is both a piece and a delta');
+  if (m.delta !== undefined) {
+    if (!Array.isArray(m.delta) || m.delta.length !== 2 || !Array.isArray(m.delta[1])) throw new ProtocolError('bad manifest delta');
+    if (m.delta[1].length > MAX_MANIFEST_PART_ENTRIES) throw new ProtocolError('manifest piece too large');
+    return { kind: 'delta', seq: int(m.delta[0], 'delta number'), removed: m.delta[1].map((p: unknown) => path(p, 'removed path')) };
+  }
+  if (m.piece === undefined) return { kind: 'piece', cycle: pass, index: 0, count: 1 };
+  if (!Array.isArray(m.piece) || m.piece.length !== 5) throw new ProtocolError('bad manifest piece');
+  const [cycle, index, count, from, to] = m.piece as unknown[];
+  const scope: ManifestScope = { kind: 'piece', cycle: int(cycle, 'cycle'), index: int(index, 'piece index'), count: int(count, 'piece count') };
+  if (scope.count !== 0 && scope.index >= scope.count) throw new ProtocolError('bad piece index');
+  if (from !== null) scope.from = path(from, 'piece start');
+  if (to !== null) scope.to = path(to, 'piece end');
+  if (scope.from !== undefined && scope.to !== undefined && comparePaths(scope.from, scope.to) >= 0) throw new ProtocolError('bad piece range');
+  return scope;
 }
 
 export function encodeHeartbeat(h: Heartbeat): Buffer {

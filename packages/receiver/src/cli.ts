@@ -18,10 +18,10 @@ import type { ReceiverReport } from '@diodesync/protocol';
 import { reserveReportSpace, writeReport } from './operations/report.js';
 import { finalCode, logExit, stopStep } from './operations/shutdown.js';
 import { printStatus, writeStatus, type ReceiverStatus } from './operations/status.js';
-import { keepManifest } from './operations/last-manifest.js';
 import { runVerify } from './operations/verify.js';
 import { ChangeApplier } from './placement/change-applier.js';
 import { DestTree } from './placement/dest-tree.js';
+import { openMirrorIndex } from './operations/last-manifest.js';
 import { SyncTracker } from './placement/sync-tracker.js';
 import { Receiver } from './receiver.js';
 import { StreamDelivery } from './streams/stream-delivery.js';
@@ -47,7 +47,8 @@ async function receive(o: ReceiveOptions): Promise<void> {
   const tree = new DestTree(dest);
   const changes = new ChangeApplier(tree, path.join(stateDir, 'quarantine'), o.applyDeletes, o.quarantineDays);
   every(QUARANTINE_CHECK_EVERY_MS, () => void changes.expireQuarantine(), { now: true });
-  const sync = new SyncTracker(tree, o.portableNames);
+  // What the sender announces and what the mirror holds, on disk: memory stays flat in the tree size.
+  const sync = new SyncTracker(tree, o.portableNames, openMirrorIndex(stateDir));
   await removeStaleJsonTemps(stateDir);
   await reserveReportSpace(stateDir);
   const streams = parseOrUsage(() => new StreamDelivery(o.deliver));
@@ -63,11 +64,10 @@ async function receive(o: ReceiveOptions): Promise<void> {
       stateDir, maxBuffer: o.maxBuffer, maxPartials: o.workers, partialTtlMs: o.partialTtlMs,
       onSynced: () => o.exitWhenSynced && exitOnce(0, 'synced'),
       onManifest: () => {
-        void saveReport().catch(() => undefined);
+        saveReportSoon();
         // Waiting would change nothing: every file still missing is refused for its name.
         if (o.exitWhenSynced && sync.onlyRefusedLeft) exitOnce(2, 'refused');
       },
-      keepManifest: (encoded) => keepManifest(stateDir, encoded).catch((err: NodeJS.ErrnoException) => log('manifest-not-kept', { error: err.code ?? err.message })),
       onHeartbeat: (sessionId, hb) => {
         log('heartbeat', { session: sessionId.toString(16), host: hb.host });
         watchdog.heartbeat(sessionId, hb.intervalMs, hb.host);
@@ -93,6 +93,19 @@ async function receive(o: ReceiveOptions): Promise<void> {
   });
   const buildReport = async (): Promise<ReceiverReport> => ({ ...(await sync.report()), partial: receiver.partialSummary(), expired: receiver.expired });
   const saveReport = async () => writeReport(stateDir, await buildReport());
+  // A manifest comes in pieces: one report at a time, and one more after it if pieces came meanwhile.
+  let saving: Promise<void> | undefined;
+  let saveAgain = false;
+  const saveReportSoon = (): void => {
+    if (saving) return void (saveAgain = true);
+    saving = saveReport().then(() => undefined, () => undefined).finally(() => {
+      saving = undefined;
+      if (saveAgain) {
+        saveAgain = false;
+        saveReportSoon();
+      }
+    });
+  };
 
   // A link that fails or ends leaves the others running; the run ends with the last (as with one).
   const gone = new Set<string>();

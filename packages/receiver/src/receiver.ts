@@ -40,8 +40,6 @@ export interface ReceiverConfig extends AssemblerSettings, IntakeSettings {
   onManifest?: () => void;
   /** Applies delete and rename announcements; without it they are counted as unsupported. */
   changes?: ChangeApplier;
-  /** Called with each verified manifest as it came off the wire, to keep the last one (`diode-receive verify` reads it). */
-  keepManifest?: (encoded: Buffer) => Promise<void>;
   /** Called for each valid heartbeat of the newest sender session (the link watchdog listens). */
   onHeartbeat?: (sessionId: number, heartbeat: Heartbeat) => void;
   /** Pass-through stream records (streams/StreamDelivery); without it they are counted as unsupported. */
@@ -104,7 +102,6 @@ export class Receiver {
         case 'manifest':
           await this.assembler.drop(id, partial);
           await this.placement.applyManifest(verdict.manifest);
-          await this.config.keepManifest?.(verdict.encoded);
           this.config.onManifest?.();
           break;
         case 'in-place':

@@ -12,8 +12,7 @@ import { HeartbeatTimer, type HeartbeatCounters } from './heartbeat.js';
 import { DirWatcher } from './inventory/dir-watcher.js';
 import type { InventoryOptions } from './inventory/inventory.js';
 import { ManifestIds } from './inventory/object-ids.js';
-import type { SourceFile } from './inventory/scan.js';
-import { allListedFiles, LedgerManifestSource } from './ledger/manifest-source.js';
+import { LedgerManifestSource } from './ledger/manifest-source.js';
 import { Schedule, type ScheduleOptions } from './ledger/schedule.js';
 import { SendRecorder } from './ledger/send-recorder.js';
 import { TreeSync, type SyncOutcome } from './ledger/tree-sync.js';
@@ -95,7 +94,7 @@ export class Sender {
     this.alarm = new Alarm(signal);
   }
 
-  /** Cycles through the tree so far, each ended by a manifest (the metrics' passes). */
+  /** Full manifest cycles begun so far (the metrics' passes). */
   get cycles(): number {
     return this.manifests.cycle;
   }
@@ -110,7 +109,7 @@ export class Sender {
         if (this.signal.aborted) break;
         // Not while files are still settling: a receiver waiting for --exit-when-synced would take
         // a manifest without them for the whole tree.
-        if (this.tree.settlingUntil === undefined) await this.sendManifest();
+        if (this.tree.settlingUntil === undefined) await this.passes.run((out) => this.manifests.sendFull(out, this.manifestSource, () => this.manifestIds.fresh()));
         const next = this.nextDueAt();
         if (next === undefined) break;
         await this.alarm.sleepUntil(next);
@@ -178,9 +177,10 @@ export class Sender {
           });
         }
         const sent = await this.sendDue();
-        const manifestDue = Date.now() - this.manifests.lastSentAt >= this.config.manifestIntervalMs;
-        if ((sent > 0 || manifestDue) && !this.signal.aborted) await this.sendManifest();
-        let next = Math.min(this.nextDueAt() ?? Infinity, this.manifests.lastSentAt + this.config.manifestIntervalMs, Date.now() + LEDGER_CHECK_MS);
+        // What went this turn, at once; the full manifest follows in pieces paced over --manifest-interval.
+        if (sent > 0 && !this.signal.aborted) await this.passes.run((out) => this.manifests.sendDelta(out, () => this.manifestIds.fresh()));
+        if (!this.signal.aborted) await this.sendManifestPieces();
+        let next = Math.min(this.nextDueAt() ?? Infinity, this.manifests.nextPieceAt(this.config.manifestIntervalMs), Date.now() + LEDGER_CHECK_MS);
         if (!walking) next = Math.min(next, pacer.nextWalkAt);
         if (watcher?.dirtySince !== undefined) next = Math.min(next, watcher.dirtySince + EVENT_DEBOUNCE_MS);
         await this.alarm.sleepUntil(next, true);
@@ -207,7 +207,10 @@ export class Sender {
 
   /** Deletes and renames found by a walk or a look at some paths go out; versions looked at again may be sent again. */
   private applyChanges(outcome: SyncOutcome, paths?: readonly string[]): void {
-    for (const { change } of outcome.changes) this.changes.add(change);
+    for (const { change } of outcome.changes) {
+      this.changes.add(change);
+      this.manifests.noteRemoved(change.path); // the next delta says so; the new path of a rename comes with the pieces
+    }
     if (!paths) return;
     // Looked at again: sendable again, unless still being written (then it keeps waiting, without a wake-up).
     for (const [id, { path }] of this.changedAway) {
@@ -266,6 +269,7 @@ export class Sender {
         this.stats.filesSent++;
         this.stats.fileBytesSent += v.file.size;
         this.recorder.sent(v);
+        if (v.sha256) this.manifests.noteSent({ relPath: v.file.relPath, size: v.file.size, mtimeMs: v.file.mtimeMs, sha256: v.sha256 });
       });
       return true;
     }
@@ -287,19 +291,10 @@ export class Sender {
     this.changedAway.set(id, { path: relPath, sha256: everSent ? sha256 : undefined });
   }
 
-  /**
-   * The listed files come from the ledger a page at a time (ledger/manifest-source.ts), lazily;
-   * today's ManifestSender still gathers them all before encoding (a million files: about 1 GB
-   * for a moment), which the paged manifest of issue 18 replaces.
-   */
-  private async sendManifest(): Promise<void> {
-    const source = this.manifestSource;
-    function* listed() {
-      for (const f of allListedFiles(source)) {
-        yield { file: { relPath: f.relPath, size: f.size, mtimeMs: f.mtimeMs } as SourceFile, sha256: f.sha256, everSent: true };
-      }
-    }
-    await this.passes.run((out) => this.manifests.send(out, listed(), [...source.dirs()], this.manifestIds.fresh()));
+  /** Watch mode: the manifest pieces due by now, paced over --manifest-interval. */
+  private async sendManifestPieces(): Promise<void> {
+    if (this.manifests.nextPieceAt(this.config.manifestIntervalMs) > Date.now()) return;
+    await this.passes.run((out) => this.manifests.sendPiecesDue(out, this.manifestSource, () => this.manifestIds.fresh(), this.config.manifestIntervalMs));
   }
 
   private nextDueAt(): number | undefined {

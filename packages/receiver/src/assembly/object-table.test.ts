@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ObjectHeader } from '@diodesync/protocol';
-import { MAX_WIRE_IDS, ObjectTable, contentId } from './object-table.js';
+import { MAX_COMPLETED, MAX_WIRE_IDS, ObjectTable, contentId } from './object-table.js';
 
 const version = (path: string, size: number, kind: ObjectHeader['kind'] = 'file'): ObjectHeader => ({
   kind, path, size, mtimeMs: 0, mode: 0o644, sha256: Buffer.alloc(32, size), chunkSize: 1024, chunkCount: 1, version: 0, fecK: 0, fecM: 0,
@@ -41,4 +41,12 @@ test('the content id names the content, whatever wire id brought it', () => {
   assert.equal(contentId(version('a', 1)), contentId({ ...version('a', 1), version: 7, fecK: 20, fecM: 4 }));
   assert.notEqual(contentId(version('a', 1)), contentId(version('b', 1)));
   assert.notEqual(contentId(version('a', 1)), contentId({ ...version('a', 1), chunkSize: 2048 }));
+});
+
+test('completed objects are bounded: the least recently completed go first', () => {
+  const table = new ObjectTable();
+  const versions = Array.from({ length: MAX_COMPLETED + 1 }, (_, i) => version(`f${i}`, 1));
+  for (const v of versions) table.markCompleted(contentId(v), v);
+  assert.ok(!table.isCompleted(contentId(versions[0]!)), 'the oldest is forgotten');
+  assert.ok(table.isCompleted(contentId(versions[1]!)) && table.isCompleted(contentId(versions[MAX_COMPLETED]!)));
 });

@@ -4,6 +4,12 @@ import type { PartialObject } from './partial-object.js';
 
 /** Wire ids remembered; the oldest go first (a live object's next header copy brings its id back). */
 export const MAX_WIRE_IDS = 65_536;
+/**
+ * Completed objects remembered; the oldest go first, so memory does not grow with the tree. One
+ * forgotten is still known: its next header finds the version verified in the mirror's index
+ * (`holds`), and is marked completed again.
+ */
+export const MAX_COMPLETED = 65_536;
 
 /** How frames name their object on the wire: "session:objectId". */
 export function wireIdOf(h: FrameHeader): string {
@@ -22,7 +28,7 @@ export function contentId(h: ObjectHeader): string {
 /**
  * What the assembler knows of objects, every table bounded: which content a wire id names
  * (the least recently announced go first), the objects being assembled or verified, and the
- * objects completed (one per path, so the set stays as large as the mirror).
+ * objects completed recently (one per path, the least recently completed go first).
  */
 export class ObjectTable {
   /** Wire id -> content id (objects of several sessions may share one). */
@@ -54,12 +60,16 @@ export class ObjectTable {
   }
 
   markCompleted(id: string, header: ObjectHeader): void {
+    this.completed.delete(id); // re-inserted last: the oldest are the least recently completed
     this.completed.add(id);
+    if (this.completed.size > MAX_COMPLETED) this.completed.delete(this.completed.keys().next().value!);
     if (header.kind !== 'file') return;
     // A newer version of the path supersedes the older one: forget it, so the set stays as large as the mirror.
     const previous = this.completedPaths.get(header.path);
     if (previous !== undefined && previous !== id) this.completed.delete(previous);
+    this.completedPaths.delete(header.path);
     this.completedPaths.set(header.path, id);
+    if (this.completedPaths.size > MAX_COMPLETED) this.completedPaths.delete(this.completedPaths.keys().next().value!);
   }
 
   /** The mirror lost this file (an operator removed it): accept its data again. */

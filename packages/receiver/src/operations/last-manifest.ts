@@ -1,20 +1,22 @@
-import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import * as path from 'node:path';
+import { UsageError } from '@diodesync/cli-kit';
 import { decodeManifest, type Manifest } from '@diodesync/protocol';
+import { MIRROR_INDEX_FILE, MirrorIndex } from '../placement/mirror-index.js';
 
-/** The last verified manifest, as it came off the wire (msgpack): what `diode-receive verify` compares the mirror with. */
+/** An older receiver's last whole manifest (msgpack): `diode-receive verify` reads it where a state directory has no index. */
 export const MANIFEST_FILE = 'last-manifest.msgpack';
 
-/** Keeps a manifest through a temp file and a rename: a reader sees the previous one or this one, never half. */
-export async function keepManifest(stateDir: string, encoded: Buffer): Promise<void> {
-  const target = path.join(stateDir, MANIFEST_FILE);
-  const temp = `${target}.tmp`;
+/**
+ * Opens (or makes) the receiver's index of the tree, `<state>/mirror-index.sqlite`: what the
+ * sender announced, what is verified in place, what is pending; `diode-receive verify` reads it.
+ */
+export function openMirrorIndex(stateDir: string): MirrorIndex {
+  const file = path.join(stateDir, MIRROR_INDEX_FILE);
   try {
-    await writeFile(temp, encoded);
-    await rename(temp, target);
+    return new MirrorIndex(file);
   } catch (err) {
-    await rm(temp, { force: true }).catch(() => undefined);
-    throw err;
+    throw new UsageError(`cannot open the index '${file}': ${(err as Error).message}`);
   }
 }
 

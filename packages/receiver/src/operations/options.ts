@@ -57,7 +57,7 @@ export async function parseCommandLine(args: string[]): Promise<Command> {
     .command('status', "show a receiver's counters, queues and link state", (y) => y
       .option('state', { type: 'string', demandOption: true, describe: 'the receiver state directory' })
       .option('json', { type: 'boolean', default: false, describe: 'print JSON' }))
-    .command('verify <dest-dir>', 'compare the mirror with the last manifest the receiver kept: missing, outdated, unexpected files; exit 0 if it matches, 2 if not', (y) => y
+    .command('verify <dest-dir>', 'compare the mirror with what the sender announced, as the receiver keeps it in its index: missing, outdated, unexpected files; exit 0 if it matches, 2 if not', (y) => y
       .positional('dest-dir', { type: 'string', describe: 'the mirror directory', demandOption: true })
       .option('state', { type: 'string', describe: "the receiver's state directory (default: as the receiver finds it for dest-dir)" })
       .option('json', { type: 'boolean', default: false, describe: 'print JSON' }))
@@ -66,7 +66,7 @@ export async function parseCommandLine(args: string[]): Promise<Command> {
       .positional('dest-dir', { type: 'string', describe: 'mirror directory (created if missing)' })
       .option('listen', { type: 'string', demandOption: true, describe: 'where frames arrive: udp://HOST:PORT (unicast or multicast group), tcp-listen://HOST:PORT, tcp://HOST:PORT (appliance high side), - for stdin, capture://IFACE[:PORT] (a tap: promiscuous packet capture, needs CAP_NET_RAW), pcap:FILE[:PORT] or pcap:- (a pcap/pcapng capture); give it again for more links (NAME=URL names one): a frame is used once, whichever link brings it' })
       .option('multicast-interface', { type: 'string', describe: 'local address of the interface to join a multicast group on' })
-      .option('state', { type: 'string', describe: 'receiver state: partial files, report, status, last manifest (default: $STATE_DIRECTORY/<dest name>-<hash> under systemd, else $XDG_STATE_HOME/diodesync/<dest name>-<hash>; an existing .<dest>.diodesync beside dest-dir is kept). Keep it on the mirror\'s file system: placing a file is then a rename, not a copy' })
+      .option('state', { type: 'string', describe: 'receiver state: partial files, report, status, the mirror index (default: $STATE_DIRECTORY/<dest name>-<hash> under systemd, else $XDG_STATE_HOME/diodesync/<dest name>-<hash>; an existing .<dest>.diodesync beside dest-dir is kept). Keep it on the mirror\'s file system: placing a file is then a rename, not a copy' })
       .option('exit-when-synced', { type: 'boolean', default: false, describe: "exit 0 once every file of the sender's manifest is present and verified" })
       .option('timeout', { type: 'string', default: '0', describe: 'with --exit-when-synced: give up after this many seconds (or 90s, 10m, 2h), write the report, exit 2 (0 = never)' })
       .option('io', { type: 'string', default: 'auto', choices: ['auto', 'mmsg', 'dgram'], describe: 'UDP path: mmsg (recvmmsg, many datagrams per call), dgram (node:dgram); auto = the best this host has' })

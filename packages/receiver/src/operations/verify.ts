@@ -1,11 +1,15 @@
 import { UsageError } from '@diodesync/cli-kit';
 import { printablePath, type ManifestFile } from '@diodesync/protocol';
+import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import * as path from 'node:path';
 import { DestTree } from '../placement/dest-tree.js';
+import { MIRROR_INDEX_FILE, MirrorIndex } from '../placement/mirror-index.js';
 import { readKeptManifest } from './last-manifest.js';
 
 /**
- * `diode-receive verify DEST`: the mirror against the last manifest the receiver kept. Every file
- * of the manifest is looked at (size, mtime, then SHA-256 read from disk), and every file of the
+ * `diode-receive verify DEST`: the mirror against what the sender announced, as the receiver's
+ * index keeps it (or an older receiver's last whole manifest). Every file announced is looked at (size, mtime, then SHA-256 read from disk), and every file of the
  * mirror the manifest does not list is named. Exit 0 when they match, 2 when not.
  */
 
@@ -32,6 +36,9 @@ async function compare(tree: DestTree, file: ManifestFile): Promise<VerifyResult
 }
 
 export async function verifyMirror(dest: string, stateDir: string): Promise<VerifyResult> {
+  const indexFile = path.join(stateDir, MIRROR_INDEX_FILE);
+  if (existsSync(indexFile)) return verifyAgainstIndex(dest, indexFile);
+  // A state directory of an older receiver: its last whole manifest.
   const kept = await readKeptManifest(stateDir).catch((err: Error) => {
     throw new UsageError(`cannot read the manifest kept in '${stateDir}': ${(err as NodeJS.ErrnoException).code ?? err.message}`);
   });
@@ -41,14 +48,45 @@ export async function verifyMirror(dest: string, stateDir: string): Promise<Veri
     dest, manifestCreatedAt: new Date(kept.manifest.createdAt).toISOString(), manifestKeptAt: kept.keptAt.toISOString(),
     files: kept.manifest.files.length, missing: [], outdated: [], unexpected: [],
   };
-  for (const file of kept.manifest.files) {
-    const why = await compare(tree, file).catch(() => 'missing' as const);
-    if (why === 'missing') result.missing.push(file.path);
-    else if (why) result.outdated.push({ path: file.path, why });
-  }
+  for (const file of kept.manifest.files) await check(tree, file, result);
   const listed = new Set(kept.manifest.files.map((f) => f.path));
   result.unexpected = (await tree.listFiles()).filter((p) => !listed.has(p));
   return result;
+}
+
+/** The mirror against the receiver's index: announced files read a page at a time, the mirror walked once. */
+async function verifyAgainstIndex(dest: string, indexFile: string): Promise<VerifyResult> {
+  let index: MirrorIndex;
+  try {
+    index = new MirrorIndex(indexFile, { readonly: true });
+  } catch (err) {
+    throw new UsageError(`cannot read the index '${indexFile}': ${(err as Error).message}`);
+  }
+  try {
+    const createdAt = index.meta('created_at');
+    if (createdAt === undefined) throw new UsageError(`no manifest kept in '${path.dirname(indexFile)}': has a receiver of '${dest}' received one? (or give its --state)`);
+    const tree = new DestTree(dest);
+    const result: VerifyResult = {
+      dest, manifestCreatedAt: new Date(Number(createdAt)).toISOString(), manifestKeptAt: (await stat(indexFile)).mtime.toISOString(),
+      files: 0, missing: [], outdated: [], unexpected: [],
+    };
+    for (const row of index.rows('a_sha IS NOT NULL')) {
+      result.files++;
+      await check(tree, { path: row.path, ...row.announced! }, result);
+    }
+    const unexpected: string[] = [];
+    await tree.forEachFile((p) => void (index.isAnnounced(p) || unexpected.push(p)));
+    result.unexpected = unexpected.sort();
+    return result;
+  } finally {
+    index.close();
+  }
+}
+
+async function check(tree: DestTree, file: ManifestFile, result: VerifyResult): Promise<void> {
+  const why = await compare(tree, file).catch(() => 'missing' as const);
+  if (why === 'missing') result.missing.push(file.path);
+  else if (why) result.outdated.push({ path: file.path, why });
 }
 
 /** Prints the comparison (text or JSON) on stdout; returns the exit code, 0 or 2. */

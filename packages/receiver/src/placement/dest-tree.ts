@@ -140,6 +140,11 @@ export class DestTree {
     return out.sort();
   }
 
+  /** Visits every regular file under the root (relative '/' paths), without holding the list. */
+  async forEachFile(visit: (rel: string) => void): Promise<void> {
+    await this.walk('', (rel, isFile) => void (isFile && visit(rel)));
+  }
+
   /** Visits every entry below `rel`; names are read as bytes, so no name is mangled. */
   private async walk(rel: string, visit: (rel: string, isFile: boolean) => void): Promise<void> {
     const dir = rel === '' ? this.root : destPath(this.root, rel);

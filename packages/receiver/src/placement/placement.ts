@@ -21,7 +21,7 @@ export type Verdict =
   /** Verified, and the mirror already holds it byte for byte: its file (and inode) is left alone. */
   | { kind: 'in-place' }
   /** A verified manifest, decoded: `applyManifest` compares it with the mirror. */
-  | { kind: 'manifest'; manifest: Manifest; encoded: Buffer }
+  | { kind: 'manifest'; manifest: Manifest }
   /** Complete, but its SHA-256 differs (a corrupt or forged chunk): fetched again. */
   | { kind: 'spoilt' }
   /** A write failed (logged by the partial): what is on disk is kept, the next pass fills the rest. */
@@ -77,8 +77,7 @@ export class Placement {
         return { kind: 'spoilt' };
       }
       if (header.kind === 'manifest') {
-        const encoded = await readFile(object.tempPath);
-        return { kind: 'manifest', manifest: decodeManifest(encoded), encoded };
+        return { kind: 'manifest', manifest: decodeManifest(await readFile(object.tempPath)) };
       }
       // Already there, byte for byte: leave the mirror's file (and its inode) alone.
       if (await this.inPlace(header)) return { kind: 'in-place' };
@@ -102,7 +101,11 @@ export class Placement {
   async applyManifest(manifest: Manifest): Promise<void> {
     this.counters.manifests++;
     await this.sync.applyManifest(manifest);
-    log('manifest', { files: manifest.files.length, pass: manifest.pass, missing: this.sync.pendingCount });
+    const s = manifest.scope;
+    log('manifest', {
+      files: manifest.files.length, pass: manifest.pass, missing: this.sync.pendingCount,
+      ...(s?.kind === 'piece' && { cycle: s.cycle, piece: s.index }), ...(s?.kind === 'delta' && { delta: s.seq, removed: s.removed.length }),
+    });
   }
 
   /** An object that could not be decoded, read or placed: counted, logged, and reported with its reason. */

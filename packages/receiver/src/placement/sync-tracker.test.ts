@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { Manifest, ManifestFile } from '@diodesync/protocol';
 import { DestTree } from './dest-tree.js';
+import { MirrorIndex } from './mirror-index.js';
 import { SyncTracker } from './sync-tracker.js';
 
 const MTIME_MS = 1_700_000_000_000;
@@ -96,4 +97,102 @@ test('names the mirror will not hold are missing with their reason; only then do
   assert.deepEqual(report.missing.map((m) => m.reason), ['bad path: dot segment', 'not portable: name Windows reserves (CON, PRN, AUX, NUL, COM1-9, LPT1-9)']);
   await sync.applyManifest(manifest([ok, unsafe, file('later.txt', 'l')]));
   assert.ok(!sync.onlyRefusedLeft, 'a file that can still arrive is worth waiting for');
+});
+
+function piece(cycle: number, index: number, files: ManifestFile[], range: { from?: string; to?: string }, last = false): Manifest {
+  return { createdAt: MTIME_MS + cycle, pass: cycle, passes: 1, files, dirs: [], scope: { kind: 'piece', cycle, index, count: last ? index + 1 : 0, ...range } };
+}
+
+function delta(seq: number, files: ManifestFile[], removed: string[] = []): Manifest {
+  return { createdAt: MTIME_MS, pass: 1, passes: 1, files, dirs: [], scope: { kind: 'delta', seq, removed } };
+}
+
+test('a lost piece: the other ranges are still learnt and reported; synced once the next cycle brings the lost range', async (t) => {
+  const { tree, put } = await setUp(t);
+  const sync = new SyncTracker(tree);
+  const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((p) => file(p, p)) as [ManifestFile, ManifestFile, ManifestFile, ManifestFile];
+  await put('a', 'a');
+  // Cycle 1: pieces (-, b] and (c, -] arrive; (b, c] is lost.
+  await sync.applyManifest(piece(1, 0, [a, b], { to: 'b' }));
+  await sync.applyManifest(piece(1, 2, [d], { from: 'c' }, true));
+  assert.equal(sync.pendingCount, 2, 'b and d are known missing');
+  assert.ok(!sync.synced, 'the cycle is not complete');
+  await put('b', 'b');
+  sync.placed(b.path, b.size, b.mtimeMs, b.sha256);
+  await put('d', 'd');
+  sync.placed(d.path, d.size, d.mtimeMs, d.sha256);
+  assert.equal(sync.pendingCount, 0);
+  assert.ok(!sync.synced, 'nothing pending, yet the range (b, c] is unknown');
+  let report = await sync.report();
+  assert.equal(report.manifestFiles, 3);
+  // Cycle 2 (other boundaries): its pieces chain from start to end, and bring c.
+  await sync.applyManifest(piece(2, 0, [a, b, c], { to: 'c' }));
+  assert.equal(sync.pendingCount, 1);
+  await sync.applyManifest(piece(2, 1, [d], { from: 'c' }, true));
+  assert.ok(!sync.synced, 'c is still missing');
+  report = await sync.report();
+  assert.deepEqual(report.missing.map((m) => m.path), ['c']);
+  await put('c', 'c');
+  sync.placed(c.path, c.size, c.mtimeMs, c.sha256);
+  assert.ok(sync.synced);
+});
+
+test('a piece replaces its range: files it does not list are no longer wanted, mirror files there are unexpected, others are left alone', async (t) => {
+  const { tree, put } = await setUp(t);
+  const sync = new SyncTracker(tree);
+  const [a, m, z] = [file('a', 'a'), file('m', 'm'), file('z', 'z')];
+  await sync.applyManifest(piece(1, 0, [a, m], { to: 'm' }));
+  assert.equal(sync.pendingCount, 2);
+  await put('b-extra', 'x');
+  await put('y-outside', 'x');
+  // The same range again, without m: m is no longer wanted.
+  await sync.applyManifest(piece(2, 0, [a], { to: 'm' }));
+  assert.equal(sync.pendingCount, 1);
+  const report = await sync.report();
+  assert.deepEqual(report.missing.map((e) => e.path), ['a']);
+  assert.deepEqual(report.unexpected, ['b-extra'], 'a file beyond every range received is not called unexpected');
+  await sync.applyManifest(piece(2, 1, [z], { from: 'm' }, true));
+  assert.deepEqual((await sync.report()).unexpected, ['b-extra', 'y-outside'], 'the whole tree is known now');
+});
+
+test('a delta after the pieces adds and removes files; a missed delta number is harmless', async (t) => {
+  const { tree, put } = await setUp(t);
+  const sync = new SyncTracker(tree);
+  const [a, b, c] = [file('a', 'a'), file('b', 'b'), file('c', 'c')];
+  await put('a', 'a');
+  await sync.applyManifest(piece(1, 0, [a], {}, true));
+  assert.ok(sync.synced);
+  await sync.applyManifest(delta(1, [b]));
+  assert.ok(!sync.synced, 'the delta says b is wanted');
+  assert.deepEqual((await sync.report()).missing.map((e) => e.path), ['b']);
+  // Delta 2 is lost; delta 3 removes b and announces c.
+  await sync.applyManifest(delta(3, [c], ['b']));
+  assert.deepEqual((await sync.report()).missing.map((e) => e.path), ['c']);
+  await put('c', 'c');
+  sync.placed(c.path, c.size, c.mtimeMs, c.sha256);
+  assert.ok(sync.synced);
+  assert.equal((await sync.report()).manifestFiles, 2);
+});
+
+test('the index on disk outlives the receiver: a restart with an empty mirror reports every file missing after one cycle', async (t) => {
+  const { root, tree, put } = await setUp(t);
+  const indexFile = path.join(root, '..', `${path.basename(root)}.sqlite`);
+  t.after(() => rm(indexFile, { force: true }));
+  const files = ['a', 'b', 'c'].map((p) => file(p, p));
+  let sync = new SyncTracker(tree, false, new MirrorIndex(indexFile));
+  for (const f of files) {
+    await put(f.path, f.path);
+    sync.placed(f.path, f.size, f.mtimeMs, f.sha256);
+  }
+  await sync.applyManifest(piece(1, 0, files, {}, true));
+  assert.ok(sync.synced);
+  sync.index.close();
+  for (const f of files) await rm(path.join(root, f.path));
+  sync = new SyncTracker(tree, false, new MirrorIndex(indexFile));
+  assert.ok(!sync.synced, 'a restart knows no complete cycle yet');
+  assert.ok(!sync.holds({ ...files[0]!, kind: 'file', mode: 0o644, chunkSize: 1, chunkCount: 1, version: 0, fecK: 0, fecM: 0 }), 'an earlier run\'s verification is not trusted without a look');
+  await sync.applyManifest(piece(2, 0, files, {}, true));
+  assert.deepEqual((await sync.report()).missing.map((e) => e.path), ['a', 'b', 'c']);
+  assert.ok(!sync.holds({ ...files[0]!, kind: 'file', mode: 0o644, chunkSize: 1, chunkCount: 1, version: 0, fecK: 0, fecM: 0 }), 'what was verified before no longer holds');
+  sync.index.close();
 });

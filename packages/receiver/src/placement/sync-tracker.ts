@@ -1,58 +1,61 @@
-import type { Manifest, ManifestFile, ObjectHeader, ReportEntry as MissingEntry, SyncReport } from '@diodesync/protocol';
+import { inPieceRange, type Manifest, type ManifestFile, type ObjectHeader, type ReportEntry as MissingEntry, type SyncReport } from '@diodesync/protocol';
+import { log } from '../log.js';
 import type { DestTree } from './dest-tree.js';
+import { MirrorIndex, type Announced } from './mirror-index.js';
 import { isPermanentRefusal, pathRefusal } from './paths.js';
-
-interface VerifiedFile {
-  size: number;
-  mtimeMs: number;
-  sha256: Buffer;
-}
 
 /** report.json's types live in the protocol package: `diode-send ledger reset --from-report` reads what this writes. */
 export type { MissingEntry, SyncReport };
 
-/** Paths with a known problem kept for the report; beyond this the oldest go. */
-const MAX_PROBLEMS = 1_000_000;
+/** Cycles whose pieces are tracked for completeness; older ones are forgotten. */
+const CYCLES_TRACKED = 4;
 
 /** Same mtime to the millisecond: what survives utimes() and every file system we target. */
 const sameMtime = (a: number, b: number) => Math.abs(a - b) < 1;
 
+interface Range { from: string | undefined; to: string | undefined }
+
 /**
- * Compares the mirror with the sender's latest manifest. "Synced" means every file of that
- * manifest is in the mirror with the announced size, mtime and SHA-256.
+ * Compares the mirror with what the sender announces: manifest pieces (each replaces its range of
+ * paths) and deltas (upserts and removals), kept in the on-disk `MirrorIndex`, not in memory.
+ * "Synced" means: a complete set of pieces of one cycle (or a whole old-style manifest) has been
+ * applied since start, and no announced file is pending (absent, or not the announced version).
  */
 export class SyncTracker {
-  private manifest: Manifest | undefined;
-  private pending = new Map<string, ManifestFile>();
-  private readonly verified = new Map<string, VerifiedFile>();
   private applying: Promise<void> = Promise.resolve();
-  /** Why a path is not in the mirror, as far as the receiver knows: the report says it. */
-  private readonly problems = new Map<string, string>();
-  /** Told when a file this process had verified is found gone or changed in the mirror. */
+  /** A whole cycle of pieces applied since start: the receiver knows the whole tree. */
+  private complete = false;
+  /** Ranges covered by pieces applied since start, until complete (then all is covered). */
+  private covered: Range[] = [];
+  /** Per cycle, the ranges of its pieces applied: a chain from start to end is a complete cycle. */
+  private readonly cycles = new Map<number, Range[]>();
+  private pending = 0;
+  private createdAt: number | undefined;
+  private lastDeltaSeq: number | undefined;
+  /** Told when a file this receiver had verified is found gone or changed in the mirror. */
   onLost: (path: string) => void = () => undefined;
 
-  constructor(private readonly dest: DestTree, private readonly portableNames = false) {}
+  constructor(private readonly dest: DestTree, private readonly portableNames = false, readonly index = new MirrorIndex(':memory:')) {
+    index.startRun();
+  }
 
   /** Records why a file is not (yet) in the mirror; the next placement of the path clears it. */
   noteProblem(path: string, reason: string): void {
-    this.problems.delete(path);
-    if (this.problems.size >= MAX_PROBLEMS) this.problems.delete(this.problems.keys().next().value!);
-    this.problems.set(path, reason);
+    this.index.setProblem(path, reason);
   }
 
   /** True if something is missing and nothing missing can ever arrive: every such file is refused for its name. */
   get onlyRefusedLeft(): boolean {
-    if (this.manifest === undefined || this.pending.size === 0) return false;
-    for (const path of this.pending.keys()) if (!isPermanentRefusal(this.problems.get(path))) return false;
-    return true;
+    if (!this.complete || this.pending === 0) return false;
+    return !this.index.anyPendingBut(isPermanentRefusal);
   }
 
   get synced(): boolean {
-    return this.manifest !== undefined && this.pending.size === 0;
+    return this.complete && this.pending === 0;
   }
 
   get pendingCount(): number {
-    return this.pending.size;
+    return this.pending;
   }
 
   /** Waits until manifests already received have been compared with the mirror. */
@@ -60,98 +63,157 @@ export class SyncTracker {
     await this.applying;
   }
 
-  /** Adopts a new manifest (serialised: manifests are applied in arrival order). */
+  /** Applies a manifest piece or delta (serialised: in arrival order). */
   applyManifest(manifest: Manifest): Promise<void> {
     this.applying = this.applying.then(() => this.apply(manifest));
     return this.applying;
   }
 
   private async apply(manifest: Manifest): Promise<void> {
+    const scope = manifest.scope ?? { kind: 'piece', cycle: manifest.pass, index: 0, count: 1 };
     this.dest.recheck();
     for (const dir of manifest.dirs) {
       if (pathRefusal(dir, this.portableNames) === undefined) await this.dest.ensureDir(dir).catch(() => undefined);
     }
-    const pending = new Map<string, ManifestFile>();
+    const listed: { file: Announced; pending: boolean }[] = [];
     for (const file of manifest.files) {
       const refusal = pathRefusal(file.path, this.portableNames);
       if (refusal !== undefined) {
         // Never silently: a file the mirror will not hold is missing, with its reason.
-        pending.set(file.path, file);
+        listed.push({ file, pending: true });
         this.noteProblem(file.path, refusal);
         continue;
       }
-      if (await this.isInPlace(file)) continue;
-      pending.set(file.path, file);
+      if (await this.isInPlace(file)) {
+        listed.push({ file, pending: false });
+        continue;
+      }
       // Someone removed or changed it under us: what we verified earlier no longer holds.
-      if (this.verified.delete(file.path)) this.onLost(file.path);
+      if (this.index.get(file.path)?.verified) {
+        this.index.setVerified(file.path, undefined);
+        this.onLost(file.path);
+      }
+      listed.push({ file, pending: true });
     }
-    // Files placed while we were looking are ticked off here: placed() saw the old pending set.
-    for (const file of pending.values()) if (this.matchesVerified(file)) pending.delete(file.path);
-    this.manifest = manifest;
-    this.pending = pending;
+    // Files placed while we were looking are ticked off here: placed() saw the old announcement.
+    for (const entry of listed) if (entry.pending && this.matchesVerified(entry.file)) entry.pending = false;
+    if (scope.kind === 'delta') {
+      if (this.lastDeltaSeq !== undefined && scope.seq > this.lastDeltaSeq + 1) {
+        log('manifest-delta-missed', { after: this.lastDeltaSeq, got: scope.seq, detail: 'the next full manifest cycle tells what it held' });
+      }
+      this.lastDeltaSeq = scope.seq;
+      this.index.applyDelta(listed, scope.removed);
+    } else {
+      this.index.replaceRange(scope.from, scope.to, listed);
+      this.cover(scope.cycle, { from: scope.from, to: scope.to });
+    }
+    this.createdAt = manifest.createdAt;
+    this.index.setMeta('created_at', manifest.createdAt);
+    if (this.complete) this.index.setMeta('complete', 1);
+    this.pending = this.index.pendingCount();
   }
 
-  private matchesVerified(f: { path: string; size: number; mtimeMs: number; sha256: Buffer }): boolean {
-    const v = this.verified.get(f.path);
-    return !!v && v.size === f.size && sameMtime(v.mtimeMs, f.mtimeMs) && v.sha256.equals(f.sha256);
+  /** A piece's range is known now; a cycle whose pieces chain from the first path to the last is complete. */
+  private cover(cycle: number, range: Range): void {
+    if (!this.complete) this.covered.push(range);
+    let ranges = this.cycles.get(cycle);
+    if (!ranges) {
+      this.cycles.set(cycle, (ranges = []));
+      if (this.cycles.size > CYCLES_TRACKED) this.cycles.delete(this.cycles.keys().next().value!);
+    }
+    ranges.push(range);
+    let at: string | undefined;
+    for (let step = 0; step <= ranges.length; step++) {
+      const next = ranges.find((r) => r.from === at);
+      if (!next) return;
+      if (next.to === undefined) {
+        this.complete = true;
+        this.covered = [];
+        return;
+      }
+      at = next.to;
+    }
+  }
+
+  /** True if some piece applied since start covers this path: a mirror file there that is not announced is unexpected. */
+  private isCovered(path: string): boolean {
+    return this.complete || this.covered.some((r) => inPieceRange(path, r.from, r.to));
+  }
+
+  private matchesVerified(f: { path: string; size: number; mtimeMs: number; sha256: Buffer }, thisRun = false): boolean {
+    const row = this.index.get(f.path);
+    const v = row?.verified;
+    return !!v && (!thisRun || row.verifiedThisRun) && v.size === f.size && sameMtime(v.mtimeMs, f.mtimeMs) && v.sha256.equals(f.sha256);
   }
 
   /** A verified file was placed: remember its hash and tick it off. */
   placed(path: string, size: number, mtimeMs: number, sha256: Buffer): void {
-    this.verified.set(path, { size, mtimeMs, sha256 });
-    this.problems.delete(path);
-    const wanted = this.pending.get(path);
-    if (wanted && this.matchesVerified(wanted)) this.pending.delete(path);
+    if (this.index.placed(path, { size, mtimeMs, sha256 })) this.pending--;
   }
 
   /** A rename or copy put a file in place: tick it off if it is what the manifest wants. */
   placedByChange(path: string): void {
-    const wanted = this.pending.get(path);
-    if (wanted) void this.isInPlace(wanted).then((ok) => ok && this.pending.delete(path));
+    const row = this.index.get(path);
+    if (!row?.pending || !row.announced) return;
+    const wanted = { path, ...row.announced };
+    void this.isInPlace(wanted).then((ok) => {
+      if (!ok || !this.index.get(path)?.pending) return;
+      this.index.setPending(path, false);
+      this.pending--;
+    });
   }
 
-  /** True if the mirror already holds exactly this version: its data need not be assembled. */
+  /**
+   * True if this run verified exactly this version in the mirror: its data need not be assembled.
+   * An earlier run's verification does not count here (the mirror may have been emptied since):
+   * `isInPlace` looks first.
+   */
   holds(header: ObjectHeader): boolean {
-    return this.matchesVerified(header);
+    return this.matchesVerified(header, true);
   }
 
   /** Looks in the mirror (hashing once if needed) for exactly this version. */
   async isInPlace(file: { path: string; size: number; mtimeMs: number; sha256: Buffer }): Promise<boolean> {
     const st = await this.dest.inspect(file.path);
     if (!st?.isFile || st.size !== file.size || !sameMtime(st.mtimeMs, file.mtimeMs)) return false;
-    let v = this.verified.get(file.path);
+    let v = this.index.get(file.path)?.verified;
     if (!v || v.size !== st.size || !sameMtime(v.mtimeMs, st.mtimeMs)) {
-      // Present but not verified by this process: hash it once.
+      // Present but not verified by this receiver: hash it once.
       const sha256 = await this.dest.hash(file.path).catch(() => undefined);
       if (!sha256) return false;
       v = { size: st.size, mtimeMs: st.mtimeMs, sha256 };
-      this.verified.set(file.path, v);
+      this.index.setVerified(file.path, v);
     }
     return v.sha256.equals(file.sha256);
   }
 
+  /** The report: pending files read from the index a page at a time, the mirror walked once for unexpected files. */
   async report(): Promise<SyncReport> {
     await this.applying;
-    const manifest = this.manifest;
     const missing: MissingEntry[] = [];
     const outdated: MissingEntry[] = [];
-    for (const file of this.pending.values()) {
-      const reason = this.problems.get(file.path);
-      const entry: MissingEntry = { path: file.path, size: file.size, sha256: file.sha256.toString('hex'), mtime: isoTime(file.mtimeMs), ...(reason && { reason }) };
-      const present = !isPermanentRefusal(reason) && (await this.dest.inspect(file.path));
+    for (const row of this.index.rows('pending = 1')) {
+      const a = row.announced!;
+      const reason = row.problem;
+      const entry: MissingEntry = { path: row.path, size: a.size, sha256: a.sha256.toString('hex'), mtime: isoTime(a.mtimeMs), ...(reason && { reason }) };
+      const present = !isPermanentRefusal(reason) && (await this.dest.inspect(row.path));
       (present ? outdated : missing).push(entry);
     }
-    const listed = new Set(manifest?.files.map((f) => f.path));
-    const unexpected = manifest ? (await this.dest.listFiles()).filter((p) => !listed.has(p)) : [];
+    const unexpected: string[] = [];
+    if (this.createdAt !== undefined) {
+      await this.dest.forEachFile((p) => {
+        if (this.isCovered(p) && !this.index.isAnnounced(p)) unexpected.push(p);
+      });
+    }
     return {
       generatedAt: new Date().toISOString(),
       dest: this.dest.root,
       synced: this.synced,
-      manifestCreatedAt: manifest ? isoTime(manifest.createdAt) : null,
-      manifestFiles: manifest?.files.length ?? 0,
+      manifestCreatedAt: this.createdAt !== undefined ? isoTime(this.createdAt) : null,
+      manifestFiles: this.createdAt !== undefined ? this.index.announcedCount() : 0,
       missing,
       outdated,
-      unexpected,
+      unexpected: unexpected.sort(),
     };
   }
 }
@@ -161,3 +223,5 @@ function isoTime(ms: number): string {
   const d = new Date(ms);
   return Number.isNaN(d.getTime()) ? String(ms) : d.toISOString();
 }
+
+export type { ManifestFile };

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { pathFromBytes } from '@diodesync/protocol';
 import type { SourceFile } from '../inventory/scan.js';
-import { allListedFiles, LedgerManifestSource } from './manifest-source.js';
+import { LedgerManifestSource, type ListedFile } from './manifest-source.js';
 import { Ledger } from './store.js';
 
 test('the manifest source lists current versions ever sent with a hash, in wire byte order, a page after another', (t) => {
@@ -22,7 +22,8 @@ test('the manifest source lists current versions ever sent with a hash, in wire 
   for (const p of names) if (p !== 'unsent') ledger.recordSend(rows.get(p)!.id, 1, p === 'nohash' ? null : Buffer.alloc(32, 1));
   ledger.sync(files.filter((f) => f.relPath !== 'z'), 1); // z is gone: no longer in the tree
   const source = new LedgerManifestSource(ledger, () => ['a']);
-  const all = [...allListedFiles(source, 2)];
+  const all: ListedFile[] = [];
+  for (let page = source.listedFiles(undefined, 2); page.length > 0; page = source.listedFiles(page.at(-1)!.relPath, 2)) all.push(...page);
   assert.deepEqual(all.map((f) => f.relPath), ['a-b', 'a/b', 'a0', odd]);
   assert.deepEqual(all[0], { relPath: 'a-b', size: 2, mtimeMs: 1002, sha256: Buffer.alloc(32, 1) });
   assert.deepEqual(source.listedFiles('a/b', 1).map((f) => f.relPath), ['a0'], 'strictly after, at most the limit');

@@ -37,14 +37,3 @@ export class LedgerManifestSource implements ManifestSource {
     return this.treeDirs();
   }
 }
-
-/** Every listed file, page by page (for today's ManifestSender, which takes them all at once). */
-export function* allListedFiles(source: ManifestSource, pageSize = 10_000): Generator<ListedFile> {
-  let after: string | undefined;
-  for (;;) {
-    const page = source.listedFiles(after, pageSize);
-    yield* page;
-    if (page.length < pageSize) return;
-    after = page[page.length - 1]!.relPath;
-  }
-}
