@@ -8,7 +8,7 @@ const levelOf = levelTable({
   warn: [
     'verify-failed', 'rcvbuf-capped', 'stale-session', 'partial-expired', 'fec-repair-failed', 'link-down', 'sender-restart',
     'change-refused', 'change-differs', 'change-absent', 'state-legacy', 'manifest-not-kept', 'reconnecting', 'disconnected',
-    'fragments', 'capture-cut',
+    'fragments', 'capture-cut', 'index-write-failed', 'manifest-delta-missed',
   ],
   debug: ['change-ignored', 'heartbeat'],
 });

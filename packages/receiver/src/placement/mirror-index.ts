@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { pathFromBytes, pathToBytes } from '@diodesync/protocol';
+import { log } from '../log.js';
 
 /**
  * The receiver's index of the tree, on disk (SQLite, `<state>/mirror-index.sqlite`), so that memory
@@ -28,6 +29,8 @@ interface RawRow {
 
 export const MIRROR_INDEX_FILE = 'mirror-index.sqlite';
 const PAGE = 1000;
+/** A failed write is logged at most this often: on a full disk every placement would say it. */
+const WRITE_FAILURE_LOG_MS = 10_000;
 
 function toRow(r: RawRow, run: number): IndexRow {
   return {
@@ -52,6 +55,9 @@ function rangeSql(from: string | undefined, to: string | undefined): { where: st
 export class MirrorIndex {
   private readonly db: Database.Database;
   private run = 0;
+  private lastFailureLogged = 0;
+  /** Writes that failed (a full disk): what they would have said is learnt again from the next manifest cycle. */
+  writeFailures = 0;
   private readonly getStmt: Database.Statement<[Buffer], RawRow>;
   private readonly announceStmt: Database.Statement;
   private readonly verifiedStmt: Database.Statement;
@@ -107,9 +113,31 @@ export class MirrorIndex {
    * run's manifests), and its verifications are only trusted after a look at the mirror.
    */
   startRun(): void {
-    this.db.exec('UPDATE files SET pending = 0 WHERE pending = 1');
     this.run = Number(this.meta('run') ?? 0) + 1;
-    this.setMeta('run', this.run);
+    this.write('start', () => {
+      this.db.exec('UPDATE files SET pending = 0 WHERE pending = 1');
+      this.setMeta('run', this.run);
+    }, undefined);
+  }
+
+  /**
+   * A write that fails with the disk (full, or an I/O error) is logged and counted, not thrown: the
+   * receiver goes on placing files. It errs towards "not synced": a pending mark that could not be
+   * cleared stays, and a piece that could not be stored does not count as received.
+   */
+  private write<T>(what: string, fn: () => T, failed: T): T {
+    try {
+      return fn();
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? '';
+      if (!code.startsWith('SQLITE_FULL') && !code.startsWith('SQLITE_IOERR')) throw err;
+      this.writeFailures++;
+      if (Date.now() - this.lastFailureLogged >= WRITE_FAILURE_LOG_MS) {
+        this.lastFailureLogged = Date.now();
+        log('index-write-failed', { what, error: code, failures: this.writeFailures, keep: 'the next manifest cycle tells again' });
+      }
+      return failed;
+    }
   }
 
   get(path: string): IndexRow | undefined {
@@ -118,21 +146,23 @@ export class MirrorIndex {
   }
 
   /** A piece: the range now holds exactly `listed` as announced (each with whether it is pending). */
-  replaceRange(from: string | undefined, to: string | undefined, listed: { file: Announced; pending: boolean }[]): void {
+  replaceRange(from: string | undefined, to: string | undefined, listed: { file: Announced; pending: boolean }[]): boolean {
     const { where, params } = rangeSql(from, to);
-    this.db.transaction(() => {
+    return this.write('piece', () => this.db.transaction(() => {
       this.db.prepare(`UPDATE files SET a_size = NULL, a_mtime = NULL, a_sha = NULL, pending = 0 WHERE ${where} AND a_sha IS NOT NULL`).run(...params);
       for (const { file, pending } of listed) this.announce(file, pending);
       this.db.prepare(`DELETE FROM files WHERE ${where} AND a_sha IS NULL AND v_sha IS NULL AND problem IS NULL`).run(...params);
-    })();
+      return true;
+    })(), false);
   }
 
   /** A delta: these are announced now (upserted), those no longer. */
-  applyDelta(listed: { file: Announced; pending: boolean }[], removed: string[]): void {
-    this.db.transaction(() => {
+  applyDelta(listed: { file: Announced; pending: boolean }[], removed: string[]): boolean {
+    return this.write('delta', () => this.db.transaction(() => {
       for (const { file, pending } of listed) this.announce(file, pending);
       for (const p of removed) this.unannounceStmt.run(pathToBytes(p));
-    })();
+      return true;
+    })(), false);
   }
 
   private announce(f: Announced, pending: boolean): void {
@@ -140,17 +170,22 @@ export class MirrorIndex {
   }
 
   setVerified(path: string, v: { size: number; mtimeMs: number; sha256: Buffer } | undefined): void {
-    if (v) this.verifiedStmt.run(pathToBytes(path), v.size, v.mtimeMs, v.sha256, this.run);
-    else this.unverifyStmt.run(pathToBytes(path));
+    this.write('verified', () => {
+      if (v) this.verifiedStmt.run(pathToBytes(path), v.size, v.mtimeMs, v.sha256, this.run);
+      else this.unverifyStmt.run(pathToBytes(path));
+    }, undefined);
   }
 
-  setPending(path: string, pending: boolean): void {
-    this.pendingStmt.run(pending ? 1 : 0, pathToBytes(path));
+  /** Marks a path pending or not; false if the write failed. */
+  setPending(path: string, pending: boolean): boolean {
+    return this.write('pending', () => this.pendingStmt.run(pending ? 1 : 0, pathToBytes(path)).changes >= 0, false);
   }
 
   setProblem(path: string, problem: string | undefined): void {
-    if (problem !== undefined) this.problemStmt.run(pathToBytes(path), problem);
-    else this.clearProblemStmt.run(pathToBytes(path));
+    this.write('problem', () => {
+      if (problem !== undefined) this.problemStmt.run(pathToBytes(path), problem);
+      else this.clearProblemStmt.run(pathToBytes(path));
+    }, undefined);
   }
 
   /**
@@ -160,7 +195,7 @@ export class MirrorIndex {
   placed(path: string, v: { size: number; mtimeMs: number; sha256: Buffer }): boolean {
     const key = pathToBytes(path);
     const before = this.getStmt.get(key)?.pending ?? 0;
-    const after = (this.placedStmt.get(key, v.size, v.mtimeMs, v.sha256, this.run) as { pending: number }).pending;
+    const after = this.write('placed', () => (this.placedStmt.get(key, v.size, v.mtimeMs, v.sha256, this.run) as { pending: number }).pending, before);
     return before === 1 && after === 0;
   }
 
@@ -170,12 +205,6 @@ export class MirrorIndex {
 
   announcedCount(): number {
     return (this.db.prepare('SELECT count(*) AS n FROM files WHERE a_sha IS NOT NULL').get() as { n: number }).n;
-  }
-
-  /** True if some pending path has no problem that `permanent` accepts (it may still arrive). */
-  anyPendingBut(permanent: (problem: string | undefined) => boolean): boolean {
-    for (const row of this.rows('pending = 1')) if (!permanent(row.problem)) return true;
-    return false;
   }
 
   /**
@@ -200,7 +229,7 @@ export class MirrorIndex {
   }
 
   setMeta(key: string, value: number | string): void {
-    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+    this.write('meta', () => this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value), undefined);
   }
 
   meta(key: string): number | string | undefined {

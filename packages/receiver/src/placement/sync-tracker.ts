@@ -7,6 +7,12 @@ import { isPermanentRefusal, pathRefusal } from './paths.js';
 /** report.json's types live in the protocol package: `diode-send ledger reset --from-report` reads what this writes. */
 export type { MissingEntry, SyncReport };
 
+/**
+ * Reasons kept in memory as well as in the index (a full disk may refuse the index's write, and
+ * the report must still say why); beyond this the oldest go, the index keeps them.
+ */
+const MAX_PROBLEMS_IN_MEMORY = 100_000;
+
 /** Cycles whose pieces are tracked for completeness; older ones are forgotten. */
 const CYCLES_TRACKED = 4;
 
@@ -32,6 +38,8 @@ export class SyncTracker {
   private pending = 0;
   private createdAt: number | undefined;
   private lastDeltaSeq: number | undefined;
+  /** Why a path is not in the mirror, the latest ones (the index has them all, if it could write them). */
+  private readonly problems = new Map<string, string>();
   /** Told when a file this receiver had verified is found gone or changed in the mirror. */
   onLost: (path: string) => void = () => undefined;
 
@@ -41,13 +49,21 @@ export class SyncTracker {
 
   /** Records why a file is not (yet) in the mirror; the next placement of the path clears it. */
   noteProblem(path: string, reason: string): void {
+    this.problems.delete(path);
+    if (this.problems.size >= MAX_PROBLEMS_IN_MEMORY) this.problems.delete(this.problems.keys().next().value!);
+    this.problems.set(path, reason);
     this.index.setProblem(path, reason);
+  }
+
+  private problemOf(path: string, inIndex: string | undefined): string | undefined {
+    return this.problems.get(path) ?? inIndex;
   }
 
   /** True if something is missing and nothing missing can ever arrive: every such file is refused for its name. */
   get onlyRefusedLeft(): boolean {
     if (!this.complete || this.pending === 0) return false;
-    return !this.index.anyPendingBut(isPermanentRefusal);
+    for (const row of this.index.rows('pending = 1')) if (!isPermanentRefusal(this.problemOf(row.path, row.problem))) return false;
+    return true;
   }
 
   get synced(): boolean {
@@ -104,8 +120,8 @@ export class SyncTracker {
       this.lastDeltaSeq = scope.seq;
       this.index.applyDelta(listed, scope.removed);
     } else {
-      this.index.replaceRange(scope.from, scope.to, listed);
-      this.cover(scope.cycle, { from: scope.from, to: scope.to });
+      // A piece the index could not store (a full disk) does not count as received.
+      if (this.index.replaceRange(scope.from, scope.to, listed)) this.cover(scope.cycle, { from: scope.from, to: scope.to });
     }
     this.createdAt = manifest.createdAt;
     this.index.setMeta('created_at', manifest.createdAt);
@@ -148,6 +164,7 @@ export class SyncTracker {
 
   /** A verified file was placed: remember its hash and tick it off. */
   placed(path: string, size: number, mtimeMs: number, sha256: Buffer): void {
+    this.problems.delete(path);
     if (this.index.placed(path, { size, mtimeMs, sha256 })) this.pending--;
   }
 
@@ -157,9 +174,7 @@ export class SyncTracker {
     if (!row?.pending || !row.announced) return;
     const wanted = { path, ...row.announced };
     void this.isInPlace(wanted).then((ok) => {
-      if (!ok || !this.index.get(path)?.pending) return;
-      this.index.setPending(path, false);
-      this.pending--;
+      if (ok && this.index.get(path)?.pending && this.index.setPending(path, false)) this.pending--;
     });
   }
 
@@ -194,7 +209,7 @@ export class SyncTracker {
     const outdated: MissingEntry[] = [];
     for (const row of this.index.rows('pending = 1')) {
       const a = row.announced!;
-      const reason = row.problem;
+      const reason = this.problemOf(row.path, row.problem);
       const entry: MissingEntry = { path: row.path, size: a.size, sha256: a.sha256.toString('hex'), mtime: isoTime(a.mtimeMs), ...(reason && { reason }) };
       const present = !isPermanentRefusal(reason) && (await this.dest.inspect(row.path));
       (present ? outdated : missing).push(entry);
