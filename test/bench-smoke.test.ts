@@ -42,7 +42,8 @@ test('bench --quick: every row of issue 14 prints a figure, with its target and 
   for (const row of rows) {
     if (typeof row.figure !== 'number') {
       assert.match(row.what, MAY_BE_UNAVAILABLE, `${row.what}: ${row.figure}`);
-      assert.match(String(row.figure), /^not available \(.+\)$/);
+      // Missing, or (one quick run on a loaded machine) not intact: the row still says which.
+      assert.match(String(row.figure), /^(not available \(.+\)|no intact run.*)$/);
       continue;
     }
     assert.ok(Number.isFinite(row.figure) && row.figure > 0, `${row.what}: ${row.figure}`);
