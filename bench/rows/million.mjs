@@ -20,9 +20,13 @@ import { runCli, sleep } from '../lib/processes.mjs';
 
 export const TARGET_RSS_MB = 250;
 export const TARGET_IDLE_CPU_PCT = 2;
-export const RATE = '500m';
 /** Before the idle window opens: the end of the first send's last cycle is not idleness. */
 const IDLE_GRACE_MS = 5000;
+/**
+ * After the sender's manifest lists the whole tree, -R 1 sends nothing more: a receiver still short
+ * of files this long after it never gets them (frames lost), so the wait ends there, not at --timeout.
+ */
+const AFTER_FULL_MANIFEST_MS = 60_000;
 
 const fmt = (n) => n.toLocaleString('en');
 const round = (x, digits = 1) => (typeof x === 'number' && Number.isFinite(x) ? Number(x.toFixed(digits)) : x);
@@ -34,7 +38,7 @@ const peakOf = (...xs) => {
 export async function million(ctx, table) {
   const n = ctx.treeFiles;
   const label = `million (${fmt(n)} files)`;
-  const result = { files: n, settleMs: ctx.settleMs, manifestIntervalS: ctx.manifestIntervalS, idleSeconds: ctx.idleSeconds, rate: RATE };
+  const result = { files: n, settleMs: ctx.settleMs, manifestIntervalS: ctx.manifestIntervalS, idleSeconds: ctx.idleSeconds, rate: ctx.treeRate };
 
   const tree = fileTree(ctx, n);
   result.tree = { seconds: round(tree.seconds, 2), bytes: tree.bytes, diskMB: round(tree.diskMB, 0), dirs: tree.dirs, reused: tree.reused };
@@ -75,6 +79,7 @@ class Run {
   receiver;
   receiverMemory;
   dirs = [];
+  synced = false;
 
   constructor(ctx, tree) {
     this.ctx = ctx;
@@ -105,11 +110,25 @@ class Run {
   startSender() {
     const { ctx } = this;
     this.sender = startLongRun(ctx, SEND, [
-      this.tree.dir, '--to', `udp://127.0.0.1:${this.port}`, '-R', '1', '--rate', RATE,
+      this.tree.dir, '--to', `udp://127.0.0.1:${this.port}`, '-R', '1', '--rate', ctx.treeRate,
       '--settle', String(ctx.settleMs), '--manifest-interval', String(ctx.manifestIntervalS), '--state', this.senderState,
     ]);
     this.senderMemory = new MemorySampler(this.sender.pid);
     return this.sender;
+  }
+
+  /**
+   * The sender's manifest-sent line that lists the whole tree (it has sent every file once), if it
+   * logged one; a sender that logs its manifests otherwise (in pieces) is known done by the sync only.
+   */
+  fullManifest() {
+    const m = this.sender?.last('manifest-sent');
+    return typeof m?.files === 'number' && m.files >= this.tree.count ? m : undefined;
+  }
+
+  /** Idle, a change and a restart mean nothing while the sender is still busy with the first send. */
+  firstSendDone() {
+    if (!this.synced && !this.fullManifest()) throw new Error('not measured: the sender had not sent the whole tree');
   }
 
   /** Throws with the sender's last lines if it is no longer running. */
@@ -137,36 +156,62 @@ async function firstSend(run, table, label, result) {
   const n = tree.count;
   // Generous: a million files at today's pace is many minutes; the receiver's own --timeout ends it
   // with its report, so a slow run still says how far it got.
-  const timeoutS = Math.max(120, Math.ceil(n / 100));
+  const timeoutS = ctx.sendTimeoutS ?? Math.max(120, Math.ceil(n / 100));
   run.dest = run.scratch('mirror');
   run.receiverState = run.scratch('receiver-state');
   const receiver = await run.startReceiver(run.dest, run.receiverState, ['--exit-when-synced', '--timeout', String(timeoutS)]);
   const started = performance.now();
+  const startedAt = Date.now();
   const sender = run.startSender();
-  const exit = await receiver.exitWithin(timeoutS * 1000 + 60_000);
+  const deadline = started + timeoutS * 1000 + 60_000;
+  let exit;
+  let overLimit;
+  let gaveUp = false;
+  let fullManifestSeen;
+  while (!exit && performance.now() < deadline) {
+    exit = await receiver.exitWithin(1000);
+    if (exit) break;
+    const both = (run.senderMemory.read().lastRssMB || 0) + (run.receiverMemory.read().lastRssMB || 0);
+    if (both > ctx.rssLimitMB) {
+      overLimit = both;
+      break;
+    }
+    if (run.fullManifest()) fullManifestSeen ??= performance.now();
+    if (fullManifestSeen && performance.now() - fullManifestSeen > AFTER_FULL_MANIFEST_MS) {
+      gaveUp = true;
+      break;
+    }
+  }
   const seconds = (performance.now() - started) / 1000;
   const s = run.senderMemory.read();
   const r = run.receiverMemory.read();
+  // Stopped (SIGTERM) rather than killed: the receiver still writes its report and exit line.
+  if (overLimit || gaveUp) exit = await receiver.stop(60_000);
+  const full = run.fullManifest();
+  const senderDoneS = typeof full?.time === 'string' ? (Date.parse(full.time) - startedAt) / 1000 : undefined;
   run.receiverMemory.stop();
-  if (!exit) await receiver.stop();
+  if (!exit) await receiver.stop(60_000);
+  run.synced = exit?.code === 0;
   const exitLine = receiver.last('exit');
   const synced = exit?.code === 0;
   const inMirror = countFiles(run.dest);
   const senderPeak = peakOf(s.hwmMB, s.maxRssMB);
   const receiverPeak = peakOf(r.hwmMB, r.maxRssMB, exit?.measure?.maxRssMB);
   result.firstSend = {
-    seconds: round(seconds, 1), synced, receiverCode: exit?.code ?? null, reason: exitLine?.reason ?? null, filesInMirror: inMirror,
+    seconds: round(seconds, 1), synced, senderFullManifestAfterS: round(senderDoneS, 1), gaveUpAfterFullManifest: gaveUp, stoppedAtRssMB: overLimit === undefined ? undefined : round(overLimit, 0), timeoutS, receiverCode: exit?.code ?? null, reason: exitLine?.reason ?? null, filesInMirror: inMirror,
     receiverFilesCompleted: exitLine?.files ?? null, framesLost: exitLine?.framesLost ?? null, senderFilesSentLines: sender.count('file-sent'),
     sender: { hwmMB: round(s.hwmMB), maxRssSampleMB: round(s.maxRssMB), samples: s.samples },
     receiver: { hwmMB: round(r.hwmMB), maxRssSampleMB: round(r.maxRssMB), maxRssAtExitMB: round(exit?.measure?.maxRssMB), cpuSeconds: round(exit?.measure?.cpuSeconds), samples: r.samples },
   };
   const how = synced
     ? `${seconds.toFixed(1)} s from the sender's start to the receiver's synced exit`
+    : gaveUp ? `NOT synced: ${AFTER_FULL_MANIFEST_MS / 1000} s after the sender's manifest of the whole tree (at ${senderDoneS?.toFixed(0)} s) ${fmt(inMirror)} of ${fmt(n)} files in DEST (receiver: ${exitLine?.framesLost ?? '?'} frames lost, queue overflow ${exitLine?.queueOverflow ?? '?'})`
+    : overLimit ? `NOT synced: stopped after ${seconds.toFixed(0)} s, both sides holding ${overLimit.toFixed(0)} MB (--rss-limit ${ctx.rssLimitMB}), ${fmt(inMirror)} of ${fmt(n)} files in DEST`
     : `NOT synced: receiver ${exit ? `exit ${exit.code ?? exit.signal} (${exitLine?.reason ?? 'no exit line'})` : 'still running, stopped'} after ${seconds.toFixed(0)} s, ${fmt(inMirror)} of ${fmt(n)} files in DEST`;
   table.add({
-    what: `${label}: first send, watching sender -R 1 --rate ${RATE}`, figure: synced ? n / seconds : `not synced (${fmt(inMirror)} of ${fmt(n)} files in DEST after ${seconds.toFixed(0)} s)`, unit: 'files/s',
+    what: `${label}: first send, watching sender -R 1 --rate ${ctx.treeRate}`, figure: synced ? n / seconds : `not synced (${fmt(inMirror)} of ${fmt(n)} files in DEST after ${seconds.toFixed(0)} s)`, unit: 'files/s',
     senderRssMB: senderPeak, receiverRssMB: receiverPeak,
-    note: `${how}; ${fmt(inMirror)} files in DEST; machine shared`,
+    note: `${how}; ${fmt(inMirror)} files in DEST; sender's manifest of the whole tree ${senderDoneS === undefined ? 'not logged' : `at ${senderDoneS.toFixed(1)} s (${(n / senderDoneS).toFixed(0)} files/s sent)`}; machine shared`,
   });
   for (const [side, peak, m] of [['sender', senderPeak, s], ['receiver', receiverPeak, r]]) {
     table.add({
@@ -191,6 +236,7 @@ async function firstSend(run, table, label, result) {
 
 async function idle(run, table, label, result) {
   const { ctx } = run;
+  run.firstSendDone();
   run.senderAlive();
   // A receiver for the manifests to go to (same mirror and state); the sender's cost needs none.
   if (!run.receiver?.running()) await run.startReceiver(run.dest, run.receiverState);
@@ -229,6 +275,7 @@ async function idle(run, table, label, result) {
 
 async function oneChange(run, table, label, result) {
   const { ctx, tree } = run;
+  run.firstSendDone();
   run.senderAlive();
   if (!run.receiver?.running()) await run.startReceiver(run.dest, run.receiverState);
   const rel = treeFilePath(tree.count, Math.floor(tree.count / 2));
@@ -259,6 +306,7 @@ async function oneChange(run, table, label, result) {
 async function restart(run, table, label, result) {
   const { ctx, tree } = run;
   const n = tree.count;
+  run.firstSendDone();
   run.senderAlive();
   await run.stopReceiver();
   // An empty mirror and an empty state, as a receiver rebuilt from scratch (the old mirror is removed after).
