@@ -14,6 +14,10 @@
 //   gro         the receiver with GRO on (not a headline)
 // Earlier sections, only with --only: goodput, limits, rate, watch; and the pass-through streams
 // (bench/streams.mjs): streams-syslog, streams-tcp, streams-tcp9000.
+// Only with --only too, the million-file share of issue 18 (long): million, with --tree-files N
+// (default 1,000,000), --idle-seconds S (300), --settle MS (1000), --manifest-interval S (300), --keep,
+// --tree-rate R (the sender's --rate, 500m), --send-timeout S (the first send's bound), --rss-limit MB
+// (both sides together; 60% of the RAM).
 // Also: --big-size MB (rss), --files N (small), --start-rate MBITS, --max-steps N (rate search).
 // --quick: every row small (20 MB, 40 MB for rss, 1,000 files, 1 run, 2 rate steps), a smoke test.
 // Figures, not verdicts: the machine is shared, so CPU per frame says more than wall-clock Gb/s.
@@ -31,16 +35,18 @@ import { peakRss } from './rows/rss.mjs';
 import { receiverAlone } from './rows/receiver-alone.mjs';
 import { senderAlone } from './rows/sender-alone.mjs';
 import { smallFiles } from './rows/small-files.mjs';
+import { million } from './rows/million.mjs';
 import { udpcast } from './rows/udpcast.mjs';
 import { syslogLatency, tcpGoodput } from './rows/streams.mjs';
 
 const ISSUE_ROWS = ['sender', 'receiver', 'paired', 'udpcast', 'paired9000', 'small', 'rss', 'gro', 'capture'];
 const OLDER_ROWS = ['goodput', 'limits', 'rate', 'watch', 'streams-syslog', 'streams-tcp', 'streams-tcp9000'];
+const OPT_IN_ROWS = ['million'];
 
 const ctx = createContext(process.argv.slice(2));
-const unknown = [...(ctx.only ?? [])].filter((r) => !ISSUE_ROWS.includes(r) && !OLDER_ROWS.includes(r));
+const unknown = [...(ctx.only ?? [])].filter((r) => !ISSUE_ROWS.includes(r) && !OLDER_ROWS.includes(r) && !OPT_IN_ROWS.includes(r));
 if (unknown.length > 0) {
-  console.error(`bench: unknown row(s) ${unknown.join(', ')}; rows: ${[...ISSUE_ROWS, ...OLDER_ROWS].join(', ')}`);
+  console.error(`bench: unknown row(s) ${unknown.join(', ')}; rows: ${[...ISSUE_ROWS, ...OLDER_ROWS, ...OPT_IN_ROWS].join(', ')}`);
   process.exit(1);
 }
 if (spawnSync(process.execPath, [SEND, '--help']).status !== 0) {
@@ -83,6 +89,7 @@ await section('watch', () => watchLatency(ctx, table));
 await section('streams-syslog', () => syslogLatency(ctx, table));
 await section('streams-tcp', () => tcpGoodput(ctx, table, 1500));
 await section('streams-tcp9000', () => tcpGoodput(ctx, table, 9000));
+await section('million', () => million(ctx, table));
 
 console.log(`\n${table.markdown()}\n`);
 console.log('CPU: user + system of each process over its whole run (start-up and hashing included), per frame it sent or received; on loopback the kernel\'s delivery runs partly in the sender\'s system time.');

@@ -1,7 +1,7 @@
 // What every row of the bench shares: the built CLIs, the options, the temp dir (removed at exit)
 // and the children still running (killed at exit, so an interrupted bench leaves nothing behind).
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, totalmem } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,9 +25,11 @@ export function createContext(argv) {
   const value = (name) => (flag(name) ? argv[argv.indexOf(`--${name}`) + 1] : undefined);
   const quick = flag('quick');
   const work = mkdtempSync(path.join(value('tmp') ?? tmpdir(), 'diodesync-bench-'));
+  const keep = flag('keep');
   const cleanup = () => {
     for (const child of children) child.kill('SIGKILL');
-    rmSync(work, { recursive: true, force: true });
+    if (keep) console.log(`bench: --keep: the temp dir stays, ${work}`);
+    else rmSync(work, { recursive: true, force: true });
   };
   process.on('exit', cleanup);
   for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
@@ -42,6 +44,17 @@ export function createContext(argv) {
     maxSteps: Number(value('max-steps') ?? (quick ? 2 : 40)),
     startRateM: Number(value('start-rate') ?? 1000),
     out: value('out'),
+    // The million-file rows (issue 18): the tree's size, the idle window, the sender's timers.
+    treeFiles: Number(value('tree-files') ?? (quick ? 1000 : 1_000_000)),
+    idleSeconds: Number(value('idle-seconds') ?? (quick ? 5 : 300)),
+    settleMs: Number(value('settle') ?? 1000),
+    manifestIntervalS: Number(value('manifest-interval') ?? (quick ? 10 : 300)),
+    // Bounds for a run of today's code at a million files: the first send's --timeout (default by size)
+    // and the RSS of both sides together at which it is stopped, so a shared machine is not swapped out.
+    treeRate: value('tree-rate') ?? '500m',
+    sendTimeoutS: value('send-timeout') === undefined ? undefined : Number(value('send-timeout')),
+    rssLimitMB: Number(value('rss-limit') ?? Math.round((totalmem() * 0.6) / 2 ** 20)),
+    keep,
     work,
     nextId: (() => { let n = 0; return () => ++n; })(),
   };
