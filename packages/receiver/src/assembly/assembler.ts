@@ -125,6 +125,7 @@ export class Assembler {
     if (this.table.isCompleted(id) || (header.kind === 'file' && this.mirror.holds(header))) {
       this.table.markCompleted(id, header);
     } else if (!this.partials.has(id)) {
+      if (header.kind === 'file') this.makeRoom(Date.now());
       if (this.admission.busy(header, this.partials.size, this.finishing.size)) return;
       if (!this.admission.withinLimits(header, this.partials)) return;
       const partial = this.newPartial(id, header);
@@ -223,13 +224,30 @@ export class Assembler {
     }
   }
 
-  private expire(id: string, partial: PartialObject, now: number): void {
+  /**
+   * Every --workers slot taken: the object idle longest gives up its slot if its pass is over
+   * (idle past IDLE_CLOSE_MS). Otherwise, with -R 1 and a few frames lost, the objects that can
+   * never complete would hold every slot until --partial-ttl and refuse every new file meanwhile;
+   * one given up is started afresh by the sender's next pass, if any.
+   */
+  private makeRoom(now: number): void {
+    if (this.partials.size - this.finishing.size < this.settings.maxPartials) return;
+    let idlest: [string, PartialObject] | undefined;
+    for (const entry of this.partials) {
+      const p = entry[1];
+      if (p.complete || p.verifying || p.header.kind !== 'file') continue;
+      if (!idlest || p.lastActivity < idlest[1].lastActivity) idlest = entry;
+    }
+    if (idlest && now - idlest[1].lastActivity > IDLE_CLOSE_MS) this.expire(idlest[0], idlest[1], now, 'every --workers slot taken');
+  }
+
+  private expire(id: string, partial: PartialObject, now: number, why = 'expired after --partial-ttl'): void {
     const { path, chunkCount } = partial.header;
     this.counters.partialsExpired++;
     if (this.expired.length >= MAX_EXPIRED_LISTED) this.expired.shift();
     this.expired.push({ path, at: new Date(now).toISOString(), chunks: partial.received, of: chunkCount });
-    log('partial-expired', { path: printablePath(path), chunks: partial.received, of: chunkCount });
-    if (path) this.mirror.noteProblem(path, `expired after --partial-ttl with ${partial.received} of ${chunkCount} chunks`);
+    log('partial-expired', { path: printablePath(path), chunks: partial.received, of: chunkCount, why });
+    if (path) this.mirror.noteProblem(path, `${why}: given up with ${partial.received} of ${chunkCount} chunks`);
     void this.drop(id, partial);
   }
 
