@@ -16,7 +16,7 @@
 // (bench/streams.mjs): streams-syslog, streams-tcp, streams-tcp9000.
 // Only with --only too, the million-file share of issue 18 (long): million, with --tree-files N
 // (default 1,000,000), --idle-seconds S (300), --settle MS (1000), --manifest-interval S (300), --keep,
-// --tree-rate R (the sender's --rate, 500m), --send-timeout S (the first send's bound), --rss-limit MB
+// --tree-rate R (the sender's --rate, 20m), --send-timeout S (the first send's bound), --rss-limit MB
 // (both sides together; 60% of the RAM).
 // Also: --big-size MB (rss), --files N (small), --start-rate MBITS, --max-steps N (rate search).
 // --quick: every row small (20 MB, 40 MB for rss, 1,000 files, 1 run, 2 rate steps), a smoke test.

@@ -1,5 +1,5 @@
 // Rows "million" (issue 18): a share of --tree-files files (default 1,000,000) of 0 to 4 KiB in
-// 1,000 directories, mirrored by a watching sender (-R 1, --rate 500m, no --once) that then stays
+// 1,000 directories, mirrored by a watching sender (-R 1, --rate 20m by default, no --once) that then stays
 // up, as a file server's sender does. In order, with the same sender throughout:
 //   first send   receiver with --exit-when-synced: time to synced, files/s, peak RSS of each side
 //                (VmHWM and sampled VmRSS from /proc), then `diode-receive verify DEST`
