@@ -59,14 +59,21 @@ async function receive(o: ReceiveOptions): Promise<void> {
     exiting = true;
     setImmediate(() => void shutdown(code, reason));
   };
+  // Waiting would change nothing once every file still missing is refused for its name: looked at
+  // after each manifest and, as placements finish after it, once a second while the count moves.
+  let refusedCheckedAt = -1;
+  const exitIfOnlyRefused = (force = false) => {
+    if (!o.exitWhenSynced || (!force && sync.pendingCount === refusedCheckedAt)) return;
+    refusedCheckedAt = sync.pendingCount;
+    if (sync.onlyRefusedLeft) exitOnce(2, 'refused');
+  };
   const receiver = new Receiver(
     {
       stateDir, maxBuffer: o.maxBuffer, maxPartials: o.workers, partialTtlMs: o.partialTtlMs,
       onSynced: () => o.exitWhenSynced && exitOnce(0, 'synced'),
       onManifest: () => {
         saveReportSoon();
-        // Waiting would change nothing: every file still missing is refused for its name.
-        if (o.exitWhenSynced && sync.onlyRefusedLeft) exitOnce(2, 'refused');
+        exitIfOnlyRefused(true);
       },
       onHeartbeat: (sessionId, hb) => {
         log('heartbeat', { session: sessionId.toString(16), host: hb.host });
@@ -142,7 +149,10 @@ async function receive(o: ReceiveOptions): Promise<void> {
       log('rcvbuf-capped', { ...(several && { link: link.name }), asked: o.rcvbuf, granted: s.receiveBufferBytes / 2, sysctl: 'net.core.rmem_max', hint: `the kernel caps it at net.core.rmem_max: raise it (sysctl -w net.core.rmem_max=${o.rcvbuf}) for a bigger socket buffer; the reader thread still holds --rcvbuf` });
     }
   }
-  const statusTimer = every(STATUS_EVERY_MS, () => void writeStatus(stateDir, status(true)).catch(() => undefined), { keepAlive: true });
+  const statusTimer = every(STATUS_EVERY_MS, () => {
+    void writeStatus(stateDir, status(true)).catch(() => undefined);
+    exitIfOnlyRefused();
+  }, { keepAlive: true });
 
   /**
    * Stops in order and always ends with the report and the exit line: a step that fails (a full
