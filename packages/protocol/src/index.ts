@@ -21,8 +21,8 @@ export {
   type FecLayout,
 } from './fec.js';
 export { FrameAuthenticator, MIN_KEY_BYTES, openFrame, sealFrame } from './auth.js';
-export { fsPath, hasEscapedBytes, pathFromBytes, pathToBytes, printablePath } from './path-bytes.js';
-export { reportedPaths, type ReceiverReport, type ReportEntry, type SyncReport } from './report.js';
+export { fsPath, hasEscapedBytes, pathFromBytes, pathToBytes, printablePath, walkOrderKey } from './path-bytes.js';
+export { reportedPaths, type ReceiverReport, type ReportEntry, type Streamed, type SyncReport } from './report.js';
 export {
   MAX_CHANNEL_NAME, STREAM_RECORD_FIXED, STREAM_SENT_AT_OFFSET, StreamKind, channelNameProblem, decodeStreamRecord, encodeStreamRecord, rebuildStreamBlock,
   streamBlockParity, streamRecordOverhead, type StreamRecord,

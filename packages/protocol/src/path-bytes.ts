@@ -115,3 +115,11 @@ function validSequenceLength(b: Uint8Array, i: number): number {
   if (b0 === 0xf4) return cont(1, 0x80, 0x8f) && cont(2) && cont(3) ? 4 : 0;
   return 0;
 }
+
+/**
+ * The key a directory's entry sorts by so that a depth-first walk yields paths in wire byte order
+ * (the manifest's order): its name's bytes, a directory's with '/' after them (`a-b` < `a/b` < `a0`).
+ */
+export function walkOrderKey(name: Buffer, isDirectory: boolean): Buffer {
+  return isDirectory ? Buffer.concat([name, Buffer.of(0x2f)]) : name;
+}

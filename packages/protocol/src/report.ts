@@ -36,6 +36,9 @@ export interface ReceiverReport extends SyncReport {
   expired: { path: string; at: string; chunks: number; of: number }[];
 }
 
+/** A report whose lists may be drawn as it is written (async iterables), so none need be held whole. */
+export type Streamed<T> = { [K in keyof T]: T[K] extends (infer E)[] ? E[] | AsyncIterable<E> : T[K] };
+
 /**
  * The paths a report (report.json, parsed) lists as missing or outdated: all the sender needs of
  * it. Undefined if it has not both lists, each of entries with a string path; nothing else is

@@ -14,8 +14,7 @@ import { ListenLinks } from './operations/listen-links.js';
 import { every } from './operations/maintenance.js';
 import { startMetricsServer } from './operations/metrics-server.js';
 import { PROGRAM, VERSION, parseCommandLine, type ReceiveOptions } from './operations/options.js';
-import type { ReceiverReport } from '@diodesync/protocol';
-import { reserveReportSpace, writeReport } from './operations/report.js';
+import { reserveReportSpace, writeReport, type ReportDraft, type WrittenReport } from './operations/report.js';
 import { finalCode, logExit, stopStep } from './operations/shutdown.js';
 import { printStatus, writeStatus, type ReceiverStatus } from './operations/status.js';
 import { runVerify } from './operations/verify.js';
@@ -98,20 +97,23 @@ async function receive(o: ReceiveOptions): Promise<void> {
     links: links.statuses(),
     streams: streams.status(),
   });
-  const buildReport = async (): Promise<ReceiverReport> => ({ ...(await sync.report()), partial: receiver.partialSummary(), expired: receiver.expired });
-  const saveReport = async () => writeReport(stateDir, await buildReport());
+  const drawReport = async (): Promise<ReportDraft> => ({ ...(await sync.report()), partial: receiver.partialSummary(), expired: receiver.expired });
   // A manifest comes in pieces: one report at a time, and one more after it if pieces came meanwhile.
+  // A report of a large tree walks the mirror, so reports take at most a tenth of the time (<= 60 s apart).
   let saving: Promise<void> | undefined;
   let saveAgain = false;
   const saveReportSoon = (): void => {
     if (saving) return void (saveAgain = true);
-    saving = saveReport().then(() => undefined, () => undefined).finally(() => {
-      saving = undefined;
-      if (saveAgain) {
-        saveAgain = false;
-        saveReportSoon();
-      }
-    });
+    const started = performance.now();
+    saving = writeReport(stateDir, drawReport).then(() => undefined, () => undefined)
+      .then(() => new Promise<void>((resolve) => setTimeout(resolve, Math.min(60_000, 9 * (performance.now() - started))).unref()))
+      .finally(() => {
+        saving = undefined;
+        if (saveAgain && !exiting) {
+          saveAgain = false;
+          saveReportSoon();
+        }
+      });
   };
 
   // A link that fails or ends leaves the others running; the run ends with the last (as with one).
@@ -167,12 +169,10 @@ async function receive(o: ReceiveOptions): Promise<void> {
     await stopStep('close stream outlets', () => streams.stop());
     await stopStep('checkpoint partial files', () => receiver.close());
     await stopStep('write status', () => writeStatus(stateDir, status(false)));
-    let report: ReceiverReport | undefined;
-    let reportPath: string | undefined;
-    await stopStep('build report', async () => (report = await buildReport()));
-    await stopStep('write report', async () => (reportPath = report && (await writeReport(stateDir, report, true))));
+    let report: WrittenReport | undefined;
+    await stopStep('write report', async () => (report = await writeReport(stateDir, drawReport, true)));
     code = finalCode(code, report, sync.synced);
-    logExit(reason, code, { report, reportPath, synced: sync.synced, counters: receiver.counters, framesLost: receiver.sequences.lost, partial: receiver.partialCount });
+    logExit(reason, code, { report, synced: sync.synced, counters: receiver.counters, framesLost: receiver.sequences.lost, partial: receiver.partialCount });
     process.exit(code);
   }
 

@@ -101,7 +101,7 @@ export class Receiver {
           return await this.assembler.restart(id, partial);
         case 'manifest':
           await this.assembler.drop(id, partial);
-          await this.placement.applyManifest(verdict.manifest);
+          await this.placement.applyManifest(verdict.file);
           this.config.onManifest?.();
           break;
         case 'in-place':

@@ -46,9 +46,9 @@ export async function verifyMirror(dest: string, stateDir: string): Promise<Veri
   const tree = new DestTree(dest);
   const result: VerifyResult = {
     dest, manifestCreatedAt: new Date(kept.manifest.createdAt).toISOString(), manifestKeptAt: kept.keptAt.toISOString(),
-    files: kept.manifest.files.length, missing: [], outdated: [], unexpected: [],
+    files: 0, missing: [], outdated: [], unexpected: [],
   };
-  for (const file of kept.manifest.files) await check(tree, file, result);
+  await checkAll(tree, kept.manifest.files, result);
   const listed = new Set(kept.manifest.files.map((f) => f.path));
   result.unexpected = (await tree.listFiles()).filter((p) => !listed.has(p));
   return result;
@@ -70,23 +70,35 @@ async function verifyAgainstIndex(dest: string, indexFile: string): Promise<Veri
       dest, manifestCreatedAt: new Date(Number(createdAt)).toISOString(), manifestKeptAt: (await stat(indexFile)).mtime.toISOString(),
       files: 0, missing: [], outdated: [], unexpected: [],
     };
-    for (const row of index.rows('a_sha IS NOT NULL')) {
-      result.files++;
-      await check(tree, { path: row.path, ...row.announced! }, result);
+    function* announced(): Generator<ManifestFile> {
+      for (const row of index.rows('a_sha IS NOT NULL')) yield { path: row.path, ...row.announced! };
     }
-    const unexpected: string[] = [];
-    await tree.forEachFile((p) => void (index.isAnnounced(p) || unexpected.push(p)));
-    result.unexpected = unexpected.sort();
+    await checkAll(tree, announced(), result);
+    for await (const p of tree.files()) if (!index.isAnnounced(p)) result.unexpected.push(p);
     return result;
   } finally {
     index.close();
   }
 }
 
-async function check(tree: DestTree, file: ManifestFile, result: VerifyResult): Promise<void> {
-  const why = await compare(tree, file).catch(() => 'missing' as const);
-  if (why === 'missing') result.missing.push(file.path);
-  else if (why) result.outdated.push({ path: file.path, why });
+/** Files compared this many at a time: hashing waits on the disk and the thread pool, not on this thread. */
+const CHECKS_AT_ONCE = 16;
+
+/** Compares every file, a few at a time, and lists what differs in the files' order. */
+async function checkAll(tree: DestTree, files: Iterable<ManifestFile>, result: VerifyResult): Promise<void> {
+  let batch: ManifestFile[] = [];
+  const flush = async () => {
+    const whys = await Promise.all(batch.map((file) => compare(tree, file).catch(() => 'missing' as const)));
+    batch.forEach((file, i) => {
+      const why = whys[i];
+      if (why === 'missing') result.missing.push(file.path);
+      else if (why) result.outdated.push({ path: file.path, why });
+    });
+    result.files += batch.length;
+    batch = [];
+  };
+  for (const file of files) if (batch.push(file) === CHECKS_AT_ONCE) await flush();
+  await flush();
 }
 
 /** Prints the comparison (text or JSON) on stdout; returns the exit code, 0 or 2. */

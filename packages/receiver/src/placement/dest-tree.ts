@@ -3,7 +3,7 @@ import { lstatSync } from 'node:fs';
 import { chmod, copyFile, lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import { hashFileRange } from './hash-file.js';
-import { fsPath, pathFromBytes } from '@diodesync/protocol';
+import { fsPath, pathFromBytes, walkOrderKey } from '@diodesync/protocol';
 import { destPath } from './paths.js';
 import { setFileTimes } from './file-times.js';
 
@@ -129,31 +129,32 @@ export class DestTree {
   /** How many regular files the mirror holds (a walk that keeps no list). */
   async countFiles(): Promise<number> {
     let count = 0;
-    await this.walk('', (_rel, isFile) => void (isFile && count++));
+    for await (const _ of this.files()) count++;
     return count;
   }
 
-  /** Every regular file under the root, as relative '/' paths. */
+  /** Every regular file under the root, as relative '/' paths, in wire byte order. */
   async listFiles(): Promise<string[]> {
     const out: string[] = [];
-    await this.walk('', (rel, isFile) => void (isFile && out.push(rel)));
-    return out.sort();
+    for await (const rel of this.files()) out.push(rel);
+    return out;
   }
 
-  /** Visits every regular file under the root (relative '/' paths), without holding the list. */
-  async forEachFile(visit: (rel: string) => void): Promise<void> {
-    await this.walk('', (rel, isFile) => void (isFile && visit(rel)));
-  }
-
-  /** Visits every entry below `rel`; names are read as bytes, so no name is mangled. */
-  private async walk(rel: string, visit: (rel: string, isFile: boolean) => void): Promise<void> {
+  /**
+   * Every regular file below `rel` (relative '/' paths), in wire byte order (the manifest's), each
+   * directory's entries read as bytes (no name is mangled) and sorted: memory is depth x width.
+   */
+  async *files(rel = ''): AsyncGenerator<string> {
     const dir = rel === '' ? this.root : destPath(this.root, rel);
     const entries = await readdir(fsPath(dir), { withFileTypes: true, encoding: 'buffer' }).catch(() => []);
-    for (const e of entries) {
+    const sorted = entries
+      .map((e) => ({ e, key: walkOrderKey(e.name as unknown as Buffer, e.isDirectory()) }))
+      .sort((a, b) => Buffer.compare(a.key, b.key));
+    for (const { e } of sorted) {
       const name = pathFromBytes(e.name as unknown as Buffer);
       const child = rel === '' ? name : `${rel}/${name}`;
-      if (e.isDirectory()) await this.walk(child, visit);
-      else visit(child, e.isFile());
+      if (e.isDirectory()) yield* this.files(child);
+      else if (e.isFile()) yield child;
     }
   }
 }

@@ -4,11 +4,12 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { encodeManifest, type ObjectHeader } from '@diodesync/protocol';
+import { ProtocolError, decodeManifest, encodeManifest, type ObjectHeader } from '@diodesync/protocol';
 import { newCounters } from '../counters.js';
 import { DestTree } from './dest-tree.js';
 import { Placement, type CompleteObject } from './placement.js';
 import { SyncTracker } from './sync-tracker.js';
+import { reportOf } from './report.test-support.js';
 
 const MTIME_MS = 1_600_000_000_000;
 
@@ -72,7 +73,7 @@ test('a temp file that does not hash to the announced SHA-256 is spoilt, and rep
   assert.equal(counters.verifyFailed, 1);
   await assert.rejects(stat(path.join(mirror, 'f.txt')));
   await sync.applyManifest({ createdAt: 0, pass: 1, passes: 1, files: [{ ...obj.header }], dirs: [] });
-  assert.match((await sync.report()).missing[0]!.reason!, /^verify failed: SHA-256 differs/);
+  assert.match((await reportOf(sync)).missing[0]!.reason!, /^verify failed: SHA-256 differs/);
 });
 
 test('a write that failed before verification keeps the partial: unwritten', async (t) => {
@@ -82,18 +83,25 @@ test('a write that failed before verification keeps the partial: unwritten', asy
   assert.equal(counters.verifyFailed + counters.writeErrors, 0, 'the partial logged and counted its own failure');
 });
 
-test('a manifest is decoded, not placed; one that does not decode is a bad message; a failed rename is a write error', async (t) => {
-  const { mirror, counters, placement, object } = await setUp(t);
+test('a manifest waits on disk, not placed, and is decoded when applied; one that does not decode is a bad message; a failed rename is a write error', async (t) => {
+  const { mirror, sync, counters, placement, object } = await setUp(t);
   const manifest = { createdAt: 5, pass: 1, passes: 2, files: [], dirs: ['d'] };
   const verdict = await placement.verify(await object({ kind: 'manifest', path: '' }, encodeManifest(manifest)));
-  assert.equal(verdict.kind, 'manifest');
-  // A whole manifest (an older sender's) is the one piece of its cycle, covering everything.
-  assert.deepEqual(verdict.kind === 'manifest' && verdict.manifest, { ...manifest, scope: { kind: 'piece', cycle: 1, index: 0, count: 1 } });
-  assert.deepEqual(await placement.verify(await object({ kind: 'manifest', path: '' }, 'not msgpack')), { kind: 'failed' });
+  assert.ok(verdict.kind === 'manifest', 'a verified manifest');
+  assert.deepEqual(decodeManifest(await readFile(verdict.file)), { ...manifest, scope: { kind: 'piece', cycle: 1, index: 0, count: 1 } }, 'kept on disk as it came');
+  const bad = await placement.verify(await object({ kind: 'manifest', path: '' }, 'not msgpack'));
+  assert.ok(bad.kind === 'manifest');
+  await assert.rejects(placement.applyManifest(bad.file), ProtocolError);
+  placement.failed({ kind: 'manifest', path: '' } as ObjectHeader, new ProtocolError('bad'));
   assert.equal(counters.badMessage, 1);
+  await assert.rejects(stat(bad.file), { code: 'ENOENT' }, 'removed once read');
   await mkdir(path.join(mirror, 'f.txt')); // a directory where the file goes
   assert.deepEqual(await placement.verify(await object({}, 'file')), { kind: 'failed' });
   assert.equal(counters.writeErrors, 1);
-  await placement.applyManifest(manifest);
-  assert.equal(counters.manifests, 1);
+  // An older sender's whole manifest is the one piece of its cycle, covering everything.
+  await placement.applyManifest(verdict.file);
+  assert.equal(counters.manifests, 2);
+  assert.equal((await reportOf(sync)).manifestCreatedAt, new Date(5).toISOString());
+  assert.ok((await stat(path.join(mirror, 'd'))).isDirectory(), 'its directories made');
+  await assert.rejects(stat(verdict.file), { code: 'ENOENT' });
 });

@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import { ProtocolError, decodeManifest, printablePath, type Manifest, type ObjectHeader } from '@diodesync/protocol';
+import { readFile, rename, rm } from 'node:fs/promises';
+import { ProtocolError, decodeManifest, printablePath, type ObjectHeader } from '@diodesync/protocol';
 import type { ReceiverCounters } from '../counters.js';
 import { log } from '../log.js';
 import { auditFile } from './audit.js';
@@ -20,8 +20,8 @@ export type Verdict =
   | { kind: 'placed' }
   /** Verified, and the mirror already holds it byte for byte: its file (and inode) is left alone. */
   | { kind: 'in-place' }
-  /** A verified manifest, decoded: `applyManifest` compares it with the mirror. */
-  | { kind: 'manifest'; manifest: Manifest }
+  /** A verified manifest, in `file` until `applyManifest` reads it and compares it with the mirror. */
+  | { kind: 'manifest'; file: string }
   /** Complete, but its SHA-256 differs (a corrupt or forged chunk): fetched again. */
   | { kind: 'spoilt' }
   /** A write failed (logged by the partial): what is on disk is kept, the next pass fills the rest. */
@@ -77,7 +77,10 @@ export class Placement {
         return { kind: 'spoilt' };
       }
       if (header.kind === 'manifest') {
-        return { kind: 'manifest', manifest: decodeManifest(await readFile(object.tempPath)) };
+        // Kept on disk until its turn: a burst of pieces takes hundreds of megabytes once decoded.
+        const file = `${object.tempPath}.manifest`;
+        await rename(object.tempPath, file);
+        return { kind: 'manifest', file };
       }
       // Already there, byte for byte: leave the mirror's file (and its inode) alone.
       if (await this.inPlace(header)) return { kind: 'in-place' };
@@ -97,10 +100,16 @@ export class Placement {
     this.sync.placed(header.path, header.size, header.mtimeMs, header.sha256);
   }
 
-  /** Compares a new manifest with the mirror (serialised in the sync tracker). */
-  async applyManifest(manifest: Manifest): Promise<void> {
+  /** Compares a verified manifest (in `file`, removed once read) with the mirror, after those before it. */
+  async applyManifest(file: string): Promise<void> {
     this.counters.manifests++;
-    await this.sync.applyManifest(manifest);
+    const manifest = await this.sync.applyManifest(async () => {
+      try {
+        return decodeManifest(await readFile(file));
+      } finally {
+        await rm(file, { force: true });
+      }
+    });
     const s = manifest.scope;
     log('manifest', {
       files: manifest.files.length, pass: manifest.pass, missing: this.sync.pendingCount,

@@ -8,6 +8,7 @@ import type { Manifest, ManifestFile } from '@diodesync/protocol';
 import { DestTree } from './dest-tree.js';
 import { MirrorIndex } from './mirror-index.js';
 import { SyncTracker } from './sync-tracker.js';
+import { reportOf } from './report.test-support.js';
 
 const MTIME_MS = 1_700_000_000_000;
 
@@ -36,7 +37,7 @@ test('a manifest sorts the mirror into in place, missing, outdated and unexpecte
   const { root, tree, put } = await setUp(t);
   const sync = new SyncTracker(tree);
   assert.ok(!sync.synced, 'no manifest yet: not synced');
-  assert.equal((await sync.report()).manifestCreatedAt, null);
+  assert.equal((await reportOf(sync)).manifestCreatedAt, null);
   await put('a.txt', 'a');
   await put('c.txt', 'old c');
   await put('extra.txt', 'x');
@@ -47,7 +48,7 @@ test('a manifest sorts the mirror into in place, missing, outdated and unexpecte
   assert.ok(!sync.synced);
   assert.ok(sync.holds({ ...a, kind: 'file', mode: 0o644, chunkSize: 1, chunkCount: 1, version: 0, fecK: 0, fecM: 0 }), 'a was hashed once and is known');
   sync.noteProblem('d/b.txt', 'write failed: ENOSPC');
-  let report = await sync.report();
+  let report = await reportOf(sync);
   assert.deepEqual(report.missing.map((m) => [m.path, m.reason]), [['d/b.txt', 'write failed: ENOSPC']]);
   assert.deepEqual(report.outdated.map((m) => m.path), ['c.txt']);
   assert.deepEqual(report.unexpected, ['extra.txt']);
@@ -58,7 +59,7 @@ test('a manifest sorts the mirror into in place, missing, outdated and unexpecte
   await put('c.txt', 'new c');
   sync.placed(c.path, c.size, c.mtimeMs, c.sha256);
   assert.ok(sync.synced);
-  report = await sync.report();
+  report = await reportOf(sync);
   assert.deepEqual([report.missing, report.outdated], [[], []], 'a placement clears the reason noted before');
 });
 
@@ -93,7 +94,7 @@ test('names the mirror will not hold are missing with their reason; only then do
   await sync.applyManifest(manifest([ok, unsafe, unportable]));
   assert.equal(sync.pendingCount, 2);
   assert.ok(sync.onlyRefusedLeft, 'every file still missing is refused for its name');
-  const report = await sync.report();
+  const report = await reportOf(sync);
   assert.deepEqual(report.missing.map((m) => m.reason), ['bad path: dot segment', 'not portable: name Windows reserves (CON, PRN, AUX, NUL, COM1-9, LPT1-9)']);
   await sync.applyManifest(manifest([ok, unsafe, file('later.txt', 'l')]));
   assert.ok(!sync.onlyRefusedLeft, 'a file that can still arrive is worth waiting for');
@@ -123,14 +124,14 @@ test('a lost piece: the other ranges are still learnt and reported; synced once 
   sync.placed(d.path, d.size, d.mtimeMs, d.sha256);
   assert.equal(sync.pendingCount, 0);
   assert.ok(!sync.synced, 'nothing pending, yet the range (b, c] is unknown');
-  let report = await sync.report();
+  let report = await reportOf(sync);
   assert.equal(report.manifestFiles, 3);
   // Cycle 2 (other boundaries): its pieces chain from start to end, and bring c.
   await sync.applyManifest(piece(2, 0, [a, b, c], { to: 'c' }));
   assert.equal(sync.pendingCount, 1);
   await sync.applyManifest(piece(2, 1, [d], { from: 'c' }, true));
   assert.ok(!sync.synced, 'c is still missing');
-  report = await sync.report();
+  report = await reportOf(sync);
   assert.deepEqual(report.missing.map((m) => m.path), ['c']);
   await put('c', 'c');
   sync.placed(c.path, c.size, c.mtimeMs, c.sha256);
@@ -148,11 +149,11 @@ test('a piece replaces its range: files it does not list are no longer wanted, m
   // The same range again, without m: m is no longer wanted.
   await sync.applyManifest(piece(2, 0, [a], { to: 'm' }));
   assert.equal(sync.pendingCount, 1);
-  const report = await sync.report();
+  const report = await reportOf(sync);
   assert.deepEqual(report.missing.map((e) => e.path), ['a']);
   assert.deepEqual(report.unexpected, ['b-extra'], 'a file beyond every range received is not called unexpected');
   await sync.applyManifest(piece(2, 1, [z], { from: 'm' }, true));
-  assert.deepEqual((await sync.report()).unexpected, ['b-extra', 'y-outside'], 'the whole tree is known now');
+  assert.deepEqual((await reportOf(sync)).unexpected, ['b-extra', 'y-outside'], 'the whole tree is known now');
 });
 
 test('a delta after the pieces adds and removes files; a missed delta number is harmless', async (t) => {
@@ -164,14 +165,14 @@ test('a delta after the pieces adds and removes files; a missed delta number is 
   assert.ok(sync.synced);
   await sync.applyManifest(delta(1, [b]));
   assert.ok(!sync.synced, 'the delta says b is wanted');
-  assert.deepEqual((await sync.report()).missing.map((e) => e.path), ['b']);
+  assert.deepEqual((await reportOf(sync)).missing.map((e) => e.path), ['b']);
   // Delta 2 is lost; delta 3 removes b and announces c.
   await sync.applyManifest(delta(3, [c], ['b']));
-  assert.deepEqual((await sync.report()).missing.map((e) => e.path), ['c']);
+  assert.deepEqual((await reportOf(sync)).missing.map((e) => e.path), ['c']);
   await put('c', 'c');
   sync.placed(c.path, c.size, c.mtimeMs, c.sha256);
   assert.ok(sync.synced);
-  assert.equal((await sync.report()).manifestFiles, 2);
+  assert.equal((await reportOf(sync)).manifestFiles, 2);
 });
 
 test('the index on disk outlives the receiver: a restart with an empty mirror reports every file missing after one cycle', async (t) => {
@@ -192,7 +193,7 @@ test('the index on disk outlives the receiver: a restart with an empty mirror re
   assert.ok(!sync.synced, 'a restart knows no complete cycle yet');
   assert.ok(!sync.holds({ ...files[0]!, kind: 'file', mode: 0o644, chunkSize: 1, chunkCount: 1, version: 0, fecK: 0, fecM: 0 }), 'an earlier run\'s verification is not trusted without a look');
   await sync.applyManifest(piece(2, 0, files, {}, true));
-  assert.deepEqual((await sync.report()).missing.map((e) => e.path), ['a', 'b', 'c']);
+  assert.deepEqual((await reportOf(sync)).missing.map((e) => e.path), ['a', 'b', 'c']);
   assert.ok(!sync.holds({ ...files[0]!, kind: 'file', mode: 0o644, chunkSize: 1, chunkCount: 1, version: 0, fecK: 0, fecM: 0 }), 'what was verified before no longer holds');
   sync.index.close();
 });

@@ -1,4 +1,4 @@
-import { inPieceRange, type Manifest, type ManifestFile, type ObjectHeader, type ReportEntry as MissingEntry, type SyncReport } from '@diodesync/protocol';
+import { inPieceRange, type Manifest, type ManifestFile, type ObjectHeader, type ReportEntry as MissingEntry, type Streamed, type SyncReport } from '@diodesync/protocol';
 import { log } from '../log.js';
 import type { DestTree } from './dest-tree.js';
 import { MirrorIndex, type Announced } from './mirror-index.js';
@@ -79,10 +79,18 @@ export class SyncTracker {
     await this.applying;
   }
 
-  /** Applies a manifest piece or delta (serialised: in arrival order). */
-  applyManifest(manifest: Manifest): Promise<void> {
-    this.applying = this.applying.then(() => this.apply(manifest));
-    return this.applying;
+  /**
+   * Applies a manifest piece or delta (serialised: in arrival order). Given as a loader, it is read
+   * only when its turn comes: pieces waiting behind a slow one wait on disk, not decoded in memory.
+   */
+  applyManifest(manifest: Manifest | (() => Promise<Manifest>)): Promise<Manifest> {
+    const applied = this.applying.then(async () => {
+      const m = typeof manifest === 'function' ? await manifest() : manifest;
+      await this.apply(m);
+      return m;
+    });
+    this.applying = applied.then(() => undefined, () => undefined);
+    return applied;
   }
 
   private async apply(manifest: Manifest): Promise<void> {
@@ -202,34 +210,39 @@ export class SyncTracker {
     return v.sha256.equals(file.sha256);
   }
 
-  /** The report: pending files read from the index a page at a time, the mirror walked once for unexpected files. */
-  async report(): Promise<SyncReport> {
+  /**
+   * The report, drawn as it is written: pending files read from the index a page at a time (once
+   * for those absent, once for those present with other content), the mirror walked once in byte
+   * order for files nobody announced. Memory does not grow with the tree.
+   */
+  async report(): Promise<Streamed<SyncReport>> {
     await this.applying;
-    const missing: MissingEntry[] = [];
-    const outdated: MissingEntry[] = [];
-    for (const row of this.index.rows('pending = 1')) {
-      const a = row.announced!;
-      const reason = this.problemOf(row.path, row.problem);
-      const entry: MissingEntry = { path: row.path, size: a.size, sha256: a.sha256.toString('hex'), mtime: isoTime(a.mtimeMs), ...(reason && { reason }) };
-      const present = !isPermanentRefusal(reason) && (await this.dest.inspect(row.path));
-      (present ? outdated : missing).push(entry);
-    }
-    const unexpected: string[] = [];
-    if (this.createdAt !== undefined) {
-      await this.dest.forEachFile((p) => {
-        if (this.isCovered(p) && !this.index.isAnnounced(p)) unexpected.push(p);
-      });
-    }
+    const announced = this.createdAt !== undefined;
     return {
       generatedAt: new Date().toISOString(),
       dest: this.dest.root,
       synced: this.synced,
-      manifestCreatedAt: this.createdAt !== undefined ? isoTime(this.createdAt) : null,
-      manifestFiles: this.createdAt !== undefined ? this.index.announcedCount() : 0,
-      missing,
-      outdated,
-      unexpected: unexpected.sort(),
+      manifestCreatedAt: announced ? isoTime(this.createdAt!) : null,
+      manifestFiles: announced ? this.index.announcedCount() : 0,
+      missing: this.pendingEntries(false),
+      outdated: this.pendingEntries(true),
+      unexpected: announced ? this.unexpectedFiles() : [],
     };
+  }
+
+  /** Pending files absent from the mirror, or (`present`) there with other content. */
+  private async *pendingEntries(present: boolean): AsyncGenerator<MissingEntry> {
+    for (const row of this.index.rows('pending = 1')) {
+      const reason = this.problemOf(row.path, row.problem);
+      const there = !isPermanentRefusal(reason) && (await this.dest.inspect(row.path)) !== undefined;
+      if (there !== present) continue;
+      const a = row.announced!;
+      yield { path: row.path, size: a.size, sha256: a.sha256.toString('hex'), mtime: isoTime(a.mtimeMs), ...(reason && { reason }) };
+    }
+  }
+
+  private async *unexpectedFiles(): AsyncGenerator<string> {
+    for await (const p of this.dest.files()) if (this.isCovered(p) && !this.index.isAnnounced(p)) yield p;
   }
 }
 

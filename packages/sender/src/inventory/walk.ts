@@ -2,7 +2,7 @@ import type { Dirent } from 'node:fs';
 import { lstatSync } from 'node:fs';
 import { opendir } from 'node:fs/promises';
 import * as path from 'node:path';
-import { fsPath, pathFromBytes } from '@diodesync/protocol';
+import { fsPath, pathFromBytes, walkOrderKey } from '@diodesync/protocol';
 import { treeFilter, type TreeFilter } from './tree-filter.js';
 
 export interface SourceFile {
@@ -83,7 +83,7 @@ async function readSorted(root: string, rel: string): Promise<Named[]> {
   for await (const dirent of dir) {
     const raw = dirent.name as unknown as Buffer;
     const name = pathFromBytes(raw);
-    const key = dirent.isDirectory() ? Buffer.concat([raw, Buffer.of(0x2f)]) : raw;
+    const key = walkOrderKey(raw, dirent.isDirectory());
     entries.push({ relPath: rel === '' ? name : `${rel}/${name}`, key, dirent });
   }
   return entries.sort((a, b) => Buffer.compare(a.key, b.key));
