@@ -318,7 +318,9 @@ async function restart(run, table, label, result) {
   mkdirSync(dest, { recursive: true });
   const receiver = await run.startReceiver(dest, state);
   const started = performance.now();
-  const limitMs = (ctx.manifestIntervalS * 2 + 60) * 1000;
+  // The sender stretches a cycle whose pieces take more than 1% of a core to build, and says so.
+  const cycleS = run.sender.last('manifest-interval-stretched')?.seconds ?? ctx.manifestIntervalS;
+  const limitMs = (cycleS * 2 + 60) * 1000;
   let missing;
   let source = 'status.json';
   let lastReportRead = 0;
@@ -342,14 +344,14 @@ async function restart(run, table, label, result) {
   const m = run.receiverMemory.read();
   const lastManifest = run.sender.last('manifest-sent');
   result.restart = {
-    learned, seconds: round(seconds, 1), missing: missing ?? null, inNewMirror: inMirror, source, receiverHwmMB: round(m.hwmMB), receiverMaxRssMB: round(m.maxRssMB),
+    learned, seconds: round(seconds, 1), cycleSeconds: cycleS, missing: missing ?? null, inNewMirror: inMirror, source, receiverHwmMB: round(m.hwmMB), receiverMaxRssMB: round(m.maxRssMB),
     manifestLine: receiver.last('manifest') ?? null, senderManifestsSent: run.sender.count('manifest-sent'), senderLastManifest: lastManifest ?? null,
   };
   const why = missing === undefined ? 'neither status.json nor report.json gave a missing count' : `${fmt(missing)} of ${fmt(n)} missing, ${fmt(inMirror)} in the new mirror`;
   table.add({
     what: `${label}: restarted empty receiver counts every file missing`, figure: learned ? seconds : `not within ${(limitMs / 1000).toFixed(0)} s (${why})`, unit: 's',
-    target: { value: ctx.manifestIntervalS, atMost: true }, receiverRssMB: peakOf(m.hwmMB, m.maxRssMB),
-    note: `--manifest-interval ${ctx.manifestIntervalS}; from the receiver's listening line to ${source}'s missing = every file not in the new mirror (${fmt(inMirror)} there); receiver VmHWM ${round(m.hwmMB, 0)} MB`,
+    target: { value: cycleS, atMost: true }, receiverRssMB: peakOf(m.hwmMB, m.maxRssMB),
+    note: `--manifest-interval ${ctx.manifestIntervalS}${cycleS !== ctx.manifestIntervalS ? `, stretched by the sender to ${cycleS} s` : ''}; from the receiver's listening line to ${source}'s missing = every file not in the new mirror (${fmt(inMirror)} there); receiver VmHWM ${round(m.hwmMB, 0)} MB`,
   });
   // The first mirror is not needed any more: free its million inodes before the run ends.
   if (!ctx.keep && run.dest) rmSync(run.dest, { recursive: true, force: true });

@@ -115,3 +115,23 @@ test('directories of a sorted list in a range; the piece size knob', () => {
   assert.equal(pieceFilesLimit({ DIODESYNC_MANIFEST_PIECE_FILES: '7' }), 7);
   assert.equal(pieceFilesLimit({ DIODESYNC_MANIFEST_PIECE_FILES: 'lots' }), 10_000);
 });
+
+test('a cycle that is costly to build stretches the interval: at most 1% of a core goes to manifests', async () => {
+  /** A source whose every page takes 30 ms, as a million-file ledger's pages add up to seconds. */
+  class SlowSource extends ListSource {
+    override listedFiles(after: string | undefined, limit: number): ListedFile[] {
+      const until = performance.now() + 30;
+      while (performance.now() < until) { /* reading the ledger */ }
+      return super.listedFiles(after, limit);
+    }
+  }
+  const source = new SlowSource(['a', 'b', 'c', 'd'].map(listed), []);
+  await capture(async (s, out, ids) => {
+    const began = Date.now();
+    await s.sendPiecesDue(out, source, ids, 1_000);
+    assert.equal(s.cycle, 1);
+    // Two pieces, 30 ms or more each: the next cycle waits at least 100 x 60 ms, not the 1 s asked.
+    assert.ok(s.nextPieceAt(1_000) >= began + 6_000, `next cycle at +${s.nextPieceAt(1_000) - began} ms`);
+    assert.ok(s.nextPieceAt(60_000) - began >= 60_000, 'a longer interval is kept as it is');
+  }, 2);
+});

@@ -19,13 +19,21 @@ export function pieceFilesLimit(env: NodeJS.ProcessEnv = process.env): number {
   return Number.isInteger(n) && n >= 1 && n <= 10_000 ? n : 10_000;
 }
 
-/** A full manifest cycle under way: where the next piece starts. */
+/** A full manifest cycle under way: where the next piece starts, and what building its pieces cost. */
 interface CycleCursor {
   cycle: number;
   index: number;
   after: string | undefined;
   startedAt: number;
+  buildMs: number;
 }
+
+/**
+ * A cycle in watch mode spans at least this many times the time its pieces took to build (read
+ * from the ledger, encode, hash): at most 1% of a core, however large the tree. At a million files
+ * a cycle takes about 5 s, so the default 300 s stretches to about 500 s.
+ */
+const CYCLE_SPAN_PER_BUILD = 100;
 
 /**
  * The manifests. Input: the source (every version ever sent, every directory) and what each
@@ -45,6 +53,9 @@ export class ManifestSender {
   /** Pieces of the last complete cycle: the pace of the next one. */
   private lastCount = 0;
   private lastStartedAt = 0;
+  /** Milliseconds the last complete cycle took to build: no cycle spans less than CYCLE_SPAN_PER_BUILD times that. */
+  private lastBuildMs = 0;
+  private stretchedTo = 0;
   private cursor: CycleCursor | undefined;
   private deltaSeq = 0;
   private readonly deltaFiles = new Map<string, ListedFile>();
@@ -108,9 +119,21 @@ export class ManifestSender {
    * cycle, with nothing to pace by, goes at once).
    */
   nextPieceAt(intervalMs: number): number {
-    if (!this.cursor) return this.lastStartedAt === 0 ? 0 : this.lastStartedAt + intervalMs;
-    const spacing = this.lastCount === 0 ? 0 : intervalMs / (this.lastCount + 1);
+    const span = this.cycleSpan(intervalMs);
+    if (!this.cursor) return this.lastStartedAt === 0 ? 0 : this.lastStartedAt + span;
+    const spacing = this.lastCount === 0 ? 0 : span / (this.lastCount + 1);
     return this.cursor.startedAt + this.cursor.index * spacing;
+  }
+
+  /** --manifest-interval, or longer where building a cycle would take more than 1% of a core (said once per change). */
+  private cycleSpan(intervalMs: number): number {
+    const floor = Math.ceil((CYCLE_SPAN_PER_BUILD * this.lastBuildMs) / 1000) * 1000;
+    const span = Math.max(intervalMs, floor);
+    if (span !== intervalMs && Math.abs(span - this.stretchedTo) > this.stretchedTo / 10) {
+      this.stretchedTo = span;
+      log('manifest-interval-stretched', { set: intervalMs / 1000, seconds: span / 1000, buildMs: Math.round(this.lastBuildMs), detail: 'a cycle is paced to take at most 1% of a core' });
+    }
+    return span;
   }
 
   /** Watch mode: the pieces due by now (each a pass of its own, so file passes are never held up long). */
@@ -124,10 +147,11 @@ export class ManifestSender {
   /** Sends the next piece of the current cycle (beginning one if none is under way); false once the cycle ended. */
   private async sendPiece(out: Interleaver, source: ManifestSource, objectId: number, now: number): Promise<boolean> {
     if (!this.cursor) {
-      this.cursor = { cycle: ++this.cycle, index: 0, after: undefined, startedAt: now };
+      this.cursor = { cycle: ++this.cycle, index: 0, after: undefined, startedAt: now, buildMs: 0 };
       this.lastStartedAt = now;
     }
     const c = this.cursor;
+    const built = performance.now();
     const limit = this.pieceFiles;
     // One more than a piece holds says whether another piece follows (no empty last piece).
     let files = source.listedFiles(c.after, limit + 1);
@@ -144,11 +168,12 @@ export class ManifestSender {
       last = false;
     }
     const scope: ManifestScope = { kind: 'piece', cycle: c.cycle, index: c.index, count: last ? c.index + 1 : 0, ...(c.after !== undefined && { from: c.after }), ...(to !== undefined && { to }) };
-    if (!(await this.sendManifest(out, objectId, files, dirs, scope))) return false;
+    if (!(await this.sendManifest(out, objectId, files, dirs, scope, () => (c.buildMs += performance.now() - built)))) return false;
     log('manifest-piece-sent', { cycle: c.cycle, piece: c.index, files: files.length, dirs: dirs.length, last });
     if (last) {
       this.cursor = undefined;
       this.lastCount = c.index + 1;
+      this.lastBuildMs = c.buildMs;
       this.lastSentAt = Date.now();
       log('manifest-sent', { cycle: c.cycle, pieces: c.index + 1 });
       return false;
@@ -158,8 +183,10 @@ export class ManifestSender {
     return true;
   }
 
-  /** One manifest object; false if the send was stopped. */
-  private async sendManifest(out: Interleaver, objectId: number, files: ListedFile[], dirs: readonly string[], scope: ManifestScope): Promise<boolean> {
+  /** One manifest object; false if the send was stopped. `built`: told once it is encoded and hashed, before it is sent. */
+  private async sendManifest(
+    out: Interleaver, objectId: number, files: ListedFile[], dirs: readonly string[], scope: ManifestScope, built: () => void = () => undefined,
+  ): Promise<boolean> {
     const manifest: Manifest = {
       createdAt: Date.now(), pass: this.cycle, passes: this.options.redundancy,
       files: files.map((f) => ({ path: f.relPath, size: f.size, mtimeMs: f.mtimeMs, sha256: f.sha256 })),
@@ -172,6 +199,7 @@ export class ManifestSender {
       sha256: createHash('sha256').update(body).digest(), chunkSize, chunkCount: chunkCountFor(body.length, chunkSize), version: 0,
       fecK: fec.k, fecM: fec.m,
     };
+    built();
     try {
       await sendObject(out, objectId, header, [body], this.cycle);
     } catch (err) {
