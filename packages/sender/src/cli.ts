@@ -62,7 +62,7 @@ const sendOptions = <T>(y: Argv<T>) => y
   .option('delete', { type: 'boolean', default: false, describe: 'announce deletions (R times) and renames to the receiver' })
   .option('key-file', { type: 'string', describe: 'pre-shared key (hex or base64, mode 600): every frame carries an HMAC tag' })
   .option('encrypt', { type: 'boolean', default: false, describe: 'with --key-file: encrypt every payload (AES-256-GCM)' })
-  .option('manifest-interval', { type: 'string', default: '300', describe: 'watch mode: seconds a full manifest cycle spans (its pieces spread over it), so a restarted receiver learns the tree again (or 5m)' })
+  .option('manifest-interval', { type: 'string', default: '300', describe: 'watch mode: seconds a full manifest cycle spans (its pieces spread over it; longer where building it would take over 1% of a core, logged), so a restarted receiver learns the tree again (or 5m)' })
   .option('metrics', { type: 'string', describe: 'serve Prometheus metrics on PORT, :PORT (all interfaces) or HOST:PORT' })
   .option('dry-run', { type: 'boolean', default: false, describe: 'list what would be sent and why (new, changed, reset, ...), with sizes; send nothing, write no ledger row (--to not needed)' })
   .option('forward', { type: 'string', array: true, describe: 'pass-through channel NAME=udp://HOST:PORT (datagrams) or NAME=tcp-listen://HOST:PORT (each connection a session); repeatable, up to 64' })
