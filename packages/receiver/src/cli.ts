@@ -99,14 +99,14 @@ async function receive(o: ReceiveOptions): Promise<void> {
   });
   const drawReport = async (): Promise<ReportDraft> => ({ ...(await sync.report()), partial: receiver.partialSummary(), expired: receiver.expired });
   // A manifest comes in pieces: one report at a time, and one more after it if pieces came meanwhile.
-  // A report of a large tree walks the mirror, so reports take at most a tenth of the time (<= 60 s apart).
+  // A report of a large tree walks the mirror, so reports take at most 2% of the time (<= 5 min apart).
   let saving: Promise<void> | undefined;
   let saveAgain = false;
   const saveReportSoon = (): void => {
     if (saving) return void (saveAgain = true);
     const started = performance.now();
     saving = writeReport(stateDir, drawReport).then(() => undefined, () => undefined)
-      .then(() => new Promise<void>((resolve) => setTimeout(resolve, Math.min(60_000, 9 * (performance.now() - started))).unref()))
+      .then(() => new Promise<void>((resolve) => setTimeout(resolve, Math.min(300_000, 49 * (performance.now() - started))).unref()))
       .finally(() => {
         saving = undefined;
         if (saveAgain && !exiting) {
