@@ -39,6 +39,13 @@ export class PartialObject {
   /** Chunks accepted but not yet queued for writing, by index. */
   private unwritten = new Map<number, Buffer>();
   private unwrittenBytes = 0;
+  /**
+   * Where accepted chunks are copied, one after the other: one allocation per megabyte of chunks
+   * rather than one per chunk (a Buffer per datagram cost more than its copy, and fed the garbage
+   * collector). A write holds views into it; the rest of it serves the next chunks.
+   */
+  private slab = Buffer.alloc(0);
+  private slabUsed = 0;
   private writes: Promise<void> = Promise.resolve();
   private fh: FileHandle | undefined;
   private created = false;
@@ -166,7 +173,7 @@ export class PartialObject {
    * it is copied here, the one copy a chunk's bytes get before their write.
    */
   add(chunk: number, payload: Buffer): void {
-    payload = Buffer.from(payload);
+    payload = this.copyIn(payload);
     this.bitmap[chunk >> 3]! |= 1 << (chunk & 7);
     this.received++;
     this.dirty = true;
@@ -174,6 +181,20 @@ export class PartialObject {
     this.unwritten.set(chunk, payload);
     this.unwrittenBytes += payload.length;
     if (this.unwrittenBytes >= MAX_RUN_BYTES) this.flush();
+  }
+
+  /** A copy of `payload` in the slab (a new slab when the rest of this one is too small). */
+  private copyIn(payload: Buffer): Buffer {
+    const length = payload.length;
+    if (this.slab.length - this.slabUsed < length) {
+      // Never larger than the object: a small file's chunks take no more than they need.
+      this.slab = Buffer.allocUnsafeSlow(Math.max(length, Math.min(MAX_RUN_BYTES, this.header.size)));
+      this.slabUsed = 0;
+    }
+    const at = this.slabUsed;
+    this.slab.set(payload, at);
+    this.slabUsed = at + length;
+    return this.slab.subarray(at, at + length);
   }
 
   /**
