@@ -6,6 +6,7 @@ import { hashFileRange } from '../placement/hash-file.js';
 import { checkpointPathOf, readCheckpoint, writeCheckpoint } from './checkpoint-file.js';
 import { EarlyWriteback, isZeros, writeFully } from './file-writes.js';
 import { ParityStore } from './parity-store.js';
+import { SLAB_BYTES, giveSlab, takeSlab } from './chunk-slabs.js';
 
 /** Contiguous chunks waiting to go to disk in one positional write. */
 interface Run {
@@ -40,11 +41,11 @@ export class PartialObject {
   private unwritten = new Map<number, Buffer>();
   private unwrittenBytes = 0;
   /**
-   * Where accepted chunks are copied, one after the other: one allocation per megabyte of chunks
-   * rather than one per chunk (a Buffer per datagram cost more than its copy, and fed the garbage
-   * collector). A write holds views into it; the rest of it serves the next chunks.
+   * Where accepted chunks are copied, one after the other (chunk-slabs.ts): no allocation per
+   * chunk. Writes hold views into it; the rest of it serves the next chunks, and a full one goes
+   * back to the pool once the writes queued so far are done.
    */
-  private slab = Buffer.alloc(0);
+  private slab: Buffer = Buffer.alloc(0);
   private slabUsed = 0;
   private writes: Promise<void> = Promise.resolve();
   private fh: FileHandle | undefined;
@@ -183,18 +184,32 @@ export class PartialObject {
     if (this.unwrittenBytes >= MAX_RUN_BYTES) this.flush();
   }
 
-  /** A copy of `payload` in the slab (a new slab when the rest of this one is too small). */
+  /** A copy of `payload` in the slab (the next slab when the rest of this one is too small). */
   private copyIn(payload: Buffer): Buffer {
     const length = payload.length;
-    if (this.slab.length - this.slabUsed < length) {
-      // Never larger than the object: a small file's chunks take no more than they need.
-      this.slab = Buffer.allocUnsafeSlow(Math.max(length, Math.min(MAX_RUN_BYTES, this.header.size)));
-      this.slabUsed = 0;
-    }
+    if (this.slab.length - this.slabUsed < length) this.nextSlab(length);
     const at = this.slabUsed;
     this.slab.set(payload, at);
     this.slabUsed = at + length;
     return this.slab.subarray(at, at + length);
+  }
+
+  private nextSlab(length: number): void {
+    this.releaseSlab();
+    // A small object takes a buffer of its own size, never a pooled slab.
+    const small = this.header.size < SLAB_BYTES;
+    this.slab = small || length > SLAB_BYTES ? Buffer.allocUnsafeSlow(Math.max(length, this.header.size)) : takeSlab();
+    this.slabUsed = 0;
+  }
+
+  /** The slab goes back to the pool after the writes of its chunks (queued now, by flush). */
+  private releaseSlab(): void {
+    const slab = this.slab;
+    if (slab.length === 0) return;
+    this.flush();
+    this.slab = Buffer.alloc(0);
+    this.slabUsed = 0;
+    void this.writes.then(() => giveSlab(slab));
   }
 
   /**
@@ -265,6 +280,7 @@ export class PartialObject {
     if (hashed !== this.header.size) throw Object.assign(new Error(`temp file holds ${hashed} of ${this.header.size} bytes`), { code: 'EIO' });
     await fh.datasync();
     await this.closeFile();
+    this.releaseSlab();
     return hash.digest();
   }
 
