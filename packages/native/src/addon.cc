@@ -2,7 +2,6 @@
 #include <napi.h>
 
 #include "capture.h"
-#include "parity.h"
 #include "times.h"
 #include "udp.h"
 #include "writeback.h"
@@ -14,7 +13,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   diodesync::InitUdp(env, exports);
   diodesync::InitCapture(env, exports);
   diodesync::InitWriteback(env, exports);
-  diodesync::InitParity(env, exports);
   return exports;
 }
 
