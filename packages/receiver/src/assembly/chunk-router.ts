@@ -37,10 +37,9 @@ export class ChunkRouter {
 
   data(frame: Frame): void {
     const { header: h, payload } = frame;
-    const wireId = wireIdOf(h);
-    const id = this.table.idOf(wireId);
+    const id = this.table.idOfFrame(h);
     if (id === undefined) {
-      if (!this.orphans.hold(wireId, frame)) this.counters.orphanData++;
+      if (!this.orphans.hold(wireIdOf(h), frame)) this.counters.orphanData++;
       return;
     }
     const partial = this.table.partials.get(id);
@@ -64,7 +63,7 @@ export class ChunkRouter {
 
   /** Parity: chunk index = block index, FEC index = k' + j (see superframe.ts). */
   parity(frame: Frame): void {
-    const id = this.table.idOf(wireIdOf(frame.header));
+    const id = this.table.idOfFrame(frame.header);
     if (id === undefined) {
       this.counters.orphanData++;
       return;

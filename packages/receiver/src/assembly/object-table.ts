@@ -38,10 +38,29 @@ export class ObjectTable {
   private readonly completed = new Set<string>();
   /** Path -> content id of completed files, so a file lost from the mirror can be taken again. */
   private readonly completedPaths = new Map<string, string>();
+  /**
+   * The last frame's answer of idOfFrame: frames come in long runs of one object, and building
+   * its wire id string and hashing it for the Map cost more than the rest of a frame's routing.
+   * `lookedUp` is cleared whenever the wire ids change.
+   */
+  private lookedUp = false;
+  private lastSessionId = 0;
+  private lastObjectId = 0;
+  private lastId: string | undefined;
 
   /** The content id a wire id names, if its header has been seen. */
   idOf(wireId: string): string | undefined {
     return this.wireIds.get(wireId);
+  }
+
+  /** idOf(wireIdOf(h)), without a string per frame while frames of one object follow each other. */
+  idOfFrame(h: FrameHeader): string | undefined {
+    if (this.lookedUp && h.objectId === this.lastObjectId && h.sessionId === this.lastSessionId) return this.lastId;
+    this.lastId = this.wireIds.get(wireIdOf(h));
+    this.lastSessionId = h.sessionId;
+    this.lastObjectId = h.objectId;
+    this.lookedUp = true;
+    return this.lastId;
   }
 
   /** Complete, or under way: a header copy for it changes nothing. */
@@ -54,6 +73,7 @@ export class ObjectTable {
   }
 
   remember(wireId: string, id: string): void {
+    this.lookedUp = false;
     this.wireIds.delete(wireId); // re-inserted last: the oldest are the least recently announced
     if (this.wireIds.size >= MAX_WIRE_IDS) this.wireIds.delete(this.wireIds.keys().next().value!);
     this.wireIds.set(wireId, id);

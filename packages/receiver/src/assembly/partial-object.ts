@@ -6,15 +6,27 @@ import { hashFileRange } from '../placement/hash-file.js';
 import { checkpointPathOf, readCheckpoint, writeCheckpoint } from './checkpoint-file.js';
 import { EarlyWriteback, isZeros, writeFully } from './file-writes.js';
 import { ParityStore } from './parity-store.js';
+import { SLAB_BYTES, giveSlab, takeSlab } from './chunk-slabs.js';
 
 /** Contiguous chunks waiting to go to disk in one positional write. */
 interface Run {
   firstChunk: number;
-  buffers: Buffer[];
+  /** Where each chunk lies (see `unwritten`). */
+  locations: number[];
   bytes: number;
 }
 
+/** A chunk's location is slab number * SLAB_SPAN + offset: more than any slab holds. */
+const SLAB_SPAN = 2 ** 26;
+
 const MAX_RUN_BYTES = 1024 * 1024;
+/**
+ * A flush because MAX_RUN_BYTES are held writes only runs at least this long; shorter ones (the
+ * columns of an interleaved FEC group that has not fully arrived yet) wait for their neighbours,
+ * unless they hold half of MAX_RUN_BYTES. Writing them at once made a 1472-byte FEC transfer
+ * thousands of small writes (one thread-pool round trip each), 32 KB on average instead of 1 MB.
+ */
+const MIN_RUN_BYTES = 256 * 1024;
 
 /** What a partial object tells its owner about its writes. */
 export interface WriteEvents {
@@ -36,9 +48,21 @@ export class PartialObject {
   readonly bitmap: Uint8Array;
   received = 0;
   lastActivity = Date.now();
-  /** Chunks accepted but not yet queued for writing, by index. */
-  private unwritten = new Map<number, Buffer>();
+  /**
+   * Chunks accepted but not yet queued for writing: index -> location in `slabs` (a number, not a
+   * view: a view per chunk cost as much as its copy; a write takes one view per stretch of chunks
+   * that lie one after the other).
+   */
+  private unwritten = new Map<number, number>();
   private unwrittenBytes = 0;
+  /**
+   * Where accepted chunks are copied, one after the other (chunk-slabs.ts): no allocation per
+   * chunk. `slabs` are those chunks in `unwritten` may lie in, the last the one being filled
+   * (`slab`); the others go back to the pool once nothing waits in them and their writes are done.
+   */
+  private slabs: Buffer[] = [];
+  private slab: Buffer = Buffer.alloc(0);
+  private slabUsed = 0;
   private writes: Promise<void> = Promise.resolve();
   private fh: FileHandle | undefined;
   private created = false;
@@ -166,50 +190,134 @@ export class PartialObject {
    * it is copied here, the one copy a chunk's bytes get before their write.
    */
   add(chunk: number, payload: Buffer): void {
-    payload = Buffer.from(payload);
+    this.unwritten.set(chunk, this.copyIn(payload));
     this.bitmap[chunk >> 3]! |= 1 << (chunk & 7);
     this.received++;
     this.dirty = true;
     this.lastActivity = Date.now();
-    this.unwritten.set(chunk, payload);
     this.unwrittenBytes += payload.length;
-    if (this.unwrittenBytes >= MAX_RUN_BYTES) this.flush();
+    if (this.unwrittenBytes >= MAX_RUN_BYTES) this.flush(MIN_RUN_BYTES);
+  }
+
+  /** Copies `payload` into the slab (the next slab when the rest of this one is too small); returns its location. */
+  private copyIn(payload: Buffer): number {
+    const length = payload.length;
+    if (this.slab.length - this.slabUsed < length) this.nextSlab(length);
+    const at = this.slabUsed;
+    this.slab.set(payload, at);
+    this.slabUsed = at + length;
+    return (this.slabs.length - 1) * SLAB_SPAN + at;
+  }
+
+  private nextSlab(length: number): void {
+    // A small object takes a buffer of its own size, never a pooled slab.
+    const small = this.header.size < SLAB_BYTES;
+    this.slab = small || length > SLAB_BYTES ? Buffer.allocUnsafeSlow(Math.max(length, this.header.size)) : takeSlab();
+    this.slabUsed = 0;
+    this.slabs.push(this.slab);
+  }
+
+  /** `length` bytes at `location`, as a view. */
+  private view(location: number, length: number): Buffer {
+    const at = location % SLAB_SPAN;
+    return this.slabs[(location - at) / SLAB_SPAN]!.subarray(at, at + length);
+  }
+
+  /**
+   * With nothing left in `unwritten`, the full slabs hold only chunks whose writes are queued: they
+   * go back after those (`all`: the one being filled too, which is then dropped).
+   */
+  private returnSlabs(all = false): void {
+    if (this.unwritten.size > 0) return;
+    const done = all ? this.slabs : this.slabs.slice(0, -1);
+    if (done.length === 0) return;
+    this.slabs = all ? [] : [this.slab];
+    if (all) {
+      this.slab = Buffer.alloc(0);
+      this.slabUsed = 0;
+    }
+    void this.writes.then(() => done.forEach(giveSlab));
   }
 
   /**
    * Queues the chunks held for writing, sorted and grouped into contiguous runs: interleaved
    * FEC blocks arrive out of order, but after a group they are contiguous on disk, so a few
    * large positional writes replace thousands of small ones. Chunks of zeros are left as holes.
+   * With `minRunBytes`, shorter runs stay held (see MIN_RUN_BYTES).
    */
-  flush(): void {
+  flush(minRunBytes = 0): void {
     if (this.unwritten.size === 0) return;
     const chunks = [...this.unwritten.keys()].sort((x, y) => x - y);
     const held = this.unwritten;
     this.unwritten = new Map();
     this.unwrittenBytes = 0;
+    const runs: Run[] = [];
     let run: Run | undefined;
+    let short = 0;
     for (const chunk of chunks) {
-      const buf = held.get(chunk)!;
-      if (isZeros(buf)) {
-        this.events.written(buf.length); // the temp file already reads as zeros there
+      const location = held.get(chunk)!;
+      const length = this.chunkLength(chunk);
+      if (this.holdsZeros(location, length)) {
+        this.events.written(length); // the temp file already reads as zeros there
         continue;
       }
-      if (run && chunk === run.firstChunk + run.buffers.length) {
-        run.buffers.push(buf);
-        run.bytes += buf.length;
+      if (run && chunk === run.firstChunk + run.locations.length) {
+        run.locations.push(location);
+        run.bytes += length;
         continue;
       }
-      if (run) this.write(run);
-      run = { firstChunk: chunk, buffers: [buf], bytes: buf.length };
+      if (run) runs.push(run);
+      run = { firstChunk: chunk, locations: [location], bytes: length };
     }
-    if (run) this.write(run);
+    if (run) runs.push(run);
+    for (const r of runs) if (r.bytes < minRunBytes) short += r.bytes;
+    // Short runs wait only while they are a small part of what is held: memory stays bounded.
+    const keep = short > 0 && short <= MAX_RUN_BYTES / 2;
+    for (const r of runs) {
+      if (!keep || r.bytes >= minRunBytes) {
+        this.write(r);
+        continue;
+      }
+      r.locations.forEach((location, i) => this.unwritten.set(r.firstChunk + i, location));
+      this.unwrittenBytes += r.bytes;
+    }
+    this.returnSlabs();
+  }
+
+  /** Most chunks differ from zeros in their first or last byte: a view only for those that do not. */
+  private holdsZeros(location: number, length: number): boolean {
+    const at = location % SLAB_SPAN;
+    const slab = this.slabs[(location - at) / SLAB_SPAN]!;
+    return length === 0 || (slab[at] === 0 && slab[at + length - 1] === 0 && isZeros(slab.subarray(at, at + length)));
+  }
+
+  /** A run's bytes as views, one per stretch of chunks that lie one after the other in a slab (taken now: the slabs stay until the write is done). */
+  private buffers(run: Run): Buffer[] {
+    const buffers: Buffer[] = [];
+    const { firstChunk, locations } = run;
+    let start = locations[0]!;
+    let end = start + this.chunkLength(firstChunk);
+    for (let i = 1; i < locations.length; i++) {
+      const location = locations[i]!;
+      const length = this.chunkLength(firstChunk + i);
+      if (location === end) {
+        end += length; // the next chunk follows in the same slab (a slab is shorter than SLAB_SPAN)
+        continue;
+      }
+      buffers.push(this.view(start, end - start));
+      start = location;
+      end = location + length;
+    }
+    buffers.push(this.view(start, end - start));
+    return buffers;
   }
 
   private write(run: Run): void {
+    const buffers = this.buffers(run);
     this.writes = this.writes.then(async () => {
       try {
         const fh = await this.file();
-        await writeFully(fh, run.buffers, run.firstChunk * this.header.chunkSize);
+        await writeFully(fh, buffers, run.firstChunk * this.header.chunkSize);
         this.writeback.written(fh, run.bytes);
       } catch (err) {
         this.unmark(run);
@@ -223,7 +331,7 @@ export class PartialObject {
   /** A run that did not reach the disk: its chunks are missing again. */
   private unmark(run: Run): void {
     this.writeFailures++;
-    for (let chunk = run.firstChunk; chunk < run.firstChunk + run.buffers.length; chunk++) {
+    for (let chunk = run.firstChunk; chunk < run.firstChunk + run.locations.length; chunk++) {
       if (!this.has(chunk)) continue;
       this.bitmap[chunk >> 3]! &= ~(1 << (chunk & 7));
       this.received--;
@@ -244,6 +352,7 @@ export class PartialObject {
     if (hashed !== this.header.size) throw Object.assign(new Error(`temp file holds ${hashed} of ${this.header.size} bytes`), { code: 'EIO' });
     await fh.datasync();
     await this.closeFile();
+    this.returnSlabs(true);
     return hash.digest();
   }
 
@@ -261,6 +370,9 @@ export class PartialObject {
       this.unwritten = new Map();
       this.unwrittenBytes = 0;
     }
+    this.slabs = []; // nothing waits in them now; the writes hold views of their own
+    this.slab = Buffer.alloc(0);
+    this.slabUsed = 0;
     await this.writes.catch(() => undefined);
     await this.closeFile().catch(() => undefined);
     await rm(this.tempPath, { force: true });
