@@ -27,7 +27,7 @@ const sameMtime = (a: number, b: number) => Math.abs(a - b) < 1;
 
 /** Why the mirror's copy of `file` is not the manifest's version; undefined if it is; 'missing' if absent. */
 async function compare(tree: DestTree, file: ManifestFile): Promise<VerifyResult['outdated'][number]['why'] | 'missing' | undefined> {
-  const st = await tree.inspect(file.path);
+  const st = tree.inspect(file.path);
   if (!st) return 'missing';
   if (!st.isFile) return 'not a file';
   if (st.size !== file.size) return 'size';

@@ -35,9 +35,9 @@ export class ChangeApplier {
     this.seen.add(key);
     if (unsafePathReason(change.path) || (change.op === 'rename' && unsafePathReason(change.to))) return 'refused';
     // A symlink planted in the mirror must not let a delete or rename reach a file outside it.
-    if (!(await this.dest.parentsSafe(change.path))) return 'refused';
+    if (!this.dest.parentsSafe(change.path)) return 'refused';
     if (change.op === 'delete' && !this.applyDeletes) return 'ignored';
-    const st = await this.dest.inspect(change.path);
+    const st = this.dest.inspect(change.path);
     if (!st?.isFile) return 'absent';
     if (!(await this.dest.hash(change.path)).equals(change.sha256)) return 'differs';
     const from = fsPath(destPath(this.dest.root, change.path));

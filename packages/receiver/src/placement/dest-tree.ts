@@ -39,13 +39,13 @@ export class DestTree {
    * True if every parent directory of `rel` is a real directory inside the root (or absent):
    * a file reached through a symlink in the mirror is never read, moved or deleted.
    */
-  async parentsSafe(rel: string): Promise<boolean> {
+  parentsSafe(rel: string): boolean {
     const slash = rel.lastIndexOf('/');
     if (slash < 0 || this.checkedDirs.has(rel.slice(0, slash))) return true;
     let current = this.root;
     for (const segment of rel.slice(0, slash).split('/')) {
       current = path.join(current, segment);
-      // Synchronous, as in inspect(): mostly absent, and an async ENOENT costs an Error with a stack.
+      // Synchronous: mostly absent, and an async ENOENT costs an Error with a stack.
       const st = lstatSync(fsPath(current), { throwIfNoEntry: false });
       if (!st) return true;
       if (!st.isDirectory()) return false; // a symlink, or a file where a directory should be
@@ -105,9 +105,9 @@ export class DestTree {
     return existing === undefined;
   }
 
-  /** Size, mtime and (if asked) SHA-256 of a file in the mirror, or undefined if absent. */
-  async inspect(rel: string): Promise<{ size: number; mtimeMs: number; isFile: boolean } | undefined> {
-    if (!(await this.parentsSafe(rel))) return undefined;
+  /** Size and mtime of a file in the mirror, or undefined if absent (or behind a symlink). */
+  inspect(rel: string): { size: number; mtimeMs: number; isFile: boolean } | undefined {
+    if (!this.parentsSafe(rel)) return undefined;
     // Synchronous on purpose: a cached lstat takes microseconds, while the async one costs a thread
     // pool round trip and, for the usual answer here (absent), an Error object with a stack.
     const st = lstatSync(fsPath(destPath(this.root, rel)), { throwIfNoEntry: false });
@@ -115,7 +115,7 @@ export class DestTree {
   }
 
   async hash(rel: string): Promise<Buffer> {
-    if (!(await this.parentsSafe(rel))) throw new UnsafeDestination(`'${rel}' lies behind a symlink`);
+    if (!this.parentsSafe(rel)) throw new UnsafeDestination(`'${rel}' lies behind a symlink`);
     const fh = await open(fsPath(destPath(this.root, rel)), 'r');
     try {
       const hash = createHash('sha256');

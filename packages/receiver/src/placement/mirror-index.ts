@@ -59,6 +59,8 @@ export class MirrorIndex {
   /** Writes that failed (a full disk): what they would have said is learnt again from the next manifest cycle. */
   writeFailures = 0;
   private readonly getStmt: Database.Statement<[Buffer], RawRow>;
+  private readonly announcedStmt: Database.Statement<[Buffer], number>;
+  private readonly verifiedOfStmt: Database.Statement<[Buffer], { v_size: number; v_mtime: number; v_sha: Buffer }>;
   private readonly announceStmt: Database.Statement;
   private readonly verifiedStmt: Database.Statement;
   private readonly pendingStmt: Database.Statement;
@@ -88,6 +90,8 @@ export class MirrorIndex {
       `);
     }
     this.getStmt = this.db.prepare('SELECT * FROM files WHERE path = ?');
+    this.announcedStmt = this.db.prepare<[Buffer], number>('SELECT a_sha IS NOT NULL FROM files WHERE path = ?').pluck();
+    this.verifiedOfStmt = this.db.prepare<[Buffer], { v_size: number; v_mtime: number; v_sha: Buffer }>('SELECT v_size, v_mtime, v_sha FROM files WHERE path = ? AND v_sha IS NOT NULL');
     if (options.readonly) {
       this.announceStmt = this.verifiedStmt = this.pendingStmt = this.problemStmt = this.getStmt;
       this.placedStmt = this.unverifyStmt = this.clearProblemStmt = this.unannounceStmt = this.getStmt;
@@ -223,9 +227,15 @@ export class MirrorIndex {
     }
   }
 
-  /** True if the sender announces this path. */
+  /** True if the sender announces this path (one integer read: the report asks it of every file in the mirror). */
   isAnnounced(path: string): boolean {
-    return this.get(path)?.announced !== undefined;
+    return this.announcedStmt.get(pathToBytes(path)) === 1;
+  }
+
+  /** What this receiver verified in place at this path, if anything. */
+  verifiedOf(path: string): { size: number; mtimeMs: number; sha256: Buffer } | undefined {
+    const r = this.verifiedOfStmt.get(pathToBytes(path));
+    return r ? { size: r.v_size, mtimeMs: r.v_mtime, sha256: r.v_sha } : undefined;
   }
 
   setMeta(key: string, value: number | string): void {

@@ -108,7 +108,9 @@ export class SyncTracker {
         this.noteProblem(file.path, refusal);
         continue;
       }
-      if (await this.isInPlace(file)) {
+      // Mostly answered at once from an lstat and the index: a piece of files in place is checked
+      // without a wait, so its objects die young instead of filling the old generation.
+      if (this.inPlaceByIndex(file) ?? (await this.isInPlace(file))) {
         listed.push({ file, pending: false });
         continue;
       }
@@ -195,19 +197,29 @@ export class SyncTracker {
     return this.matchesVerified(header, true);
   }
 
+  /**
+   * Whether the mirror holds exactly this version, from an lstat and what this receiver verified;
+   * undefined if only hashing the file can tell.
+   */
+  private inPlaceByIndex(file: { path: string; size: number; mtimeMs: number; sha256: Buffer }): boolean | undefined {
+    const st = this.dest.inspect(file.path);
+    if (!st?.isFile || st.size !== file.size || !sameMtime(st.mtimeMs, file.mtimeMs)) return false;
+    const v = this.index.verifiedOf(file.path);
+    if (!v || v.size !== st.size || !sameMtime(v.mtimeMs, st.mtimeMs)) return undefined;
+    return v.sha256.equals(file.sha256);
+  }
+
   /** Looks in the mirror (hashing once if needed) for exactly this version. */
   async isInPlace(file: { path: string; size: number; mtimeMs: number; sha256: Buffer }): Promise<boolean> {
-    const st = await this.dest.inspect(file.path);
-    if (!st?.isFile || st.size !== file.size || !sameMtime(st.mtimeMs, file.mtimeMs)) return false;
-    let v = this.index.get(file.path)?.verified;
-    if (!v || v.size !== st.size || !sameMtime(v.mtimeMs, st.mtimeMs)) {
-      // Present but not verified by this receiver: hash it once.
-      const sha256 = await this.dest.hash(file.path).catch(() => undefined);
-      if (!sha256) return false;
-      v = { size: st.size, mtimeMs: st.mtimeMs, sha256 };
-      this.index.setVerified(file.path, v);
-    }
-    return v.sha256.equals(file.sha256);
+    const known = this.inPlaceByIndex(file);
+    if (known !== undefined) return known;
+    // Present, as announced by size and mtime, but not verified by this receiver: hash it once
+    // (and keep what was hashed only if the file did not move meanwhile).
+    const sha256 = await this.dest.hash(file.path).catch(() => undefined);
+    const st = this.dest.inspect(file.path);
+    if (!sha256 || !st?.isFile || st.size !== file.size || !sameMtime(st.mtimeMs, file.mtimeMs)) return false;
+    this.index.setVerified(file.path, { size: st.size, mtimeMs: st.mtimeMs, sha256 });
+    return sha256.equals(file.sha256);
   }
 
   /**
@@ -234,7 +246,7 @@ export class SyncTracker {
   private async *pendingEntries(present: boolean): AsyncGenerator<MissingEntry> {
     for (const row of this.index.rows('pending = 1')) {
       const reason = this.problemOf(row.path, row.problem);
-      const there = !isPermanentRefusal(reason) && (await this.dest.inspect(row.path)) !== undefined;
+      const there = !isPermanentRefusal(reason) && this.dest.inspect(row.path) !== undefined;
       if (there !== present) continue;
       const a = row.announced!;
       yield { path: row.path, size: a.size, sha256: a.sha256.toString('hex'), mtime: isoTime(a.mtimeMs), ...(reason && { reason }) };
