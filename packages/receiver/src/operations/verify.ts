@@ -74,7 +74,7 @@ async function verifyAgainstIndex(dest: string, indexFile: string): Promise<Veri
       for (const row of index.rows('a_sha IS NOT NULL')) yield { path: row.path, ...row.announced! };
     }
     await checkAll(tree, announced(), result);
-    for await (const p of tree.files()) if (!index.isAnnounced(p)) result.unexpected.push(p);
+    for await (const run of tree.fileRuns()) for (const p of run) if (!index.isAnnounced(p)) result.unexpected.push(p);
     return result;
   } finally {
     index.close();

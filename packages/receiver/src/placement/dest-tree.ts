@@ -129,32 +129,40 @@ export class DestTree {
   /** How many regular files the mirror holds (a walk that keeps no list). */
   async countFiles(): Promise<number> {
     let count = 0;
-    for await (const _ of this.files()) count++;
+    for await (const run of this.fileRuns()) count += run.length;
     return count;
   }
 
   /** Every regular file under the root, as relative '/' paths, in wire byte order. */
   async listFiles(): Promise<string[]> {
     const out: string[] = [];
-    for await (const rel of this.files()) out.push(rel);
+    for await (const run of this.fileRuns()) for (const p of run) out.push(p);
     return out;
   }
 
   /**
-   * Every regular file below `rel` (relative '/' paths), in wire byte order (the manifest's), each
-   * directory's entries read as bytes (no name is mangled) and sorted: memory is depth x width.
+   * Every regular file below `rel` (relative '/' paths), in wire byte order (the manifest's), as
+   * runs of files of one directory that no subdirectory separates: a caller checks a run at once,
+   * so the objects of a walk of a million files die young instead of filling the old generation.
+   * Names are read as bytes (none is mangled) and sorted; memory is depth x width.
    */
-  async *files(rel = ''): AsyncGenerator<string> {
+  async *fileRuns(rel = ''): AsyncGenerator<string[]> {
     const dir = rel === '' ? this.root : destPath(this.root, rel);
     const entries = await readdir(fsPath(dir), { withFileTypes: true, encoding: 'buffer' }).catch(() => []);
     const sorted = entries
       .map((e) => ({ e, key: walkOrderKey(e.name as unknown as Buffer, e.isDirectory()) }))
       .sort((a, b) => Buffer.compare(a.key, b.key));
+    let run: string[] = [];
     for (const { e } of sorted) {
       const name = pathFromBytes(e.name as unknown as Buffer);
       const child = rel === '' ? name : `${rel}/${name}`;
-      if (e.isDirectory()) yield* this.files(child);
-      else if (e.isFile()) yield child;
+      if (e.isFile()) run.push(child);
+      else if (e.isDirectory()) {
+        if (run.length > 0) yield run;
+        run = [];
+        yield* this.fileRuns(child);
+      }
     }
+    if (run.length > 0) yield run;
   }
 }

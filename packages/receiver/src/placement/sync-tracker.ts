@@ -254,7 +254,7 @@ export class SyncTracker {
   }
 
   private async *unexpectedFiles(): AsyncGenerator<string> {
-    for await (const p of this.dest.files()) if (this.isCovered(p) && !this.index.isAnnounced(p)) yield p;
+    for await (const run of this.dest.fileRuns()) yield* run.filter((p) => this.isCovered(p) && !this.index.isAnnounced(p));
   }
 }
 
