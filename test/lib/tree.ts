@@ -7,7 +7,9 @@ import type { TestContext } from 'node:test';
 /** A temp directory removed when the test ends. */
 export async function tempDir(t: TestContext, prefix = 'diodesync-'): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), prefix));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  // Hooks run in the order they were added, so a CLI started later may still be writing its state
+  // here (status.json every second): retried rather than failing the test on ENOTEMPTY.
+  t.after(() => rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }));
   return dir;
 }
 
