@@ -22,7 +22,7 @@
 // --quick: every row small (20 MB, 40 MB for rss, 1,000 files, 1 run, 2 rate steps), a smoke test.
 // Figures, not verdicts: the machine is shared, so CPU per frame says more than wall-clock Gb/s.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import * as path from 'node:path';
 import { BENCH, REPO, SEND, createContext } from './lib/context.mjs';
@@ -43,6 +43,12 @@ const ISSUE_ROWS = ['sender', 'receiver', 'paired', 'udpcast', 'paired9000', 'sm
 const OLDER_ROWS = ['goodput', 'limits', 'rate', 'watch', 'streams-syslog', 'streams-tcp', 'streams-tcp9000'];
 const OPT_IN_ROWS = ['million'];
 
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  // The usage is the comment at the top of this file.
+  const lines = readFileSync(new URL(import.meta.url), 'utf8').split('\n');
+  console.log(lines.slice(1, lines.findIndex((line, i) => i > 0 && !line.startsWith('//'))).map((line) => line.replace(/^\/\/ ?/, '')).join('\n'));
+  process.exit(0);
+}
 const ctx = createContext(process.argv.slice(2));
 const unknown = [...(ctx.only ?? [])].filter((r) => !ISSUE_ROWS.includes(r) && !OLDER_ROWS.includes(r) && !OPT_IN_ROWS.includes(r));
 if (unknown.length > 0) {

@@ -3,7 +3,7 @@
 // package, the other a receiver option). Also: the bench leaves nothing behind in its temp dir.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -54,4 +54,18 @@ test('bench --quick: every row of issue 14 prints a figure, with its target and 
   for (const row of [...find('receiver alone'), ...find('paired, 20 MB')]) assert.ok(row.receiverNs! > 0, `${row.what}: receiver CPU ns/frame`);
   assert.match(output, /^\| row \| figure \| target \| ratio \|/m, 'the Markdown table');
   assert.deepEqual(readdirSync(scratch), [], 'the bench removed its temp dir');
+});
+
+test('bench --help prints the usage; an unknown argument stops it at once with a one-line error', { timeout: 30_000 }, () => {
+  const help = spawnSync(process.execPath, [RUN, '--help'], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(help.status, 0, help.stderr);
+  assert.match(help.stdout, /^npm run bench/);
+  assert.match(help.stdout, /--tree-files N/);
+  for (const args of [['--onyl', 'million'], ['--only']]) {
+    const bad = spawnSync(process.execPath, [RUN, ...args], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(bad.status, 1, `${args.join(' ')}: ${bad.stdout}`);
+    assert.equal(bad.stdout, '', 'no row ran');
+    assert.match(bad.stderr, /^bench: (unknown argument "--onyl"|--only needs a value)/);
+    assert.equal(bad.stderr.trim().split('\n').length, 1);
+  }
 });

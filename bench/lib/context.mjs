@@ -20,7 +20,29 @@ export function track(child) {
   return child;
 }
 
+const FLAGS = ['quick', 'keep'];
+const OPTIONS = ['tmp', 'only', 'size', 'big-size', 'files', 'runs', 'max-steps', 'start-rate', 'out', 'tree-files', 'idle-seconds', 'settle', 'manifest-interval', 'tree-rate', 'send-timeout', 'rss-limit'];
+
+/** A typo must not start an hour of benchmarks with the defaults: anything unknown stops the bench. */
+function checkArgs(argv) {
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i].replace(/^--/, '');
+    if (!argv[i].startsWith('--') || !(FLAGS.includes(name) || OPTIONS.includes(name))) {
+      console.error(`bench: unknown argument ${JSON.stringify(argv[i])}; flags: ${FLAGS.map((f) => `--${f}`).join(' ')}; options with a value: ${OPTIONS.map((o) => `--${o}`).join(' ')} (see the top of bench/run.mjs)`);
+      process.exit(1);
+    }
+    if (OPTIONS.includes(name)) {
+      if (argv[i + 1] === undefined) {
+        console.error(`bench: ${argv[i]} needs a value`);
+        process.exit(1);
+      }
+      i++;
+    }
+  }
+}
+
 export function createContext(argv) {
+  checkArgs(argv);
   const flag = (name) => argv.includes(`--${name}`);
   const value = (name) => (flag(name) ? argv[argv.indexOf(`--${name}`) + 1] : undefined);
   const quick = flag('quick');
