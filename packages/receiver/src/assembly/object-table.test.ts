@@ -37,6 +37,20 @@ test('completed objects: one version per path, a newer one supersedes the older,
   assert.ok(table.isCompleted(contentId(manifest)), 'a manifest is no path of the mirror');
 });
 
+test('a completed path is remembered exactly, whatever its UTF-16 units (a lone surrogate, a NUL, a long name)', () => {
+  const table = new ObjectTable();
+  for (const path of ['d/\ud800x', 'a\u0000b', `${'é'.repeat(100)}/${'\udfff'.repeat(3)}`]) {
+    const v = version(path, 3);
+    table.markCompleted(contentId(v), v);
+    table.forgetCompleted(path);
+    assert.ok(!table.isCompleted(contentId(v)), `${JSON.stringify(path)} forgotten by its own name`);
+  }
+});
+
+test('the content id is 32 hex digits (128 bits of SHA-256)', () => {
+  assert.match(contentId(version('a', 1)), /^[0-9a-f]{32}$/);
+});
+
 test('the content id names the content, whatever wire id brought it', () => {
   assert.equal(contentId(version('a', 1)), contentId({ ...version('a', 1), version: 7, fecK: 20, fecM: 4 }));
   assert.notEqual(contentId(version('a', 1)), contentId(version('b', 1)));
