@@ -19,6 +19,7 @@
 // --tree-rate R (the sender's --rate, 20m), --send-timeout S (the first send's bound), --rss-limit MB
 // (both sides together; 60% of the RAM).
 // Also: --big-size MB (rss), --files N (small), --start-rate MBITS, --max-steps N (rate search).
+// DIODESYNC_BENCH_NODE_ARGS: node flags for every CLI it starts, e.g. "--cpu-prof --cpu-prof-dir=DIR" to profile.
 // --quick: every row small (20 MB, 40 MB for rss, 1,000 files, 1 run, 2 rate steps), a smoke test.
 // Figures, not verdicts: the machine is shared, so CPU per frame says more than wall-clock Gb/s.
 import { spawnSync } from 'node:child_process';

@@ -11,6 +11,8 @@ export const REPO = path.resolve(BENCH, '..');
 export const SEND = path.join(REPO, 'packages/sender/dist/cli.js');
 export const RECEIVE = path.join(REPO, 'packages/receiver/dist/cli.js');
 export const MEASURE = path.join(here, 'measure.mjs');
+/** Node flags for every CLI the bench starts (DIODESYNC_BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p"; NODE_OPTIONS refuses --cpu-prof). */
+export const CLI_NODE_ARGS = (process.env.DIODESYNC_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 const children = new Set();
 /** Children the bench started; each is removed once it has exited. */

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
-import { MEASURE, track } from './context.mjs';
+import { CLI_NODE_ARGS, MEASURE, track } from './context.mjs';
 import { sleep } from './processes.mjs';
 
 /** Events logged once per file: counted, never parsed (parsing a million lines would load the busy machine). */
@@ -18,7 +18,7 @@ const EVENT = /"event":"([^"]+)"/;
  */
 export function startLongRun(ctx, cli, argv, env = {}) {
   const measureFile = path.join(ctx.work, `measure-${ctx.nextId()}.jsonl`);
-  const child = track(spawn(process.execPath, [MEASURE, cli, ...argv], {
+  const child = track(spawn(process.execPath, [...CLI_NODE_ARGS, MEASURE, cli, ...argv], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, DIODESYNC_LOG: 'json', DIODESYNC_MEASURE: measureFile, ...env },
   }));

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { MEASURE, track } from './context.mjs';
+import { CLI_NODE_ARGS, MEASURE, track } from './context.mjs';
 
 /**
  * Starts `node measure.mjs CLI ...argv`. `exited` resolves with the exit code, the JSON log
@@ -11,7 +11,7 @@ import { MEASURE, track } from './context.mjs';
  */
 export function runCli(ctx, cli, argv, env = {}) {
   const measureFile = path.join(ctx.work, `measure-${ctx.nextId()}.jsonl`);
-  const child = track(spawn(process.execPath, [MEASURE, cli, ...argv], {
+  const child = track(spawn(process.execPath, [...CLI_NODE_ARGS, MEASURE, cli, ...argv], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, DIODESYNC_LOG: 'json', DIODESYNC_MEASURE: measureFile, ...env },
   }));
