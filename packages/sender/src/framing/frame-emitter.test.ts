@@ -41,6 +41,25 @@ function batchingSink() {
   return { sink, commits, frames, submitted: () => start };
 }
 
+/** Keeps the main thread busy for `ms` (hashing a file, coding parity): frames written before wait in the batch. */
+function busy(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
+}
+
+/** The most bytes above the rate in any interval, from (time, bytes) in time order: max over j of (B(j) - rate*t_j) - min over i <= j of (B(i-1) - rate*t_i). */
+function worstBurst(sent: readonly { at: number; bytes: number }[], bytesPerMs: number): number {
+  let before = 0;
+  let lowest = Infinity;
+  let worst = 0;
+  for (const { at, bytes } of sent) {
+    lowest = Math.min(lowest, before - bytesPerMs * at);
+    before += bytes;
+    worst = Math.max(worst, before - bytesPerMs * at - lowest);
+  }
+  return worst;
+}
+
 test('frames written in place decode, in sequence order, with their fields and payload', async () => {
   const { sink, frames } = batchingSink();
   const emitter = new FrameEmitter(0x1234, sink, new TokenBucket(1e12));
@@ -79,37 +98,10 @@ test('charged per grant, not per frame: never ahead of the rate, never a burst a
   // tokens and went late, part of its cost paid before the interval; one on credit). Measured at
   // commit, a process descheduled in the middle of a grant commits the rest of it late, next to
   // the following grant: hence twice the burst. A grant not charged, or credit kept past a
-  // refill, would pass that bound within the 0.5 s:
-  // max over j of (B(j) - rate*t_j) less min over i <= j of (B(i-1) - rate*t_i).
-  let before = 0;
-  let lowest = Infinity;
-  let worst = 0;
-  for (const { at, bytes } of commits) {
-    lowest = Math.min(lowest, before - bytesPerMs * at);
-    before += bytes;
-    worst = Math.max(worst, before - bytesPerMs * at - lowest);
-  }
+  // refill, would pass that bound within the 0.5 s.
+  const worst = worstBurst(commits, bytesPerMs);
   assert.ok(worst <= 2 * (burst + frameBytes), `a burst of ${worst.toFixed(0)} bytes above the rate, the bucket allows ${burst} (twice that, for a process descheduled mid-grant)`);
 });
-
-/** Keeps the main thread busy for `ms` (hashing a file, coding parity): frames written before wait in the batch. */
-function busy(ms: number): void {
-  const until = performance.now() + ms;
-  while (performance.now() < until);
-}
-
-/** The most bytes above the rate in any interval, from (time, bytes) in time order: max over j of (B(j) - rate*t_j) - min over i <= j of (B(i-1) - rate*t_i). */
-function worstBurst(sent: readonly { at: number; bytes: number }[], bytesPerMs: number): number {
-  let before = 0;
-  let lowest = Infinity;
-  let worst = 0;
-  for (const { at, bytes } of sent) {
-    lowest = Math.min(lowest, before - bytesPerMs * at);
-    before += bytes;
-    worst = Math.max(worst, before - bytesPerMs * at - lowest);
-  }
-  return worst;
-}
 
 test('a batch held while the main thread works, then one written at once: together no bigger a burst than the bucket allows (UDP)', async (t) => {
   const receiver = dgram.createSocket('udp4');
