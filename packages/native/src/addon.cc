@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include "capture.h"
+#include "parity.h"
 #include "times.h"
 #include "udp.h"
 #include "writeback.h"
@@ -13,6 +14,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   diodesync::InitUdp(env, exports);
   diodesync::InitCapture(env, exports);
   diodesync::InitWriteback(env, exports);
+  diodesync::InitParity(env, exports);
   return exports;
 }
 

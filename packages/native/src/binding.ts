@@ -17,6 +17,8 @@ export interface NativeBinding {
   PacketSocket?: new (options: { interface: string; filter: Uint32Array; rcvbuf: number }) => NativePacketSocket;
   /** Linux only: sync_file_range(fd, offset, length, SYNC_FILE_RANGE_WRITE) on the thread pool; resolves 0 or the errno (src/writeback.cc). */
   startWriteback?: (fd: number, offset: number, length: number) => Promise<number>;
+  /** The parity shards of one Reed-Solomon block on the calling thread, from @ronomon/reed-solomon's context (src/parity.cc); throws RangeError on a mismatch. */
+  encodeParity?: (context: Uint8Array, data: Uint8Array, parity: Uint8Array, shardSize: number) => void;
 }
 
 /** Throws Error{errno (negative), syscall}; capture.ts names the code. */

@@ -53,7 +53,7 @@ test('a missing or broken addon selects the fallback and says why', async () => 
     const pkg = join(dir, name);
     mkdirSync(join(pkg, 'dist'), { recursive: true });
     writeFileSync(join(pkg, 'package.json'), '{"type":"module"}');
-    for (const f of ['index.js', 'binding.js', 'times.js', 'udp.js', 'udp-types.js', 'udp-checks.js', 'udp-native.js', 'udp-dgram.js', 'capture.js', 'capture-filter.js', 'writeback.js']) copyFileSync(new URL(`./${f}`, import.meta.url), join(pkg, 'dist', f));
+    for (const f of ['index.js', 'binding.js', 'times.js', 'udp.js', 'udp-types.js', 'udp-checks.js', 'udp-native.js', 'udp-dgram.js', 'capture.js', 'capture-filter.js', 'writeback.js', 'parity.js']) copyFileSync(new URL(`./${f}`, import.meta.url), join(pkg, 'dist', f));
     for (const [f, text] of Object.entries(build)) {
       mkdirSync(join(pkg, 'build', f, '..'), { recursive: true });
       writeFileSync(join(pkg, 'build', f), text);
@@ -67,6 +67,8 @@ test('a missing or broken addon selects the fallback and says why', async () => 
     assert.equal(missing.nativeIo.available, false);
     assert.match(missing.nativeIo.reason, /^addon not built: .*diodesync_native\.node is missing; `npm run build:addon/);
     assert.equal(missing.setFileTimes, missing.setFileTimesFallback);
+    // Parity is then coded by the codec on the thread pool.
+    assert.equal(missing.encodeParity, undefined);
     // capture:// has no pure-Node twin: the receiver runs tcpdump, and says why.
     assert.equal(missing.captureIo.available, false);
     assert.match(missing.captureIo.reason, /^addon not built: /);

@@ -123,17 +123,38 @@ function pack(shards: readonly (Uint8Array | undefined)[], count: number, shardS
 }
 
 /**
- * Computes `parityCount` parity shards for one block's data chunks (each at most `shardSize`
- * bytes; shorter ones count as zero-padded). Runs in the libuv thread pool.
+ * The chunks as one view when they already lie one after the other, each `shardSize` long, in one
+ * buffer (a sender's chunks of one read): the codec only reads them, so they need no packed copy.
  */
-export async function fecEncode(data: readonly Uint8Array[], parityCount: number, shardSize: number): Promise<Buffer[]> {
+function adjacent(shards: readonly Uint8Array[], shardSize: number): Buffer | undefined {
+  const first = shards[0]!;
+  for (let i = 0; i < shards.length; i++) {
+    const s = shards[i]!;
+    if (s.buffer !== first.buffer || s.length !== shardSize || s.byteOffset !== first.byteOffset + i * shardSize) return undefined;
+  }
+  return Buffer.from(first.buffer, first.byteOffset, shards.length * shardSize);
+}
+
+/**
+ * The codec's encoding on the calling thread (a native addon's: protocol code loads none), given
+ * the codec's context for k+m: fills `parity` (m shards) from `data` (k shards, one after the other).
+ */
+export type ParityEncoder = (context: Uint8Array, data: Uint8Array, parity: Uint8Array, shardSize: number) => void;
+
+/**
+ * Computes `parityCount` parity shards for one block's data chunks (each at most `shardSize`
+ * bytes; shorter ones count as zero-padded). Runs in the libuv thread pool, or with `encoder` on
+ * this thread (the same bytes, without a hand-off to the pool and back per block).
+ */
+export async function fecEncode(data: readonly Uint8Array[], parityCount: number, shardSize: number, encoder?: ParityEncoder): Promise<Buffer[]> {
   const k = data.length;
   if (k < 1 || k > FEC_MAX_K || parityCount < 1 || parityCount > FEC_MAX_M || shardSize % 8 !== 0) {
     throw new RangeError(`cannot encode ${k}+${parityCount} with ${shardSize}-byte shards`);
   }
-  const packed = pack(data, k, shardSize);
+  const packed = adjacent(data, shardSize) ?? pack(data, k, shardSize);
   const parity = Buffer.alloc(parityCount * shardSize);
-  await run(k, parityCount, mask(0, k), mask(k, k + parityCount), packed, parity);
+  if (encoder) encoder(context(k, parityCount), packed, parity, shardSize);
+  else await run(k, parityCount, mask(0, k), mask(k, k + parityCount), packed, parity);
   return Array.from({ length: parityCount }, (_, j) => parity.subarray(j * shardSize, (j + 1) * shardSize));
 }
 

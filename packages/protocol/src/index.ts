@@ -18,7 +18,7 @@ export {
 } from './messages.js';
 export {
   FEC_MAX_K, fecBlockCount, fecBlockRange, fecEnabled, fecEncode, fecParityCount, fecRebuild, fecShardSize, formatFec, parseFec,
-  type FecLayout,
+  type FecLayout, type ParityEncoder,
 } from './fec.js';
 export { FrameAuthenticator, MIN_KEY_BYTES, openFrame, sealFrame } from './auth.js';
 export { fsPath, hasEscapedBytes, pathFromBytes, pathToBytes, printablePath, walkOrderKey } from './path-bytes.js';

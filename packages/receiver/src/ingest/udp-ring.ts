@@ -10,9 +10,10 @@
  *   segments  entries x int32: its GRO segment size when it holds several datagrams (0: one)
  *   control   int32 counters, below
  *
- * Datagrams are packed at the size the reader has seen lately (`Stride`): at 1472 bytes the ring
- * holds as many as --rcvbuf bytes do (a ring of one 64 KiB slot or one page per datagram held
- * far fewer). `produced` and `released` count entries since the start and wrap at 2^32; with a
+ * Datagrams are received at the size the reader has seen lately (`Stride`), each into a room that
+ * long, and one much shorter than its room is moved down next to the one before (packed): at 1472
+ * bytes the ring holds as many as --rcvbuf bytes do, and after a GRO message of 64 KiB still at
+ * least half (a ring of one 64 KiB slot or one page per datagram held far fewer). `produced` and `released` count entries since the start and wrap at 2^32; with a
  * power-of-two entry count, `counter & (entries - 1)` is the entry and `(produced - released) | 0`
  * how many are in use, across the wrap too. The bytes in use run from the oldest entry not
  * released to the end of the newest. A datagram's bytes are the reader's again once released:

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as dgram from 'node:dgram';
@@ -76,9 +76,15 @@ for (const io of ['auto', 'dgram'] as const) {
   });
 }
 
-test('a main thread that stalls fills the ring: it holds --rcvbuf bytes of datagrams packed, then the reader drops and counts, and goes on afterwards', { timeout: 60_000 }, async (t) => {
-  const budget = 2 * 1024 * 1024;
-  const total = 4000;
+/**
+ * A sender in another process sends `total` datagrams of 1472 bytes (5.9 MB), after one of
+ * `firstLength` bytes if given, while this (the main) thread is blocked, so that no message from the
+ * reader is handled, the ring fills and the reader drops. Paced, so that the kernel's buffer rides
+ * out a reader thread that the busy machine starves; what the kernel drops anyway is read from
+ * /proc/net/udp. The stall lasts until the child says it is done (a file), not for a fixed time that
+ * a slow start outlasts.
+ */
+async function stallWhileSent(t: TestContext, budget: number, total: number, firstLength?: number): Promise<void> {
   let received = 0;
   let overflow = 0;
   const source = await listenUdp('127.0.0.1', 0, budget, {
@@ -87,11 +93,11 @@ test('a main thread that stalls fills the ring: it holds --rcvbuf bytes of datag
     onFailure: (err) => assert.fail(err),
   });
   t.after(() => source.close());
-  // A sender in another process sends 4,000 datagrams of 1472 bytes (5.9 MB) while this (the
-  // main) thread is blocked, so that no message from the reader is handled, the ring fills and
-  // the reader drops. Paced, so that the kernel's buffer rides out a reader thread that the busy
-  // machine starves; what the kernel drops anyway is read from /proc/net/udp. The stall lasts
-  // until the child says it is done (a file), not for a fixed time that a slow start outlasts.
+  if (firstLength) {
+    await sendAll(source.port, [firstLength]);
+    await until('the large datagram handed over', 10_000, () => received === 1);
+    received = 0;
+  }
   const dir = await mkdtemp(join(tmpdir(), 'ds-stall-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const done = join(dir, 'sent');
@@ -114,13 +120,24 @@ test('a main thread that stalls fills the ring: it holds --rcvbuf bytes of datag
   const kernelDrops = await udpDrops(source.port);
   await until('the ring drained and drops reported', 10_000, () => received + overflow + kernelDrops >= total);
   assert.ok(overflow > 0, 'the full ring dropped and counted');
-  // Packed at their size, the ring holds what --rcvbuf bytes hold (a slot per page held 512 here).
+  // Packed at their size, the ring holds what --rcvbuf bytes hold (a slot per page held 512 here;
+  // a slot of the stride a large datagram had grown to held 90).
   assert.ok(received >= Math.floor(budget / 1472), `${received} taken from the ring`);
   assert.equal(received + overflow + kernelDrops, total, 'each datagram is either handed over or counted (or dropped by the kernel, before the ring)');
   // And it goes on: later datagrams arrive.
   const before = received;
   await sendAll(source.port, Array.from({ length: 100 }, () => 100));
   await until(`later datagrams arrive (${received}, ${overflow})`, 10_000, () => received >= before + 100);
+}
+
+test('a main thread that stalls fills the ring: it holds --rcvbuf bytes of datagrams packed, then the reader drops and counts, and goes on afterwards', { timeout: 60_000 }, async (t) => {
+  await stallWhileSent(t, 2 * 1024 * 1024, 4000);
+});
+
+// The stride is the largest datagram seen lately (a GRO message of 64 KiB, here one datagram of
+// 60,000 bytes); the small datagrams after it must still be packed at their size, not one per stride.
+test('after a large datagram, small ones are still packed: a stalled main thread\'s ring holds --rcvbuf bytes of them', { timeout: 60_000 }, async (t) => {
+  await stallWhileSent(t, 2 * 1024 * 1024, 4000, 60_000);
 });
 
 test('--gro: GSO-sent batches arrive as coalesced messages, split by their segment size, every datagram intact and in order', { timeout: 60_000 }, async (t) => {

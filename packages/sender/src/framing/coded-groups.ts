@@ -1,4 +1,5 @@
 import { FrameType, fecEncode, fecParityCount, fecShardSize, type FecLayout } from '@diodesync/protocol';
+import { encodeParity } from '@diodesync/native';
 
 /** One frame of an FEC block: a data chunk or a parity shard, with the header fields that place it. */
 export interface CodedFrame {
@@ -11,9 +12,11 @@ export interface CodedFrame {
 }
 
 /**
- * Blocks whose parity is being computed at once: the codec runs in the thread pool, so the next
- * blocks are coded while this one is sent (one at a time, the sender sat idle for almost half of
- * a large file's time with FEC on). Memory: this many blocks more.
+ * Blocks whose parity is being computed at once: without the addon the codec runs in the thread
+ * pool, so the next blocks are coded while this one is sent (one at a time, the sender sat idle
+ * for almost half of a large file's time with FEC on). With it (`encodeParity`) a block is coded
+ * here, at once: a hand-off to the pool and back cost five times the coding. Memory: this many
+ * blocks more.
  */
 const BLOCKS_CODING = 4;
 
@@ -42,7 +45,7 @@ export async function* codedBlocks(
     const row: CodedFrame[] = chunks.map((payload, i) => ({ type: FrameType.Data, chunkIndex: first + i, fecIndex: i, payload }));
     const parityCount = fecParityCount(layout, chunks.length);
     if (parityCount === 0) return Promise.resolve(row);
-    const coded = fecEncode(chunks, parityCount, fecShardSize(chunks[0]!.length)).then((parity) => {
+    const coded = fecEncode(chunks, parityCount, fecShardSize(chunks[0]!.length), encodeParity).then((parity) => {
       parity.forEach((payload, j) => row.push({ type: FrameType.Parity, chunkIndex: index, fecIndex: chunks.length + j, payload }));
       return row;
     });

@@ -30,7 +30,10 @@ export class FrameEmitter {
     private readonly sink: FrameSink,
     private readonly limiter: TokenBucket,
     private readonly sealing?: FrameSealing,
-  ) {}
+  ) {
+    // A batching sink's frames leave when it submits, after their tokens were taken: the limiter learns when.
+    if (sink.held !== undefined) sink.onSubmit = (bytes) => limiter.sending(bytes + this.credit);
+  }
 
   emit(fields: EmitFields, payload: Buffer): Promise<void> | undefined {
     if (this.sealing) return this.emitSealed(fields, payload, this.sealing);
@@ -78,12 +81,12 @@ export class FrameEmitter {
 
   /** Undefined when `length` bytes may go now; else what to wait for. */
   private pace(length: number): Promise<void> | undefined {
-    if (this.credit < length) this.credit = this.limiter.takeAll(this.credit);
+    if (this.credit < length) this.credit = this.limiter.takeAll(this.credit, this.sink.held);
     if (this.credit >= length) {
       this.credit -= length;
       return undefined;
     }
-    const wait = this.limiter.take(length - this.credit);
+    const wait = this.limiter.take(length - this.credit, this.sink.held);
     this.credit = 0;
     // What is batched goes before we wait: a batch is never a bigger burst than the limiter allows.
     const sent = this.sink.submit?.();

@@ -117,11 +117,16 @@ test('directories of a sorted list in a range; the piece size knob', () => {
 });
 
 test('a cycle that is costly to build stretches the interval: at most 1% of a core goes to manifests', async () => {
-  /** A source whose every page takes 30 ms, as a million-file ledger's pages add up to seconds. */
+  /**
+   * A source whose every page takes 30 ms of CPU, as a million-file ledger's pages add up to
+   * seconds. CPU, not the clock: the stretch counts CPU time, and on a busy machine 30 ms by the
+   * clock were less (the next cycle came at +5,000 ms).
+   */
   class SlowSource extends ListSource {
     override listedFiles(after: string | undefined, limit: number): ListedFile[] {
-      const until = performance.now() + 30;
-      while (performance.now() < until) { /* reading the ledger */ }
+      const began = process.cpuUsage();
+      const spent = () => { const u = process.cpuUsage(began); return (u.user + u.system) / 1000; };
+      while (spent() < 30) { /* reading the ledger */ }
       return super.listedFiles(after, limit);
     }
   }

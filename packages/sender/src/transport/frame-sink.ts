@@ -16,6 +16,13 @@ export interface FrameSink {
   commit?(): Promise<void> | undefined;
   /** Sends what a batching sink holds now (the rate limiter is about to wait: no frame waits with it). */
   submit?(): Promise<void> | undefined;
+  /** Batching sinks: the bytes of the frames in the batch, not sent yet. */
+  readonly held?: number;
+  /**
+   * Batching sinks: called with the batch's bytes just before it is sent (set by the emitter, so
+   * that the rate limiter counts them as leaving then, not when they were written: see TokenBucket).
+   */
+  onSubmit?: ((bytes: number) => void) | undefined;
   /** Waits until everything handed to `send` has left. */
   flush(): Promise<void>;
   close(): Promise<void>;

@@ -44,3 +44,23 @@ test('at a low rate the burst is still two 1500-byte frames, so the rate is not 
   assert.equal(bucket.take(1500), undefined);
   assert.ok(bucket.take(1500) instanceof Promise);
 });
+
+test('a batch that leaves late leaves room for no more than the burst with it: the tokens of its wait are not granted again', async () => {
+  const bucket = new TokenBucket(RATE);
+  await sleep(10); // full: 5,000 bytes
+  assert.equal(bucket.takeAll(0), 5000);
+  // The 5,000 bytes granted are written into a batch, which waits 10 ms (the main thread hashing)
+  // and then leaves, with nothing left of the grant.
+  await sleep(10);
+  bucket.sending(5000);
+  assert.ok(bucket.takeAll(0) < 100, 'the batch just sent was the burst: nothing more may follow it at once');
+  await sleep(3);
+  const granted = bucket.takeAll(0);
+  assert.ok(granted >= 2500 && granted <= 5000, `${granted} bytes after 3 ms: the rate goes on`);
+});
+
+test('bytes held in a batch count against a grant: a grant and the batch together never exceed the burst', async () => {
+  const bucket = new TokenBucket(RATE);
+  await sleep(10);
+  assert.equal(bucket.takeAll(0, 3000), 2000);
+});

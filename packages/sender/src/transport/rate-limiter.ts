@@ -18,8 +18,8 @@ export class TokenBucket {
     this.tokens = 0;
   }
 
-  take(bytes: number): Promise<void> | undefined {
-    this.refill(0);
+  take(bytes: number, held = 0): Promise<void> | undefined {
+    this.refill(0, held);
     this.tokens -= bytes;
     if (this.tokens >= 0) return undefined;
     const waitMs = -this.tokens / this.bytesPerMs;
@@ -29,18 +29,32 @@ export class TokenBucket {
   /**
    * Per batch instead of per frame: hands out every token there is now (0 while in debt), which
    * the caller spends frame by frame without asking again. What it did not spend of the last
-   * grant comes back first (`unspent`), so a grant never exceeds the burst either.
+   * grant comes back first (`unspent`), so a grant never exceeds the burst either; nor, with
+   * `held` (bytes paid for and still in the sink's batch), does a grant and the batch together.
    */
-  takeAll(unspent: number): number {
-    this.refill(unspent);
+  takeAll(unspent: number, held = 0): number {
+    this.refill(unspent, held);
     const granted = Math.max(0, this.tokens);
     this.tokens -= granted;
     return granted;
   }
 
-  private refill(returned: number): void {
+  /**
+   * A batch leaves now, with `outstanding` bytes paid for and not sent before it (the batch and
+   * the caller's unspent grant). Frames are paid for as they are written into a batch, which
+   * leaves when the event loop turns: while the main thread hashed or coded for a few ms the
+   * bucket refilled as if they had gone, and a full burst followed the held batch (1 ms windows
+   * carried 1.5 times rate + burst). Tokens are capped here so that what is paid for and not yet
+   * sent, and what may still be granted, never exceed the burst together.
+   */
+  sending(outstanding: number): void {
+    this.refill(0, outstanding);
+  }
+
+  /** Adds the tokens of the time since the last refill, up to the burst less `held` (paid for, not sent). */
+  private refill(returned: number, held = 0): void {
     const now = performance.now();
-    this.tokens = Math.min(this.burstBytes, this.tokens + returned + (now - this.last) * this.bytesPerMs);
+    this.tokens = Math.min(this.burstBytes - held, this.tokens + returned + (now - this.last) * this.bytesPerMs);
     this.last = now;
   }
 

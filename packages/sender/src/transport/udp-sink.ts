@@ -42,6 +42,7 @@ export class UdpSink implements FrameSink {
   private reserved = 0;
   /** Back-pressure of a batch that reserve sent, for commit to hand on. */
   private waiting: Promise<void> | undefined;
+  onSubmit: ((bytes: number) => void) | undefined;
 
   private constructor(private readonly socket: BatchSocket, description: string) {
     this.description = description;
@@ -72,6 +73,10 @@ export class UdpSink implements FrameSink {
     let at = this.reserve(length);
     for (const p of parts) at += p.copy(this.buffer, at);
     return this.commit();
+  }
+
+  get held(): number {
+    return this.bytes;
   }
 
   /** The batch buffer: frames are written straight into it (see `reserve`). */
@@ -109,6 +114,7 @@ export class UdpSink implements FrameSink {
   /** Sends what is batched now. */
   submit(): Promise<void> | undefined {
     if (this.count === 0) return undefined;
+    this.onSubmit?.(this.bytes);
     const count = this.count;
     this.count = 0;
     this.bytes = 0;
