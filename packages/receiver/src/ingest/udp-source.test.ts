@@ -121,8 +121,10 @@ async function stallWhileSent(t: TestContext, budget: number, total: number, fir
   await until('the ring drained and drops reported', 10_000, () => received + overflow + kernelDrops >= total);
   assert.ok(overflow > 0, 'the full ring dropped and counted');
   // Packed at their size, the ring holds what --rcvbuf bytes hold (a slot per page held 512 here;
-  // a slot of the stride a large datagram had grown to held 90).
-  assert.ok(received >= Math.floor(budget / 1472), `${received} taken from the ring`);
+  // a slot of the stride a large datagram had grown to held 90). After a large one, a datagram is
+  // moved down only when that frees more than it copies: at least half the budget is held then.
+  const fits = Math.floor(budget / 1472);
+  assert.ok(received >= (firstLength ? fits / 2 : fits), `${received} taken from the ring (${fits} fit)`);
   assert.equal(received + overflow + kernelDrops, total, 'each datagram is either handed over or counted (or dropped by the kernel, before the ring)');
   // And it goes on: later datagrams arrive.
   const before = received;
@@ -136,7 +138,7 @@ test('a main thread that stalls fills the ring: it holds --rcvbuf bytes of datag
 
 // The stride is the largest datagram seen lately (a GRO message of 64 KiB, here one datagram of
 // 60,000 bytes); the small datagrams after it must still be packed at their size, not one per stride.
-test('after a large datagram, small ones are still packed: a stalled main thread\'s ring holds --rcvbuf bytes of them', { timeout: 60_000 }, async (t) => {
+test('after a large datagram, small ones are still packed: a stalled main thread\'s ring holds at least half of --rcvbuf bytes of them', { timeout: 60_000 }, async (t) => {
   await stallWhileSent(t, 2 * 1024 * 1024, 4000, 60_000);
 });
 
