@@ -4,12 +4,15 @@ import type { ReceiverCounters } from '../counters.js';
 import { log } from '../log.js';
 import { Admission, type AdmissionSettings } from './admission.js';
 import { ByteBudget } from './byte-budget.js';
+import { FifoGate } from './fifo-gate.js';
 import { ChunkRouter } from './chunk-router.js';
 import { ObjectTable, contentId, wireIdOf } from './object-table.js';
 import { PartialObject, type WriteEvents } from './partial-object.js';
 import { restorePartials } from './recovery.js';
 
 const IDLE_CLOSE_MS = 5_000;
+/** Complete objects verified and placed at once: enough to keep the 16 threads of libuv's pool busy. */
+const MAX_VERIFYING = 64;
 const DAY_MS = 86_400_000;
 /** Expired partials kept for the report. */
 const MAX_EXPIRED_LISTED = 1_000;
@@ -63,6 +66,8 @@ export class Assembler {
   private readonly router: ChunkRouter;
   /** Complete objects being verified and placed. */
   private readonly finishing = new Set<Promise<void>>();
+  /** Of those, the ones being verified and placed; the rest wait in line, their chunks not yet written. */
+  private readonly verifying = new FifoGate(MAX_VERIFYING);
 
   constructor(
     private readonly settings: AssemblerSettings,
@@ -154,7 +159,7 @@ export class Assembler {
   private finish(id: string, partial: PartialObject): void {
     this.router.clearParity(partial);
     partial.verifying = true;
-    const done = this.complete(id, partial).finally(() => {
+    const done = this.verifying.run(() => this.complete(id, partial)).finally(() => {
       partial.verifying = false;
       this.finishing.delete(done);
     });
