@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SourceFile } from './inventory/scan.js';
 import type { LedgerVersion } from './ledger/store.js';
-import { printDryRun, reasonFor } from './dry-run.js';
+import { DryRunTally, reasonFor } from './dry-run.js';
 
 const file: SourceFile = { relPath: 'a', absPath: '/a', size: 10, mtimeMs: 1000, mtimeNs: 1_000_000_000n, mode: 0o100644, ino: 7 };
 const row = (over: Partial<LedgerVersion>): LedgerVersion => ({
@@ -24,7 +24,13 @@ test('dry run: the reason each file would be sent, as a run would decide it', ()
 
 test('dry run: one line per file (reason, size, path) and the totals', () => {
   const lines: string[] = [];
-  printDryRun({ send: [{ path: 'x/y', size: 2048, reason: 'new' }, { path: 'z', size: 1, reason: 'reset' }], upToDate: 4, skipped: 1 }, 2, (l) => lines.push(l));
+  const tally = new DryRunTally((l) => lines.push(l));
+  tally.add({ path: 'x/y', size: 2048, reason: 'new' });
+  assert.equal(lines.length, 1, 'a line as soon as the file is found');
+  tally.add({ path: 'z', size: 1, reason: 'reset' });
+  tally.upToDate = 4;
+  tally.skipped = 1;
+  tally.end(2);
   assert.equal(lines.length, 3);
   assert.match(lines[0]!, /^new +2048 {2}x\/y$/);
   assert.equal(lines[2], 'would send 2 file(s), 2.0 KiB (2049 bytes), 2 time(s) each: new 1, reset 1; 4 up to date, 1 skipped; dry run: nothing sent, ledger unchanged');

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { formatBytes } from '@diodesync/cli-kit';
 import { printablePath } from '@diodesync/protocol';
-import { scanTree, type SourceFile } from './inventory/scan.js';
+import type { SourceFile } from './inventory/scan.js';
+import { walkTree } from './inventory/walk.js';
 import type { TreeFilter } from './inventory/tree-filter.js';
 import { LedgerError } from './ledger/errors.js';
 import { Ledger, type LedgerVersion } from './ledger/store.js';
@@ -22,13 +23,6 @@ export interface DryRunEntry {
   reason: DryRunReason;
 }
 
-export interface DryRunPlan {
-  send: DryRunEntry[];
-  /** Files that would not be sent: sent R times already, and --resume given. */
-  upToDate: number;
-  skipped: number;
-}
-
 const sameIdentity = (v: LedgerVersion, f: SourceFile) => v.size === f.size && v.mtimeMs === f.mtimeMs && v.ino === f.ino && v.mode === f.mode;
 
 /** Why this file would be sent, or undefined if it would not. */
@@ -42,39 +36,58 @@ export function reasonFor(f: SourceFile, v: LedgerVersion | undefined, redundanc
   return v.sends < redundancy ? 'unfinished' : undefined;
 }
 
-export async function planDryRun(o: { source: string; filter: TreeFilter; redundancy: number; resume: boolean }, ledger: Ledger | undefined): Promise<DryRunPlan> {
-  const snapshot = await scanTree(o.source, o.filter);
-  const current = ledger?.current() ?? new Map<string, LedgerVersion>();
-  const send: DryRunEntry[] = [];
-  let upToDate = 0;
-  for (const f of snapshot.files) {
-    const reason = reasonFor(f, current.get(f.relPath), o.redundancy, o.resume);
-    if (reason) send.push({ path: f.relPath, size: f.size, reason });
-    else upToDate++;
+/**
+ * The plan as it is found: the tree walked in order, each file looked up in the ledger, one line
+ * per file that would go, written at once; only the totals are kept, so a tree of a million files
+ * costs no more memory than a small one.
+ */
+export class DryRunTally {
+  private files = 0;
+  private bytes = 0;
+  private readonly byReason = new Map<DryRunReason, number>();
+  upToDate = 0;
+  skipped = 0;
+
+  constructor(private readonly write: (line: string) => void = (l) => process.stdout.write(l + '\n')) {}
+
+  /** One file that would be sent: its line (reason, size, path). */
+  add(e: DryRunEntry): void {
+    this.write(`${e.reason.padEnd(10)} ${String(e.size).padStart(14)}  ${printablePath(e.path)}`);
+    this.files++;
+    this.bytes += e.size;
+    this.byReason.set(e.reason, (this.byReason.get(e.reason) ?? 0) + 1);
   }
-  return { send, upToDate, skipped: snapshot.skipped.length };
+
+  /** The totals line. */
+  end(redundancy: number): void {
+    const reasons = [...this.byReason].map(([r, n]) => `${r} ${n}`).join(', ');
+    this.write(`would send ${this.files} file(s), ${formatBytes(this.bytes)} (${this.bytes} bytes), ${redundancy} time(s) each${reasons ? `: ${reasons}` : ''}; ${this.upToDate} up to date, ${this.skipped} skipped; dry run: nothing sent, ledger unchanged`);
+  }
 }
 
+async function planDryRun(o: DryRunOptions, ledger: Ledger | undefined, tally: DryRunTally): Promise<void> {
+  for await (const e of walkTree(o.source, o.filter)) {
+    if (e.kind === 'skipped') tally.skipped++;
+    if (e.kind !== 'file') continue;
+    const reason = reasonFor(e.file, ledger?.currentOf(e.file.relPath), o.redundancy, o.resume);
+    if (reason) tally.add({ path: e.file.relPath, size: e.file.size, reason });
+    else tally.upToDate++;
+  }
+  tally.end(o.redundancy);
+}
+
+interface DryRunOptions { source: string; filter: TreeFilter; redundancy: number; resume: boolean }
+
 /** --dry-run: reads the tree and, if it exists, the ledger (never creates it), and prints the plan. */
-export async function runDryRun(o: { source: string; filter: TreeFilter; redundancy: number; resume: boolean }, ledgerFile: string): Promise<void> {
+export async function runDryRun(o: DryRunOptions, ledgerFile: string): Promise<void> {
   const ledger = existsSync(ledgerFile) ? Ledger.open(ledgerFile, { create: false }) : undefined;
   try {
     const recorded = ledger?.source;
     if (ledger && recorded && recorded !== o.source) {
       throw new LedgerError(`ledger ${ledgerFile} records the source ${recorded}, not ${o.source}: give each source tree its own --ledger (or --state)`);
     }
-    printDryRun(await planDryRun(o, ledger), o.redundancy);
+    await planDryRun(o, ledger, new DryRunTally());
   } finally {
     ledger?.close();
   }
-}
-
-/** The plan on stdout: one line per file (reason, size, path), then the totals. */
-export function printDryRun(plan: DryRunPlan, redundancy: number, write: (line: string) => void = (l) => process.stdout.write(l + '\n')): void {
-  for (const e of plan.send) write(`${e.reason.padEnd(10)} ${String(e.size).padStart(14)}  ${printablePath(e.path)}`);
-  const bytes = plan.send.reduce((sum, e) => sum + e.size, 0);
-  const byReason = new Map<DryRunReason, number>();
-  for (const e of plan.send) byReason.set(e.reason, (byReason.get(e.reason) ?? 0) + 1);
-  const reasons = [...byReason].map(([r, n]) => `${r} ${n}`).join(', ');
-  write(`would send ${plan.send.length} file(s), ${formatBytes(bytes)} (${bytes} bytes), ${redundancy} time(s) each${reasons ? `: ${reasons}` : ''}; ${plan.upToDate} up to date, ${plan.skipped} skipped; dry run: nothing sent, ledger unchanged`);
 }

@@ -11,8 +11,9 @@ export interface TreeSnapshot {
 }
 
 /**
- * The whole tree in arrays, in wire byte order of paths: for --dry-run and tests only (the sender
- * streams the walk into the ledger, see tree-sync.ts, and never holds the tree).
+ * The whole tree in arrays, in wire byte order of paths: a library call for small trees (the
+ * sender streams the walk into the ledger, see tree-sync.ts, and --dry-run streams it too; neither
+ * holds the tree).
  */
 export async function scanTree(root: string, filter: TreeFilter = treeFilter()): Promise<TreeSnapshot> {
   const snapshot: TreeSnapshot = { files: [], dirs: [], skipped: [] };

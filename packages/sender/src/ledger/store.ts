@@ -163,7 +163,13 @@ export class Ledger {
     this.sql('UPDATE sessions SET ended_at = ? WHERE id = ?').run(Date.now(), id);
   }
 
-  /** Current (not superseded) versions by path. */
+  /** The current (not superseded) version of one path, if the ledger has one. */
+  currentOf(path: string): LedgerVersion | undefined {
+    const row = this.sql(`SELECT ${COLUMNS} FROM versions WHERE status <> 'superseded' AND path = ?`).get(pathToDb(path)) as LedgerVersion | undefined;
+    return row && fromRow(row);
+  }
+
+  /** Current (not superseded) versions by path (tests: the whole ledger in memory). */
   current(): Map<string, LedgerVersion> {
     const rows = this.sql(`SELECT ${COLUMNS} FROM versions WHERE status <> 'superseded'`).all() as LedgerVersion[];
     return new Map(rows.map((r) => [fromRow(r).path, r]));
@@ -177,8 +183,7 @@ export class Ledger {
   sync(files: readonly SourceFile[], redundancy: number, now = Date.now()): Map<string, LedgerVersion> {
     const sorted = [...files].sort((a, b) => Buffer.compare(pathToBytes(a.relPath), pathToBytes(b.relPath)));
     this.syncRange(sorted.map((file) => ({ file })), { from: Buffer.alloc(0), to: undefined }, redundancy, undefined, now);
-    const byPath = this.sql(`SELECT ${COLUMNS} FROM versions WHERE status <> 'superseded' AND path = ?`);
-    return new Map(files.map((f) => [f.relPath, fromRow(byPath.get(pathToDb(f.relPath)) as LedgerVersion)]));
+    return new Map(files.map((f) => [f.relPath, this.currentOf(f.relPath)!]));
   }
 
   /**
