@@ -138,6 +138,28 @@ test('a lost piece: the other ranges are still learnt and reported; synced once 
   assert.ok(sync.synced);
 });
 
+test('a receiver that starts in the middle of a cycle knows the whole tree one cycle later: the rest of that cycle and the start of the next', async (t) => {
+  const { tree, put } = await setUp(t);
+  const sync = new SyncTracker(tree);
+  const [a, b, c] = ['a', 'b', 'c'].map((p) => file(p, p)) as [ManifestFile, ManifestFile, ManifestFile];
+  // Started after piece 0 of cycle 4: pieces 1 and 2 of it, then piece 0 of cycle 5.
+  await sync.applyManifest(piece(4, 1, [b], { from: 'a', to: 'b' }));
+  await sync.applyManifest(piece(4, 2, [c], { from: 'b' }, true));
+  assert.deepEqual((await reportOf(sync)).missing.map((m) => m.path), ['b', 'c'], 'what it has seen is reported at once');
+  assert.equal((await reportOf(sync)).manifestFiles, 2);
+  await sync.applyManifest(piece(5, 0, [a], { to: 'a' }));
+  const report = await reportOf(sync);
+  assert.deepEqual(report.missing.map((m) => m.path), ['a', 'b', 'c'], 'every file is known missing');
+  assert.deepEqual(report.unexpected, []);
+  assert.ok(!sync.synced, 'nothing is in the mirror');
+  assert.ok(!sync.onlyRefusedLeft);
+  for (const f of [a, b, c]) {
+    await put(f.path, f.path);
+    sync.placed(f.path, f.size, f.mtimeMs, f.sha256);
+  }
+  assert.ok(sync.synced, 'the pieces seen cover the whole tree, and all of it is in place');
+});
+
 test('a piece replaces its range: files it does not list are no longer wanted, mirror files there are unexpected, others are left alone', async (t) => {
   const { tree, put } = await setUp(t);
   const sync = new SyncTracker(tree);

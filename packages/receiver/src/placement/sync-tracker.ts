@@ -1,8 +1,9 @@
-import { inPieceRange, type Manifest, type ManifestFile, type ObjectHeader, type ReportEntry as MissingEntry, type Streamed, type SyncReport } from '@diodesync/protocol';
+import { type Manifest, type ManifestFile, type ObjectHeader, type ReportEntry as MissingEntry, type Streamed, type SyncReport } from '@diodesync/protocol';
 import { log } from '../log.js';
 import type { DestTree } from './dest-tree.js';
 import { MirrorIndex, type Announced } from './mirror-index.js';
 import { isPermanentRefusal, pathRefusal } from './paths.js';
+import { PieceCoverage, type PieceRange } from './piece-coverage.js';
 
 /** report.json's types live in the protocol package: `diode-send ledger reset --from-report` reads what this writes. */
 export type { MissingEntry, SyncReport };
@@ -13,28 +14,22 @@ export type { MissingEntry, SyncReport };
  */
 const MAX_PROBLEMS_IN_MEMORY = 100_000;
 
-/** Cycles whose pieces are tracked for completeness; older ones are forgotten. */
-const CYCLES_TRACKED = 4;
-
 /** Same mtime to the millisecond: what survives utimes() and every file system we target. */
 const sameMtime = (a: number, b: number) => Math.abs(a - b) < 1;
-
-interface Range { from: string | undefined; to: string | undefined }
 
 /**
  * Compares the mirror with what the sender announces: manifest pieces (each replaces its range of
  * paths) and deltas (upserts and removals), kept in the on-disk `MirrorIndex`, not in memory.
- * "Synced" means: a complete set of pieces of one cycle (or a whole old-style manifest) has been
- * applied since start, and no announced file is pending (absent, or not the announced version).
+ * "Synced" means: pieces covering the whole tree (of one cycle or of several, see
+ * PieceCoverage; or a whole old-style manifest) have been applied since start, and no announced
+ * file is pending (absent, or not the announced version).
  */
 export class SyncTracker {
   private applying: Promise<void> = Promise.resolve();
-  /** A whole cycle of pieces applied since start: the receiver knows the whole tree. */
+  /** Pieces covering the whole tree applied since start: the receiver knows the whole tree. */
   private complete = false;
   /** Ranges covered by pieces applied since start, until complete (then all is covered). */
-  private covered: Range[] = [];
-  /** Per cycle, the ranges of its pieces applied: a chain from start to end is a complete cycle. */
-  private readonly cycles = new Map<number, Range[]>();
+  private covered = new PieceCoverage();
   private pending = 0;
   private createdAt: number | undefined;
   private lastDeltaSeq: number | undefined;
@@ -131,7 +126,7 @@ export class SyncTracker {
       this.index.applyDelta(listed, scope.removed);
     } else {
       // A piece the index could not store (a full disk) does not count as received.
-      if (this.index.replaceRange(scope.from, scope.to, listed)) this.cover(scope.cycle, { from: scope.from, to: scope.to });
+      if (this.index.replaceRange(scope.from, scope.to, listed)) this.cover({ from: scope.from, to: scope.to });
     }
     this.createdAt = manifest.createdAt;
     this.index.setMeta('created_at', manifest.createdAt);
@@ -139,31 +134,18 @@ export class SyncTracker {
     this.pending = this.index.pendingCount();
   }
 
-  /** A piece's range is known now; a cycle whose pieces chain from the first path to the last is complete. */
-  private cover(cycle: number, range: Range): void {
-    if (!this.complete) this.covered.push(range);
-    let ranges = this.cycles.get(cycle);
-    if (!ranges) {
-      this.cycles.set(cycle, (ranges = []));
-      if (this.cycles.size > CYCLES_TRACKED) this.cycles.delete(this.cycles.keys().next().value!);
-    }
-    ranges.push(range);
-    let at: string | undefined;
-    for (let step = 0; step <= ranges.length; step++) {
-      const next = ranges.find((r) => r.from === at);
-      if (!next) return;
-      if (next.to === undefined) {
-        this.complete = true;
-        this.covered = [];
-        return;
-      }
-      at = next.to;
-    }
+  /** A piece's range is known now; once the pieces applied cover the whole tree, it is complete. */
+  private cover(range: PieceRange): void {
+    if (this.complete) return;
+    this.covered.add(range);
+    if (!this.covered.whole) return;
+    this.complete = true;
+    this.covered = new PieceCoverage();
   }
 
   /** True if some piece applied since start covers this path: a mirror file there that is not announced is unexpected. */
   private isCovered(path: string): boolean {
-    return this.complete || this.covered.some((r) => inPieceRange(path, r.from, r.to));
+    return this.complete || this.covered.covers(path);
   }
 
   private matchesVerified(f: { path: string; size: number; mtimeMs: number; sha256: Buffer }, thisRun = false): boolean {
