@@ -105,7 +105,7 @@ test('a real transfer: each placed, replaced, deleted and renamed file is one au
   for (const family of ['write_errors_total', 'fec_repaired_chunks_total', 'fec_repaired_blocks_total', 'changes_total', 'manifests_received_total', 'last_heartbeat_timestamp_seconds']) {
     assert.match(r.text, new RegExp(`^# TYPE diodesync_${family} (counter|gauge)$`, 'm'), family);
   }
-  assert.equal(r.value('diodesync_write_errors_total'), 0);
+  assert.equal(r.value('diodesync_write_errors_total'), 0, `write errors: ${JSON.stringify(events(receiver.stderr()).filter((e) => e.event === 'write-failed' || e.level === 'warn' || e.level === 'error'))}`);
   assert.equal(r.value('diodesync_changes_total{outcome="deleted"}'), 1);
   assert.equal(r.value('diodesync_changes_total{outcome="renamed"}'), 1);
   assert.ok(r.value('diodesync_manifests_received_total')! >= 2);
