@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include "capture.h"
+#include "crc32.h"
 #include "parity.h"
 #include "times.h"
 #include "udp.h"
@@ -15,6 +16,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   diodesync::InitCapture(env, exports);
   diodesync::InitWriteback(env, exports);
   diodesync::InitParity(env, exports);
+  diodesync::InitCrc32(env, exports);
   return exports;
 }
 

@@ -19,6 +19,10 @@ export interface NativeBinding {
   startWriteback?: (fd: number, offset: number, length: number) => Promise<number>;
   /** The parity shards of one Reed-Solomon block on the calling thread, from @ronomon/reed-solomon's context (src/parity.cc); throws RangeError on a mismatch. */
   encodeParity?: (context: Uint8Array, data: Uint8Array, parity: Uint8Array, shardSize: number) => void;
+  /** IEEE CRC-32 of bytes[start, end) (src/crc32.cc); throws RangeError outside the bytes. */
+  crc32(bytes: Uint8Array, start: number, end: number): number;
+  /** The CRC path the CPU allows. */
+  crc32Path: 'pclmul' | 'table';
 }
 
 /** Throws Error{errno (negative), syscall}; capture.ts names the code. */
@@ -90,7 +94,7 @@ export interface NativeIo {
 const ADDON_FILE = fileURLToPath(new URL('../build/Release/diodesync_native.node', import.meta.url));
 const NOT_BUILT_FILE = fileURLToPath(new URL('../build/not-built.txt', import.meta.url));
 // UdpSocket is not among them: it exists on Linux only, and udp.ts says so when it is absent.
-const FUNCTIONS: readonly (keyof NativeBinding)[] = ['setFileTimes', 'udpProbe'];
+const FUNCTIONS: readonly (keyof NativeBinding)[] = ['setFileTimes', 'udpProbe', 'crc32'];
 
 function load(): { binding: NativeBinding | undefined; io: NativeIo } {
   const off = (reason: string) => ({ binding: undefined, io: { available: false, reason } });

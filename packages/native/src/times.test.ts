@@ -53,7 +53,7 @@ test('a missing or broken addon selects the fallback and says why', async () => 
     const pkg = join(dir, name);
     mkdirSync(join(pkg, 'dist'), { recursive: true });
     writeFileSync(join(pkg, 'package.json'), '{"type":"module"}');
-    for (const f of ['index.js', 'binding.js', 'times.js', 'udp.js', 'udp-types.js', 'udp-checks.js', 'udp-native.js', 'udp-dgram.js', 'capture.js', 'capture-filter.js', 'writeback.js', 'parity.js']) copyFileSync(new URL(`./${f}`, import.meta.url), join(pkg, 'dist', f));
+    for (const f of ['index.js', 'binding.js', 'times.js', 'udp.js', 'udp-types.js', 'udp-checks.js', 'udp-native.js', 'udp-dgram.js', 'capture.js', 'capture-filter.js', 'writeback.js', 'parity.js', 'crc32.js']) copyFileSync(new URL(`./${f}`, import.meta.url), join(pkg, 'dist', f));
     for (const [f, text] of Object.entries(build)) {
       mkdirSync(join(pkg, 'build', f, '..'), { recursive: true });
       writeFileSync(join(pkg, 'build', f), text);

@@ -4,7 +4,7 @@ export {
   FLAG_AUTHENTICATED, FLAG_ENCRYPTED, FrameType, HEADER_LAYOUT, HEADER_SIZE, IP_UDP_OVERHEAD, MAX_DATAGRAM, MAX_PAYLOAD, TAG_SIZE,
   type HeaderField,
 } from './constants.js';
-export { crc32 } from './crc.js';
+export { crc32, crcPath } from './crc.js';
 export { ProtocolError } from './errors.js';
 export {
   decodeDatagram, encodeFrame, encodeHeaderAs, frameLength, payloadMatches, readHeader, writeFrameAs,

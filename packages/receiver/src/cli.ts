@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { hideBin } from 'yargs/helpers';
 import { UsageError, parseOrUsage, runMain } from '@diodesync/cli-kit';
 import { nativeIo, writebackPath } from '@diodesync/native';
+import { crcPath } from '@diodesync/protocol';
 import { ResourceLimits } from './assembly/limits.js';
 import { log } from './log.js';
 import { removeStaleJsonTemps } from './operations/json-file.js';
@@ -142,7 +143,7 @@ async function receive(o: ReceiveOptions): Promise<void> {
   log('listening', {
     version: VERSION, on: listen, port: source.port, dest, state: stateDir, metricsPort: metrics?.port, keys: o.keys.length, encrypt: o.encrypt,
     io: source.io ?? 'stream', ...(source.gro && { gro: source.gro }), native: nativeIo.available ? 'addon' : `fallback (${nativeIo.reason})`,
-    writeback: writebackPath,
+    writeback: writebackPath, crc: crcPath,
   });
   for (const c of o.deliver) log('delivering', { channel: c.name, to: c.text.slice(c.name.length + 1) });
   // Linux grants at most net.core.rmem_max (and reports twice what it grants): say so, rather than run on less in silence.
