@@ -146,3 +146,71 @@ test('chunks of interleaved FEC blocks are written in long runs, not a write per
   // A flush at every MB of columns wrote each block's part of a column alone: hundreds of writes.
   assert.ok(writes.length <= 12, `${writes.length} writes for ${content.length} bytes`);
 });
+
+/** A large object (early-hash.ts: from 16 MiB on, hashed as its chunks reach the disk). */
+async function setUpLarge(t: import('node:test').TestContext) {
+  const s = await setUp(t, 1);
+  const content = randomBytes(20 * 1024 * 1024 + 100);
+  content.fill(0, 5 * CHUNK, 9 * CHUNK); // chunks of zeros: holes, never written
+  const chunkCount = Math.ceil(content.length / CHUNK);
+  const header: ObjectHeader = { ...s.header, size: content.length, chunkCount, sha256: createHash('sha256').update(content).digest() };
+  const chunk = (i: number) => Buffer.from(content.subarray(i * CHUNK, (i + 1) * CHUNK));
+  return { ...s, header, content, chunk, chunkCount };
+}
+
+/** Indices `from..to-1`, in an order that is not the file's. */
+const shuffled = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i).sort((a, b) => ((a * 7919) % 1009) - ((b * 7919) % 1009));
+
+test('a large object is read back and hashed while its chunks arrive, in any order; verification reads only the tail', async (t) => {
+  const { header, chunk, chunkCount, events, tempPath } = await setUpLarge(t);
+  const partial = new PartialObject(header, tempPath, events);
+  const half = Math.floor(chunkCount / 2);
+  for (const i of shuffled(0, half)) partial.add(i, chunk(i));
+  await partial.checkpoint(); // waits for the writes
+  await partial.closeIdle(); // and for the hashing step under way
+  assert.ok(partial.hashedAhead >= 6 * 1024 * 1024, `hashed ahead: ${partial.hashedAhead}`);
+  assert.ok(partial.hashedAhead <= half * CHUNK, 'never past the chunks on disk');
+  for (const i of shuffled(half, chunkCount)) partial.add(i, chunk(i));
+  assert.deepEqual(await partial.finish(), header.sha256);
+});
+
+test('a large object: chunks whose write failed are hashed only once written again; a restored object hashes what its checkpoint lists', async (t) => {
+  const { header, chunk, chunkCount, log, events, tempPath } = await setUpLarge(t);
+  const partial = new PartialObject(header, tempPath, events);
+  for (let i = 0; i < 1000; i++) partial.add(i, chunk(i));
+  await partial.checkpoint();
+  await partial.closeIdle();
+  await rename(tempPath, `${tempPath}.aside`);
+  await mkdir(tempPath); // the next writes fail, as on a full disk
+  for (let i = 1000; i < 9000; i++) partial.add(i, chunk(i));
+  await partial.checkpoint();
+  await partial.closeIdle();
+  assert.ok(log.failed.length > 0 && !partial.has(1000));
+  assert.ok(partial.hashedAhead <= 1000 * CHUNK, 'nothing past the failed writes was hashed');
+  await rmdir(tempPath);
+  await rename(`${tempPath}.aside`, tempPath);
+  await partial.closeIdle();
+
+  const restored = await PartialObject.restore(tempPath, events);
+  assert.equal(restored.received, 1000);
+  for (let i = 1000; i < chunkCount - 1; i++) restored.add(i, chunk(i));
+  await restored.checkpoint(); // waits for the writes while the object is not complete
+  await restored.closeIdle();
+  assert.ok(restored.hashedAhead > 1000 * CHUNK, 'the restored chunks and the new ones were hashed ahead');
+  restored.add(chunkCount - 1, chunk(chunkCount - 1));
+  assert.deepEqual(await restored.finish(), header.sha256);
+});
+
+test('a large object whose temp file was cut short under it is never verified as whole', async (t) => {
+  const { header, chunk, chunkCount, events, tempPath } = await setUpLarge(t);
+  const partial = new PartialObject(header, tempPath, events);
+  for (let i = 0; i < chunkCount - 1; i++) partial.add(i, chunk(i));
+  await partial.checkpoint();
+  await partial.closeIdle();
+  const fh = await open(tempPath, 'r+');
+  await fh.truncate(header.size - 5000); // another process cut the file
+  await fh.close();
+  partial.add(chunkCount - 1, chunk(chunkCount - 1)); // written past the new end: the file grows again, with a hole
+  const sha256 = await partial.finish();
+  assert.ok(sha256 && !sha256.equals(header.sha256), 'the hole where the cut bytes were shows in the hash');
+});

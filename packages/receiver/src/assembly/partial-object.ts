@@ -4,6 +4,7 @@ import { open, rm, type FileHandle } from 'node:fs/promises';
 import { fecBlockRange, type FecLayout, type ObjectHeader } from '@diodesync/protocol';
 import { hashFileRange } from '../placement/hash-file.js';
 import { checkpointPathOf, readCheckpoint, writeCheckpoint } from './checkpoint-file.js';
+import { EarlyHash } from './early-hash.js';
 import { EarlyWriteback, isZeros, writeFully } from './file-writes.js';
 import { ParityStore } from './parity-store.js';
 import { SLAB_BYTES, giveSlab, takeSlab } from './chunk-slabs.js';
@@ -18,6 +19,8 @@ interface Run {
 
 /** A chunk's location is slab number * SLAB_SPAN + offset: more than any slab holds. */
 const SLAB_SPAN = 2 ** 26;
+/** The place of a slab given back (see returnSlabs). */
+const GIVEN_BACK = Buffer.alloc(0);
 
 const MAX_RUN_BYTES = 1024 * 1024;
 /**
@@ -27,6 +30,8 @@ const MAX_RUN_BYTES = 1024 * 1024;
  * thousands of small writes (one thread-pool round trip each), 32 KB on average instead of 1 MB.
  */
 const MIN_RUN_BYTES = 256 * 1024;
+/** Objects from this size on are hashed as their chunks land (early-hash.ts); smaller ones at the end. */
+const EARLY_HASH_MIN_BYTES = 16 * 1024 * 1024;
 
 /** What a partial object tells its owner about its writes. */
 export interface WriteEvents {
@@ -68,6 +73,8 @@ export class PartialObject {
   private created = false;
   /** Starts the temp file's write-back as chunks land, so that finish()'s fdatasync has little left to wait for. */
   private readonly writeback = new EarlyWriteback();
+  /** A large object's hash, read back from the temp file as its chunks reach the disk. */
+  private readonly early: EarlyHash | undefined;
   /** Writes that failed so far: a checkpoint taken across a failure is not kept. */
   private writeFailures = 0;
   /** Set while the receiver verifies and places the object: its chunks are not taken meanwhile. */
@@ -90,6 +97,12 @@ export class PartialObject {
   ) {
     this.bitmap = new Uint8Array(Math.ceil(header.chunkCount / 8));
     this.fec = { k: header.fecK, m: header.fecM };
+    if (header.size >= EARLY_HASH_MIN_BYTES) this.early = new EarlyHash(tempPath, header.chunkCount, header.chunkSize, header.size);
+  }
+
+  /** Bytes of the temp file already read back and hashed for verification (large objects, early-hash.ts). */
+  get hashedAhead(): number {
+    return this.early?.hashedBytes ?? 0;
   }
 
   /** Data chunks of FEC block `block`: where they start, how many, how many have arrived. */
@@ -134,7 +147,11 @@ export class PartialObject {
     const { bitmap } = saved;
     if (bitmap.length !== partial.bitmap.length) throw new Error('checkpoint does not match its header');
     partial.bitmap.set(bitmap);
-    for (let chunk = 0; chunk < partial.header.chunkCount; chunk++) if (partial.has(chunk)) partial.received++;
+    for (let chunk = 0; chunk < partial.header.chunkCount; chunk++) {
+      if (!partial.has(chunk)) continue;
+      partial.received++;
+      partial.early?.markOnDisk(chunk, 1); // a checkpoint lists only chunks whose writes were done
+    }
     partial.lastActivity = saved.lastActivity;
     partial.created = true;
     partial.checkpointed = true;
@@ -224,19 +241,35 @@ export class PartialObject {
   }
 
   /**
-   * With nothing left in `unwritten`, the full slabs hold only chunks whose writes are queued: they
-   * go back after those (`all`: the one being filled too, which is then dropped).
+   * Full slabs that no chunk of `unwritten` lies in hold only chunks whose writes are queued: they
+   * go back after those (`all`, with nothing unwritten: the one being filled too, which is then
+   * dropped). A slab given back leaves an empty buffer in its place, so that the locations of the
+   * others stay what they were; with nothing unwritten the list starts again. Waiting for
+   * `unwritten` to be empty kept every slab of an interleaved FEC transfer, whose short runs are
+   * held back (MIN_RUN_BYTES): 2 GB at 1500m held 11 MB of chunks in 50 MB of slabs.
    */
   private returnSlabs(all = false): void {
-    if (this.unwritten.size > 0) return;
-    const done = all ? this.slabs : this.slabs.slice(0, -1);
-    if (done.length === 0) return;
-    this.slabs = all ? [] : [this.slab];
-    if (all) {
-      this.slab = Buffer.alloc(0);
-      this.slabUsed = 0;
+    let done: Buffer[];
+    if (this.unwritten.size === 0) {
+      done = all ? this.slabs : this.slabs.slice(0, -1);
+      this.slabs = all ? [] : [this.slab];
+      if (all) {
+        this.slab = Buffer.alloc(0);
+        this.slabUsed = 0;
+      }
+    } else {
+      if (all) return;
+      const holding = new Uint8Array(this.slabs.length);
+      for (const location of this.unwritten.values()) holding[Math.floor(location / SLAB_SPAN)] = 1;
+      done = [];
+      for (let i = 0; i < this.slabs.length - 1; i++) {
+        if (holding[i] || this.slabs[i]!.length === 0) continue;
+        done.push(this.slabs[i]!);
+        this.slabs[i] = GIVEN_BACK;
+      }
     }
-    void this.writes.then(() => done.forEach(giveSlab));
+    const given = done.filter((slab) => slab.length > 0);
+    if (given.length > 0) void this.writes.then(() => given.forEach(giveSlab));
   }
 
   /**
@@ -254,11 +287,13 @@ export class PartialObject {
     const runs: Run[] = [];
     let run: Run | undefined;
     let short = 0;
+    const holes: number[] = [];
     for (const chunk of chunks) {
       const location = held.get(chunk)!;
       const length = this.chunkLength(chunk);
       if (this.holdsZeros(location, length)) {
         this.events.written(length); // the temp file already reads as zeros there
+        holes.push(chunk);
         continue;
       }
       if (run && chunk === run.firstChunk + run.locations.length) {
@@ -270,6 +305,7 @@ export class PartialObject {
       run = { firstChunk: chunk, locations: [location], bytes: length };
     }
     if (run) runs.push(run);
+    if (holes.length > 0 && this.early) this.markHoles(holes, this.early);
     for (const r of runs) if (r.bytes < minRunBytes) short += r.bytes;
     // Short runs wait only while they are a small part of what is held: memory stays bounded.
     const keep = short > 0 && short <= MAX_RUN_BYTES / 2;
@@ -282,6 +318,14 @@ export class PartialObject {
       this.unwrittenBytes += r.bytes;
     }
     this.returnSlabs();
+  }
+
+  /** Holes count as on disk for the early hash once the temp file exists at its size (an earlier run's file under the name is truncated first). */
+  private markHoles(holes: number[], early: EarlyHash): void {
+    this.writes = this.writes.then(async () => {
+      await this.file();
+      for (const chunk of holes) early.markOnDisk(chunk, 1);
+    }).catch(() => undefined); // no file: the holes stay unmarked, and finish() hashes the whole file
   }
 
   /** Most chunks differ from zeros in their first or last byte: a view only for those that do not. */
@@ -319,6 +363,7 @@ export class PartialObject {
         const fh = await this.file();
         await writeFully(fh, buffers, run.firstChunk * this.header.chunkSize);
         this.writeback.written(fh, run.bytes);
+        this.early?.markOnDisk(run.firstChunk, run.locations.length);
       } catch (err) {
         this.unmark(run);
         this.events.failed(err as NodeJS.ErrnoException);
@@ -347,12 +392,17 @@ export class PartialObject {
     await this.writes;
     if (!this.complete) return undefined;
     const fh = await this.file();
-    const hash = createHash('sha256');
-    const hashed = await hashFileRange(fh, hash, 0, this.header.size);
-    if (hashed !== this.header.size) throw Object.assign(new Error(`temp file holds ${hashed} of ${this.header.size} bytes`), { code: 'EIO' });
+    const digest = await this.early?.finish() ?? await this.hashWhole(fh);
     await fh.datasync();
     await this.closeFile();
     this.returnSlabs(true);
+    return digest;
+  }
+
+  private async hashWhole(fh: FileHandle): Promise<Buffer> {
+    const hash = createHash('sha256');
+    const hashed = await hashFileRange(fh, hash, 0, this.header.size);
+    if (hashed !== this.header.size) throw Object.assign(new Error(`temp file holds ${hashed} of ${this.header.size} bytes`), { code: 'EIO' });
     return hash.digest();
   }
 
@@ -362,6 +412,7 @@ export class PartialObject {
     this.flush();
     this.writes = this.writes.then(() => this.closeFile());
     await this.writes;
+    await this.early?.release();
   }
 
   async discard(): Promise<void> {
@@ -375,6 +426,7 @@ export class PartialObject {
     this.slabUsed = 0;
     await this.writes.catch(() => undefined);
     await this.closeFile().catch(() => undefined);
+    await this.early?.stop();
     await rm(this.tempPath, { force: true });
     await this.forgetCheckpoint();
   }
