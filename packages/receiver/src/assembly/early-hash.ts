@@ -1,9 +1,31 @@
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
+import { cpus } from 'node:os';
 import { hashFileRange } from '../placement/hash-file.js';
 
 /** Read back and hashed in steps of at least this many bytes while chunks still arrive. */
 const STEP_BYTES = 4 * 1024 * 1024;
+/** Hashing ahead runs only while at least this much of a CPU went idle (over about SPARE_WINDOW_MS). */
+const SPARE_CORES = 0.5;
+const SPARE_WINDOW_MS = 200;
+
+const idleMs = () => cpus().reduce((sum, cpu) => sum + cpu.times.idle, 0);
+let sample = { idle: idleMs(), at: performance.now() };
+let spare = true;
+
+/**
+ * Whether the machine has half a CPU to spare. Hashing ahead does not save work, it moves it: with
+ * every core busy (a receiver sharing two cores with its sender or a replay) the 0.7 us a frame it
+ * costs comes out of the frames, and the ring overflowed at rates it had taken before.
+ */
+function spareCpu(): boolean {
+  const at = performance.now();
+  if (at - sample.at < SPARE_WINDOW_MS) return spare;
+  const idle = idleMs();
+  spare = (idle - sample.idle) / (at - sample.at) >= SPARE_CORES;
+  sample = { idle, at };
+  return spare;
+}
 
 /**
  * A large object's SHA-256, taken from its temp file as read back, while the transfer goes on:
@@ -12,9 +34,13 @@ const STEP_BYTES = 4 * 1024 * 1024;
  * and hashed. Verification then reads only the tail, where it read and hashed the whole file once
  * the last chunk had come (0.4 s of a 500 MB file's 3 s at 2.5 Gb/s, during which nothing else
  * moved). The hash is still of what the file holds: a chunk counts once its write has succeeded (a
- * hole of zeros at once: it reads as zeros), and a chunk on disk is never written again.
+ * hole of zeros at once: it reads as zeros), and a chunk on disk is never written again. Only
+ * with CPU to spare (spareCpu); without, the rest waits for the end, as before.
  */
 export class EarlyHash {
+  /** Whether a step may run now (tests set it). */
+  static hasSpareCpu: () => boolean = spareCpu;
+
   private readonly hash = createHash('sha256');
   /** Chunks known to be on disk. */
   private readonly onDisk: Uint8Array;
@@ -40,7 +66,7 @@ export class EarlyHash {
   /** Chunks `first..first+count-1` are on disk (written, or holes); hashing goes on if the prefix grew a step. */
   markOnDisk(first: number, count: number): void {
     for (let c = first; c < first + count; c++) this.onDisk[c >> 3]! |= 1 << (c & 7);
-    if (!this.running && !this.broken && !this.stopped && this.readyEnd() - this.hashed >= STEP_BYTES) {
+    if (!this.running && !this.broken && !this.stopped && this.readyEnd() - this.hashed >= STEP_BYTES && EarlyHash.hasSpareCpu()) {
       this.running = this.run().finally(() => (this.running = undefined));
     }
   }
@@ -74,7 +100,7 @@ export class EarlyHash {
   }
 
   private async run(): Promise<void> {
-    for (let end = this.readyEnd(); !this.stopped && !this.broken && end - this.hashed >= STEP_BYTES; end = this.readyEnd()) await this.take(end);
+    for (let end = this.readyEnd(); !this.stopped && !this.broken && end - this.hashed >= STEP_BYTES && EarlyHash.hasSpareCpu(); end = this.readyEnd()) await this.take(end);
   }
 
   private async take(end: number): Promise<void> {

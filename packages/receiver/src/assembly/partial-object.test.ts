@@ -5,6 +5,7 @@ import { mkdir, mkdtemp, open, readdir, readFile, rename, rm, rmdir, writeFile }
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { ObjectHeader } from '@diodesync/protocol';
+import { EarlyHash } from './early-hash.js';
 import { PartialObject, type WriteEvents } from './partial-object.js';
 
 const CHUNK = 1024;
@@ -147,8 +148,11 @@ test('chunks of interleaved FEC blocks are written in long runs, not a write per
   assert.ok(writes.length <= 12, `${writes.length} writes for ${content.length} bytes`);
 });
 
-/** A large object (early-hash.ts: from 16 MiB on, hashed as its chunks reach the disk). */
-async function setUpLarge(t: import('node:test').TestContext) {
+/** A large object (early-hash.ts: from 16 MiB on, hashed as its chunks reach the disk; here whatever the machine's load, unless `spare` says otherwise). */
+async function setUpLarge(t: import('node:test').TestContext, spare = true) {
+  const gate = EarlyHash.hasSpareCpu;
+  EarlyHash.hasSpareCpu = () => spare;
+  t.after(() => void (EarlyHash.hasSpareCpu = gate));
   const s = await setUp(t, 1);
   const content = randomBytes(20 * 1024 * 1024 + 100);
   content.fill(0, 5 * CHUNK, 9 * CHUNK); // chunks of zeros: holes, never written
@@ -213,4 +217,15 @@ test('a large object whose temp file was cut short under it is never verified as
   partial.add(chunkCount - 1, chunk(chunkCount - 1)); // written past the new end: the file grows again, with a hole
   const sha256 = await partial.finish();
   assert.ok(sha256 && !sha256.equals(header.sha256), 'the hole where the cut bytes were shows in the hash');
+});
+
+test('a large object on a machine with no CPU to spare is hashed at the end only, and comes out the same', async (t) => {
+  const { header, chunk, chunkCount, events, tempPath } = await setUpLarge(t, false);
+  const partial = new PartialObject(header, tempPath, events);
+  for (const i of shuffled(0, chunkCount - 1)) partial.add(i, chunk(i));
+  await partial.checkpoint();
+  await partial.closeIdle();
+  assert.equal(partial.hashedAhead, 0);
+  partial.add(chunkCount - 1, chunk(chunkCount - 1));
+  assert.deepEqual(await partial.finish(), header.sha256);
 });
