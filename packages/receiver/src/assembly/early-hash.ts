@@ -6,7 +6,7 @@ import { hashFileRange } from '../placement/hash-file.js';
 /** Read back and hashed in steps of at least this many bytes while chunks still arrive. */
 const STEP_BYTES = 4 * 1024 * 1024;
 /** Hashing ahead runs only while at least this much of a CPU went idle (over about SPARE_WINDOW_MS). */
-const SPARE_CORES = 0.5;
+const SPARE_CORES = 1;
 const SPARE_WINDOW_MS = 200;
 
 const idleMs = () => cpus().reduce((sum, cpu) => sum + cpu.times.idle, 0);
@@ -14,7 +14,7 @@ let sample = { idle: idleMs(), at: performance.now() };
 let spare = true;
 
 /**
- * Whether the machine has half a CPU to spare. Hashing ahead does not save work, it moves it: with
+ * Whether the machine has a whole CPU to spare. Hashing ahead does not save work, it moves it: with
  * every core busy (a receiver sharing two cores with its sender or a replay) the 0.7 us a frame it
  * costs comes out of the frames, and the ring overflowed at rates it had taken before.
  */
