@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { FrameType, HEADER_LAYOUT, HEADER_SIZE, MAGIC, MAX_PAYLOAD, PROTOCOL_VERSION, type HeaderField } from './constants.js';
 import { crc32, crc32Range, crc32Reference } from './crc.js';
@@ -16,6 +17,17 @@ test('native and reference CRC-32 agree', () => {
     assert.equal(crc32(data), crc32Reference(data));
   }
   assert.equal(crc32(Buffer.from('123456789')), 0xcbf43926);
+});
+
+test('without the addon (DIODESYNC_NATIVE=0) the CRC-32 is zlib\'s, and agrees with the reference', () => {
+  const url = new URL('./crc.js', import.meta.url).href;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e',
+    `import { crc32, crc32Reference, crcPath } from ${JSON.stringify(url)};
+     const data = Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 2654435761) >>> 24));
+     console.log(JSON.stringify({ crcPath, check: crc32(Buffer.from('123456789')), same: crc32(data) === crc32Reference(data) }));`],
+  { env: { ...process.env, DIODESYNC_NATIVE: '0' }, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), { crcPath: 'zlib', check: 0xcbf43926, same: true });
 });
 
 test('the JavaScript CRC-32 of a span agrees with the reference, at any offset', () => {
