@@ -8,6 +8,7 @@
 // slice-by-8 tables.
 #include "crc32.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 
@@ -34,15 +35,18 @@ void BuildTables() {
 
 // `crc` and the result are the running (inverted) value.
 uint32_t Tables(uint32_t crc, const uint8_t* p, size_t n) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  // Eight bytes a step: the slicing reads them as two little-endian words.
   for (; n >= 8; n -= 8, p += 8) {
     uint32_t lo;
     uint32_t hi;
-    std::memcpy(&lo, p, 4);  // little-endian hosts only: the slicing below assumes it
+    std::memcpy(&lo, p, 4);
     std::memcpy(&hi, p + 4, 4);
     lo ^= crc;
     crc = tables[7][lo & 0xff] ^ tables[6][(lo >> 8) & 0xff] ^ tables[5][(lo >> 16) & 0xff] ^ tables[4][lo >> 24] ^
           tables[3][hi & 0xff] ^ tables[2][(hi >> 8) & 0xff] ^ tables[1][(hi >> 16) & 0xff] ^ tables[0][hi >> 24];
   }
+#endif
   for (; n > 0; n--, p++) crc = tables[0][(crc ^ *p) & 0xff] ^ (crc >> 8);
   return crc;
 }
@@ -146,7 +150,9 @@ void InitCrc32(Napi::Env env, Napi::Object exports) {
     BuildTables();
 #ifdef DIODESYNC_CRC_X86
     __builtin_cpu_init();
-    hasPclmul = __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1");
+    // DIODESYNC_CRC_TABLES=1: the tables only, as on a CPU without the instruction (tests).
+    const char* tablesOnly = std::getenv("DIODESYNC_CRC_TABLES");
+    hasPclmul = __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1") && !(tablesOnly && *tablesOnly == '1');
 #endif
   });
 #ifdef DIODESYNC_CRC_X86

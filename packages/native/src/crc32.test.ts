@@ -44,6 +44,24 @@ test('a span outside the bytes, or arguments of the wrong kind, throw instead of
   assert.throws(() => span(new Uint16Array(4), 0, 1), TypeError);
 });
 
+test('the table path (a CPU without PCLMULQDQ, forced by DIODESYNC_CRC_TABLES=1) agrees with zlib at every length and alignment', () => {
+  if (!nativeIo.available) return assert.equal(crc32Span, undefined);
+  const url = new URL('./index.js', import.meta.url).href;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e',
+    `import { crc32Span, crc32Path } from ${JSON.stringify(url)};
+     import * as zlib from 'node:zlib';
+     const bytes = Buffer.from(Array.from({ length: 9000 }, (_, i) => (i * 2654435761) >>> 24));
+     let bad = 0, checked = 0;
+     for (let start = 0; start < 9; start++) for (let end = start; end <= 9000; end += end < 300 ? 1 : 97, checked++) if (crc32Span(bytes, start, end) !== zlib.crc32(bytes.subarray(start, end))) bad++;
+     console.log(JSON.stringify({ crc32Path, bad, checked }));`],
+  { env: { ...process.env, DIODESYNC_CRC_TABLES: '1' }, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { crc32Path: string; bad: number; checked: number };
+  assert.equal(out.crc32Path, 'table');
+  assert.equal(out.bad, 0);
+  assert.ok(out.checked > 9 * 300);
+});
+
 test('DIODESYNC_NATIVE=0: no addon CRC, and the path says zlib', () => {
   const url = new URL('./index.js', import.meta.url).href;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e',
