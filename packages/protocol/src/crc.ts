@@ -23,6 +23,7 @@ export const crcPath: string = crc32Span ? crc32Path : zlibCrc ? 'zlib' : 'js';
 
 /** The pure-JS implementation, for cross-checking. */
 export const crc32Reference: Crc32 = (data) => CRC32.buf(data) >>> 0;
+
 const TABLE = (() => {
   const table = new Int32Array(256);
   for (let n = 0; n < 256; n++) {

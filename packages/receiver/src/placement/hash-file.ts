@@ -1,11 +1,14 @@
 import type { Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 
-const BLOCK = 1024 * 1024;
+/** The largest block read at once. */
+export const BLOCK = 1024 * 1024;
 
-/** Feeds bytes [start, end) of an open file into `hash`, one bounded block at a time; returns how many it read. */
-export async function hashFileRange(fh: FileHandle, hash: Hash, start: number, end: number): Promise<number> {
-  const block = Buffer.allocUnsafe(Math.min(BLOCK, Math.max(1, end - start)));
+/**
+ * Feeds bytes [start, end) of an open file into `hash`, one bounded block at a time; returns how
+ * many it read. A caller that hashes a file step by step passes its own `block` to read into.
+ */
+export async function hashFileRange(fh: FileHandle, hash: Hash, start: number, end: number, block: Buffer = Buffer.allocUnsafe(Math.min(BLOCK, Math.max(1, end - start)))): Promise<number> {
   let pos = start;
   while (pos < end) {
     const { bytesRead } = await fh.read(block, 0, Math.min(block.length, end - pos), pos);
