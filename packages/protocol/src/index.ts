@@ -13,8 +13,8 @@ export {
 export { StreamDeframer } from './deframer.js';
 export {
   chunkCountFor, comparePaths, decodeChange, decodeHeartbeat, decodeManifest, decodeObjectHeader,
-  encodeChange, encodeHeartbeat, encodeManifest, encodeObjectHeader, inPieceRange, MAX_MANIFEST_PART_ENTRIES,
-  type Change, type Heartbeat, type Manifest, type ManifestFile, type ManifestScope, type ObjectHeader,
+  encodeChange, encodeHeartbeat, encodeManifest, encodeObjectHeader, hashKnown, inPieceRange, MAX_MANIFEST_PART_ENTRIES,
+  type Change, type HashedHeader, type Heartbeat, type Manifest, type ManifestFile, type ManifestScope, type ObjectHeader,
 } from './messages.js';
 export {
   FEC_MAX_K, fecBlockCount, fecBlockRange, fecEnabled, fecEncode, fecParityCount, fecRebuild, fecShardSize, formatFec, parseFec,

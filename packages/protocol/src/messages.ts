@@ -24,8 +24,12 @@ export interface ObjectHeader {
   mtimeNs?: bigint;
   /** Permission bits (0o7777 at most). */
   mode: number;
-  /** SHA-256 of the whole object. */
-  sha256: Buffer;
+  /**
+   * SHA-256 of the whole object. Absent: the hash follows the data. A large file's first send reads
+   * it once, framing and hashing the same reads, so its header goes out without the hash and again,
+   * with it, once the file is read (the receiver verifies nothing before that).
+   */
+  sha256?: Buffer;
   chunkSize: number;
   chunkCount: number;
   /** Sender-side version id of this file content (ledger row), 0 when unknown. */
@@ -33,6 +37,13 @@ export interface ObjectHeader {
   /** FEC layout (see fec.ts): K data chunks per block, M parity shards per block; 0 and 0 without FEC. */
   fecK: number;
   fecM: number;
+}
+
+/** A header that carries its object's hash: what an object is verified against. */
+export type HashedHeader = ObjectHeader & { sha256: Buffer };
+
+export function hashKnown(h: ObjectHeader): h is HashedHeader {
+  return h.sha256 !== undefined;
 }
 
 export interface ManifestFile {
@@ -151,7 +162,7 @@ function hash(v: unknown, what: string): Buffer {
 export function encodeObjectHeader(h: ObjectHeader): Buffer {
   return packr.pack({
     kind: h.kind, path: pathToWire(h.path), size: h.size, mtimeMs: h.mtimeMs, mode: h.mode,
-    sha256: h.sha256, chunkSize: h.chunkSize, chunkCount: h.chunkCount, version: h.version,
+    ...(h.sha256 && { sha256: h.sha256 }), chunkSize: h.chunkSize, chunkCount: h.chunkCount, version: h.version,
     fecK: h.fecK, fecM: h.fecM,
     ...(h.mtimeNs === undefined ? {} : { mtimeNs: h.mtimeNs.toString() }),
   });
@@ -175,7 +186,7 @@ export function decodeObjectHeader(payload: Uint8Array): ObjectHeader {
     mtimeMs: num(m.mtimeMs, 'mtime'),
     ...(m.mtimeNs === undefined ? {} : { mtimeNs: nanos(m.mtimeNs, 'mtime') }),
     mode: int(m.mode, 'mode', 0, 0o7777),
-    sha256: hash(m.sha256, 'sha256'),
+    ...(m.sha256 === undefined ? {} : { sha256: hash(m.sha256, 'sha256') }),
     chunkSize,
     chunkCount,
     version: int(m.version, 'version'),

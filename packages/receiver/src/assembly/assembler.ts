@@ -1,12 +1,12 @@
 import * as path from 'node:path';
-import { printablePath, type Frame, type ObjectHeader } from '@diodesync/protocol';
+import { hashKnown, printablePath, type Frame, type HashedHeader, type ObjectHeader } from '@diodesync/protocol';
 import type { ReceiverCounters } from '../counters.js';
 import { log } from '../log.js';
 import { Admission, type AdmissionSettings } from './admission.js';
 import { ByteBudget } from './byte-budget.js';
 import { FifoGate } from './fifo-gate.js';
 import { ChunkRouter } from './chunk-router.js';
-import { ObjectTable, contentId, wireIdOf } from './object-table.js';
+import { ObjectTable, contentId, provisionalId, wireIdOf } from './object-table.js';
 import { PartialObject, type WriteEvents } from './partial-object.js';
 import { restorePartials } from './recovery.js';
 
@@ -30,9 +30,9 @@ export interface MirrorView {
   /** Regular files in the mirror, for --max-files. */
   readonly filesInMirror: number;
   /** True if this process verified exactly this version in the mirror (no disk access). */
-  holds(header: ObjectHeader): boolean;
+  holds(header: HashedHeader): boolean;
   /** True if the mirror holds exactly this version. */
-  inPlace(header: ObjectHeader): Promise<boolean>;
+  inPlace(header: HashedHeader): Promise<boolean>;
   /** Why a file is not (yet) in the mirror, for the report. */
   noteProblem(path: string, reason: string): void;
 }
@@ -83,8 +83,10 @@ export class Assembler {
 
   /** Picks up the partial objects an earlier run checkpointed (restart recovery). */
   async start(): Promise<void> {
-    for (const [id, partial] of await restorePartials(this.partialDir, (id) => this.writeEvents(id))) {
+    for (const [id, partial] of await restorePartials(this.partialDir, () => this.writeEvents())) {
       this.partials.set(id, partial);
+      // A first send again of its version (its header without the hash) joins it, rather than starting a copy.
+      if (hashKnown(partial.header)) this.table.rekey(provisionalId(partial.header), id);
       this.counters.partialsRestored++;
     }
     if (this.partials.size > 0) log('partials-restored', { objects: this.partials.size });
@@ -96,13 +98,12 @@ export class Assembler {
   }
 
   /** A partial's writes: bytes leaving memory, and failures (logged once per object, kept in the report). */
-  private writeEvents(id: string): WriteEvents {
+  private writeEvents(): WriteEvents {
     let logged = false;
     return {
       written: (bytes) => this.budget.give(bytes),
-      failed: (err) => {
+      failed: (err, path) => {
         this.counters.writeErrors++;
-        const path = this.partials.get(id)?.header.path;
         if (path) this.mirror.noteProblem(path, `write failed: ${err.code ?? err.message}`);
         if (logged) return;
         logged = true;
@@ -112,33 +113,82 @@ export class Assembler {
   }
 
   private newPartial(id: string, header: ObjectHeader): PartialObject {
-    const partial = new PartialObject(header, path.join(this.partialDir, `${id}.part`), this.writeEvents(id));
+    const partial = new PartialObject(header, this.tempPathFor(id, header), this.writeEvents());
     this.partials.set(id, partial);
     return partial;
   }
 
-  /** A copy of a header whose object is complete or under way. */
+  /**
+   * `<id>.part`. A temp file keeps the name it was made with when its object takes its hash (the
+   * checkpoint's header says whose it is), so an object without its hash may find its name taken by
+   * an earlier copy of its version that has taken the hash since; it gets `<id>.<n>.part` then.
+   */
+  private tempPathFor(id: string, header: ObjectHeader): string {
+    let name = path.join(this.partialDir, `${id}.part`);
+    if (hashKnown(header)) return name;
+    const inUse = new Set([...this.partials.values()].map((p) => p.tempPath));
+    for (let n = 1; inUse.has(name); n++) name = path.join(this.partialDir, `${id}.${n}.part`);
+    return name;
+  }
+
+  /** A copy of a header whose object is complete or under way (and has its hash: one that lacks it waits for the header that brings it). */
   knowsHeader({ header: h }: Frame): boolean {
     const known = this.table.idOf(wireIdOf(h));
-    return known !== undefined && this.table.knows(known);
+    return known !== undefined && this.table.knows(known) && this.partials.get(known)?.awaitsHash !== true;
   }
 
   objectHeader({ header: h }: Frame, header: ObjectHeader): void {
     const wireId = wireIdOf(h);
     if (this.admission.refusesPath(header)) return;
-    const id = contentId(header);
-    if (this.table.isCompleted(id) || (header.kind === 'file' && this.mirror.holds(header))) {
+    // A late copy of a header without its hash, for an object that has taken it since, is a copy of that object's.
+    const id = hashKnown(header) ? contentId(header) : this.table.hashedAs(provisionalId(header)) ?? provisionalId(header);
+    if (this.table.isCompleted(id) || (hashKnown(header) && header.kind === 'file' && this.mirror.holds(header))) {
       this.table.markCompleted(id, header);
-    } else if (!this.partials.has(id)) {
+      if (hashKnown(header)) this.dropProvisional(header);
+    } else if (!this.partials.has(id) && !(hashKnown(header) && this.hashArrived(id, header))) {
       if (header.kind === 'file') this.makeRoom(Date.now());
       if (this.admission.busy(header, this.partials.size, this.finishing.size)) return;
       if (!this.admission.withinLimits(header, this.partials)) return;
       const partial = this.newPartial(id, header);
+      if (header.kind === 'file') this.dropSuperseded(id, header.path);
       if (header.chunkCount === 0) this.finish(id, partial);
-      else if (header.kind === 'file') void this.skipIfInPlace(id, partial);
+      else if (header.kind === 'file' && hashKnown(header)) void this.skipIfInPlace(id, partial);
     }
     this.table.remember(wireId, id);
     this.router.releaseOrphans(wireId);
+  }
+
+  /**
+   * The hash of an object whose data came first (a first send, read once): its partial is known by
+   * its content from now on, and is verified if its data is all there. False if there is none.
+   */
+  private hashArrived(id: string, header: HashedHeader): boolean {
+    const provisional = provisionalId(header);
+    const partial = this.partials.get(provisional);
+    if (!partial) return false;
+    this.table.rekey(provisional, id);
+    partial.hashArrived(header.sha256);
+    if (partial.complete) this.finish(id, partial);
+    else if (header.kind === 'file') void this.skipIfInPlace(id, partial);
+    return true;
+  }
+
+  /** The mirror already holds the version whose hash just came: what arrived of it without the hash is not needed. */
+  private dropProvisional(header: HashedHeader): void {
+    const provisional = provisionalId(header);
+    const partial = this.partials.get(provisional);
+    if (partial) void this.drop(provisional, partial);
+  }
+
+  /**
+   * A newer version of a path supersedes one still waiting for its hash: the sender saw that one
+   * change as it read it, so it never sends the hash, and its temp file would hold the disk until
+   * --partial-ttl.
+   */
+  private dropSuperseded(id: string, filePath: string): void {
+    for (const [other, partial] of this.partials) {
+      if (other !== id && partial.awaitsHash && partial.header.path === filePath) void this.drop(other, partial);
+    }
   }
 
   data(frame: Frame): void {
@@ -151,13 +201,19 @@ export class Assembler {
 
   /** A mirror that already holds this version (a receiver restart, a second run) needs none of its data. */
   private async skipIfInPlace(id: string, partial: PartialObject): Promise<void> {
-    const inPlace = await this.mirror.inPlace(partial.header).catch(() => false);
+    const { header } = partial;
+    if (!hashKnown(header)) return;
+    const inPlace = await this.mirror.inPlace(header).catch(() => false);
     if (!inPlace || this.partials.get(id) !== partial || partial.complete || partial.verifying) return;
     await this.inPlace(id, partial);
   }
 
   private finish(id: string, partial: PartialObject): void {
     this.router.clearParity(partial);
+    if (partial.awaitsHash) {
+      partial.flush(); // to disk meanwhile: verified once its hash comes (hashArrived)
+      return;
+    }
     partial.verifying = true;
     const done = this.verifying.run(() => this.complete(id, partial)).finally(() => {
       partial.verifying = false;
@@ -218,7 +274,7 @@ export class Assembler {
     this.router.expire(now);
     if (checkpoint) void this.admission.refresh().catch(() => undefined);
     for (const [id, partial] of this.partials) {
-      if (partial.complete || partial.verifying) continue;
+      if (partial.verifying || (partial.complete && !partial.awaitsHash)) continue;
       if (now - partial.lastActivity > (this.settings.partialTtlMs ?? DAY_MS)) this.expire(id, partial, now);
       else if (now - partial.lastActivity > IDLE_CLOSE_MS) {
         // Its pass is over: parity it still holds cannot be completed before the next pass resends it.
@@ -240,7 +296,7 @@ export class Assembler {
     let idlest: [string, PartialObject] | undefined;
     for (const entry of this.partials) {
       const p = entry[1];
-      if (p.complete || p.verifying || p.header.kind !== 'file') continue;
+      if ((p.complete && !p.awaitsHash) || p.verifying || p.header.kind !== 'file') continue;
       if (!idlest || p.lastActivity < idlest[1].lastActivity) idlest = entry;
     }
     if (idlest && now - idlest[1].lastActivity > IDLE_CLOSE_MS) this.expire(idlest[0], idlest[1], now, 'every --workers slot taken');

@@ -58,7 +58,7 @@ export class ChunkRouter {
     }
     if (!this.accept(id, partial, chunk, payload)) return;
     // Data after parity (reordering, or a later pass): the block may now be complete or repairable.
-    if (partial.fec.k > 0) this.checkBlock(id, partial, Math.floor(chunk / partial.fec.k));
+    if (partial.fec.k > 0) this.checkBlock(partial, Math.floor(chunk / partial.fec.k));
   }
 
   /** Parity: chunk index = block index, FEC index = k' + j (see superframe.ts). */
@@ -73,7 +73,7 @@ export class ChunkRouter {
       if (!partial || !this.awaitingVerdict.hold(id, frame)) this.counters.fecParityUnneeded++;
       return;
     }
-    if (this.fec.hold(partial, frame)) this.checkBlock(id, partial, frame.header.chunkIndex);
+    if (this.fec.hold(partial, frame)) this.checkBlock(partial, frame.header.chunkIndex);
   }
 
   /** The data frames that came before the header of `wireId`, now that it is known. */
@@ -125,16 +125,21 @@ export class ChunkRouter {
   }
 
   /** Drops the parity of a block whose data is complete, or rebuilds it once K of its shards are here. */
-  private checkBlock(id: string, partial: PartialObject, block: number): void {
-    if (this.fec.due(partial, block)) void this.repair(id, partial, block);
+  private checkBlock(partial: PartialObject, block: number): void {
+    if (this.fec.due(partial, block)) void this.repair(partial, block);
   }
 
-  /** Takes in the chunks FEC rebuilt from what is on disk and the parity held, as if they had arrived. */
-  private async repair(id: string, partial: PartialObject, block: number): Promise<void> {
+  /**
+   * Takes in the chunks FEC rebuilt from what is on disk and the parity held, as if they had
+   * arrived. The object's id is taken again once they are: an object whose hash came meanwhile is
+   * known by its content now.
+   */
+  private async repair(partial: PartialObject, block: number): Promise<void> {
     partial.repairing.add(block);
     try {
       const rebuilt = await this.fec.rebuild(partial, block);
-      if (this.table.partials.get(id) !== partial || partial.complete || partial.verifying) return;
+      const id = this.table.idOfPartial(partial);
+      if (id === undefined || partial.complete || partial.verifying) return;
       let repaired = 0;
       for (const { chunk, payload } of rebuilt) {
         if (partial.has(chunk)) continue; // arrived while we rebuilt
@@ -148,7 +153,7 @@ export class ChunkRouter {
       if (repaired > 0) this.counters.fecBlocksRepaired++;
     } finally {
       partial.repairing.delete(block);
-      if (this.table.partials.get(id) === partial) this.checkBlock(id, partial, block);
+      if (this.table.idOfPartial(partial) !== undefined) this.checkBlock(partial, block);
     }
   }
 }

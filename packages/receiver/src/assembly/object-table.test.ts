@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ObjectHeader } from '@diodesync/protocol';
+import type { HashedHeader, ObjectHeader } from '@diodesync/protocol';
 import { MAX_COMPLETED, MAX_WIRE_IDS, ObjectTable, contentId } from './object-table.js';
 
-const version = (path: string, size: number, kind: ObjectHeader['kind'] = 'file'): ObjectHeader => ({
+const version = (path: string, size: number, kind: ObjectHeader['kind'] = 'file'): HashedHeader => ({
   kind, path, size, mtimeMs: 0, mode: 0o644, sha256: Buffer.alloc(32, size), chunkSize: 1024, chunkCount: 1, version: 0, fecK: 0, fecM: 0,
 });
 

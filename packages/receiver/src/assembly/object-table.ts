@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { FrameHeader, ObjectHeader } from '@diodesync/protocol';
+import { hashKnown, type FrameHeader, type HashedHeader, type ObjectHeader } from '@diodesync/protocol';
 import type { PartialObject } from './partial-object.js';
 
 /** Wire ids remembered; the oldest go first (a live object's next header copy brings its id back). */
@@ -20,12 +20,30 @@ export function wireIdOf(h: FrameHeader): string {
  * Identifies content, not a wire id: a later pass or a restarted sender fills the same partial.
  * Hex of the first 16 bytes, not a slice of the 64-character hex, which would keep that alive too.
  */
-export function contentId(h: ObjectHeader): string {
+export function contentId(h: HashedHeader): string {
   return createHash('sha256')
     .update(`${h.kind}\0${h.path}\0${h.size}\0${h.chunkSize}\0`)
     .update(h.sha256)
     .digest()
     .toString('hex', 0, 16);
+}
+
+/**
+ * Identifies a sender's file version whose hash follows its data (a first send, read once): its
+ * ledger row (`version`) and what the sender saw of the file. A restarted sender's first send of
+ * the same version fills the same partial, and the header with the hash (that pass's, or a later
+ * one's) finds it.
+ */
+export function provisionalId(h: ObjectHeader): string {
+  return createHash('sha256')
+    .update(`hash-follows\0${h.kind}\0${h.path}\0${h.size}\0${h.chunkSize}\0${h.version}\0${h.mtimeNs ?? h.mtimeMs}`)
+    .digest()
+    .toString('hex', 0, 16);
+}
+
+/** The id an object's header gives it: by content once its hash is known. */
+export function headerId(h: ObjectHeader): string {
+  return hashKnown(h) ? contentId(h) : provisionalId(h);
 }
 
 /**
@@ -50,6 +68,8 @@ export class ObjectTable {
   private readonly completed = new Set<string>();
   /** Path -> content id of completed files, so a file lost from the mirror can be taken again. */
   private readonly completedPaths = new Map<string, string>();
+  /** Provisional id -> content id of objects whose hash came after their data: late copies of the header without it. */
+  private readonly hashedIds = new Map<string, string>();
   /**
    * The last frame's answer of idOfFrame: frames come in long runs of one object, and building
    * its wire id string and hashing it for the Map cost more than the rest of a frame's routing.
@@ -75,6 +95,12 @@ export class ObjectTable {
     return this.lastId;
   }
 
+  /** The id a partial object is listed by now (by content once its hash came), or undefined if it is no longer listed. */
+  idOfPartial(partial: PartialObject): string | undefined {
+    const id = headerId(partial.header);
+    return this.partials.get(id) === partial ? id : undefined;
+  }
+
   /** Complete, or under way: a header copy for it changes nothing. */
   knows(id: string): boolean {
     return this.completed.has(id) || this.partials.has(id);
@@ -82,6 +108,23 @@ export class ObjectTable {
 
   isCompleted(id: string): boolean {
     return this.completed.has(id);
+  }
+
+  /** The content id a provisional object took once its hash came, if that object is still known. */
+  hashedAs(provisional: string): string | undefined {
+    const id = this.hashedIds.get(provisional);
+    return id !== undefined && this.knows(id) ? id : undefined;
+  }
+
+  /** A provisional object is known by its content from now on. */
+  rekey(provisional: string, id: string): void {
+    this.lookedUp = false;
+    if (this.hashedIds.size >= MAX_WIRE_IDS) this.hashedIds.delete(this.hashedIds.keys().next().value!);
+    this.hashedIds.set(provisional, id);
+    const partial = this.partials.get(provisional);
+    if (!partial) return;
+    this.partials.delete(provisional);
+    this.partials.set(id, partial);
   }
 
   remember(wireId: string, id: string): void {

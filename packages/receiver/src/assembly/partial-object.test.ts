@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, open, readdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import type { ObjectHeader } from '@diodesync/protocol';
+import type { HashedHeader } from '@diodesync/protocol';
 import { EarlyHash } from './early-hash.js';
 import { PartialObject, type WriteEvents } from './partial-object.js';
 
@@ -14,7 +14,7 @@ async function setUp(t: import('node:test').TestContext, chunks = 4) {
   const dir = await mkdtemp(path.join(tmpdir(), 'diodesync-partial-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const content = randomBytes(chunks * CHUNK - 10); // the last chunk is short
-  const header: ObjectHeader = {
+  const header: HashedHeader = {
     kind: 'file', path: 'f.bin', size: content.length, mtimeMs: 0, mode: 0o644, sha256: createHash('sha256').update(content).digest(),
     chunkSize: CHUNK, chunkCount: chunks, version: 0, fecK: 0, fecM: 0,
   };
@@ -157,7 +157,7 @@ async function setUpLarge(t: import('node:test').TestContext, spare = true) {
   const content = randomBytes(20 * 1024 * 1024 + 100);
   content.fill(0, 5 * CHUNK, 9 * CHUNK); // chunks of zeros: holes, never written
   const chunkCount = Math.ceil(content.length / CHUNK);
-  const header: ObjectHeader = { ...s.header, size: content.length, chunkCount, sha256: createHash('sha256').update(content).digest() };
+  const header: HashedHeader = { ...s.header, size: content.length, chunkCount, sha256: createHash('sha256').update(content).digest() };
   const chunk = (i: number) => Buffer.from(content.subarray(i * CHUNK, (i + 1) * CHUNK));
   return { ...s, header, content, chunk, chunkCount };
 }

@@ -38,7 +38,7 @@ export interface WriteEvents {
   /** Bytes that left memory (written, found to be zeros, or dropped). */
   written(bytes: number): void;
   /** A write failed (ENOSPC, EIO...): its chunks are missing again and will come with the next pass. */
-  failed(error: NodeJS.ErrnoException): void;
+  failed(error: NodeJS.ErrnoException, path: string): void;
 }
 
 /**
@@ -91,13 +91,25 @@ export class PartialObject {
   readonly repairing = new Set<number>();
 
   constructor(
-    readonly header: ObjectHeader,
+    /** Gains its hash (hashArrived) where the hash followed the data. */
+    public header: ObjectHeader,
     readonly tempPath: string,
     private readonly events: WriteEvents,
   ) {
     this.bitmap = new Uint8Array(Math.ceil(header.chunkCount / 8));
     this.fec = { k: header.fecK, m: header.fecM };
     if (header.size >= EARLY_HASH_MIN_BYTES) this.early = new EarlyHash(tempPath, header.chunkCount, header.chunkSize, header.size);
+  }
+
+  /** Its header came without the hash, which follows the data (a sender's first send, read once): nothing to verify against yet. */
+  get awaitsHash(): boolean {
+    return this.header.sha256 === undefined;
+  }
+
+  /** The hash that followed the data: kept in the next checkpoint, and verified against once the object is complete. */
+  hashArrived(sha256: Buffer): void {
+    this.header = { ...this.header, sha256 };
+    this.dirty = true;
   }
 
   /** Bytes of the temp file already read back and hashed for verification (large objects, early-hash.ts). */
@@ -163,7 +175,8 @@ export class PartialObject {
    * so a chunk still in memory is never recorded as written.
    */
   checkpoint(): Promise<void> {
-    if (!this.dirty || this.complete) return this.checkpointing;
+    // A complete object is verified and its checkpoint removed; one that waits for its hash is kept.
+    if (!this.dirty || this.finishing) return this.checkpointing;
     this.dirty = false;
     this.flush();
     const bitmap = Buffer.from(this.bitmap);
@@ -171,7 +184,7 @@ export class PartialObject {
     const failures = this.writeFailures;
     return this.serialize(async () => {
       await writes;
-      if (this.complete) return;
+      if (this.finishing) return;
       if (this.writeFailures !== failures) {
         this.dirty = true; // the bitmap copied above may hold chunks that never reached the disk
         return;
@@ -193,6 +206,11 @@ export class PartialObject {
 
   get complete(): boolean {
     return this.received === this.header.chunkCount;
+  }
+
+  /** Complete with a hash to verify against: on its way to verification and placement, no longer checkpointed. */
+  private get finishing(): boolean {
+    return this.complete && !this.awaitsHash;
   }
 
   /** Expected payload length of a chunk. */
@@ -366,7 +384,7 @@ export class PartialObject {
         this.early?.markOnDisk(run.firstChunk, run.locations.length);
       } catch (err) {
         this.unmark(run);
-        this.events.failed(err as NodeJS.ErrnoException);
+        this.events.failed(err as NodeJS.ErrnoException, this.header.path);
       } finally {
         this.events.written(run.bytes);
       }

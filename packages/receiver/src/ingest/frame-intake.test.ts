@@ -78,7 +78,7 @@ test('a damaged datagram is counted by reason; an encrypted frame without a key 
 test('datagrams read in place from shared memory (a UDP receive slot) decode, and what is kept does not change when the slot is reused', () => {
   const headers: { sha: Buffer; path: string }[] = [];
   const beats: number[] = [];
-  const { intake: i, counters } = intake({ objectHeader: (_f, h) => void headers.push({ sha: h.sha256, path: h.path }) },
+  const { intake: i, counters } = intake({ objectHeader: (_f, h) => void headers.push({ sha: h.sha256!, path: h.path }) },
     { heartbeat: (_s, h) => void beats.push(h.startedAt) });
   const slot = Buffer.from(new SharedArrayBuffer(4096));
   const put = (datagram: Buffer) => {

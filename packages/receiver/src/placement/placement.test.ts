@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { ProtocolError, decodeManifest, encodeManifest, type ObjectHeader } from '@diodesync/protocol';
+import { ProtocolError, decodeManifest, encodeManifest, type HashedHeader } from '@diodesync/protocol';
 import { newCounters } from '../counters.js';
 import { DestTree } from './dest-tree.js';
 import { Placement, type CompleteObject } from './placement.js';
@@ -25,10 +25,10 @@ async function setUp(t: import('node:test').TestContext) {
   await placement.start();
   let temps = 0;
   /** A complete object whose temp file holds `content`; `finish` hashes it as PartialObject does. */
-  const object = async (header: Partial<ObjectHeader>, content: string | Buffer, announced = content): Promise<CompleteObject> => {
+  const object = async (header: Partial<HashedHeader>, content: string | Buffer, announced = content): Promise<CompleteObject & { header: HashedHeader }> => {
     const tempPath = path.join(root, `${++temps}.part`);
     await writeFile(tempPath, content);
-    const full: ObjectHeader = {
+    const full: HashedHeader = {
       kind: 'file', path: 'f.txt', size: Buffer.byteLength(announced), mtimeMs: MTIME_MS, mode: 0o4755, sha256: createHash('sha256').update(announced).digest(),
       chunkSize: 1024, chunkCount: 1, version: 0, fecK: 0, fecM: 0, ...header,
     };
@@ -92,7 +92,7 @@ test('a manifest waits on disk, not placed, and is decoded when applied; one tha
   const bad = await placement.verify(await object({ kind: 'manifest', path: '' }, 'not msgpack'));
   assert.ok(bad.kind === 'manifest');
   await assert.rejects(placement.applyManifest(bad.file), ProtocolError);
-  placement.failed({ kind: 'manifest', path: '' } as ObjectHeader, new ProtocolError('bad'));
+  placement.failed({ kind: 'manifest', path: '' } as HashedHeader, new ProtocolError('bad'));
   assert.equal(counters.badMessage, 1);
   await assert.rejects(stat(bad.file), { code: 'ENOENT' }, 'removed once read');
   await mkdir(path.join(mirror, 'f.txt')); // a directory where the file goes

@@ -1,5 +1,5 @@
 import { readFile, rename, rm } from 'node:fs/promises';
-import { ProtocolError, decodeManifest, printablePath, type ObjectHeader } from '@diodesync/protocol';
+import { ProtocolError, decodeManifest, hashKnown, printablePath, type HashedHeader, type ObjectHeader } from '@diodesync/protocol';
 import type { ReceiverCounters } from '../counters.js';
 import { log } from '../log.js';
 import { auditFile } from './audit.js';
@@ -50,12 +50,12 @@ export class Placement {
   }
 
   /** True if this process verified exactly this version in the mirror (no disk access). */
-  holds(header: ObjectHeader): boolean {
+  holds(header: HashedHeader): boolean {
     return this.sync.holds(header);
   }
 
   /** True if the mirror holds exactly this version: a restart, a second run, or a copy already placed. */
-  inPlace(header: ObjectHeader): Promise<boolean> {
+  inPlace(header: HashedHeader): Promise<boolean> {
     return this.sync.isInPlace(header);
   }
 
@@ -67,6 +67,8 @@ export class Placement {
   async verify(object: CompleteObject): Promise<Verdict> {
     const { header } = object;
     try {
+      // The assembler hands on an object whose hash followed its data only once that hash came.
+      if (!hashKnown(header)) throw new Error('no hash to verify against');
       const sha256 = await object.finish();
       // A write failed (logged by the partial): keep what is on disk, let the next pass fill the rest.
       if (!sha256) return { kind: 'unwritten' };
@@ -96,6 +98,7 @@ export class Placement {
 
   /** A placed file counts, and the sync tracker ticks it off. */
   record(header: ObjectHeader): void {
+    if (!hashKnown(header)) return; // never placed: verify() refuses it
     this.counters.filesCompleted++;
     this.sync.placed(header.path, header.size, header.mtimeMs, header.sha256);
   }

@@ -1,4 +1,4 @@
-import { type Manifest, type ManifestFile, type ObjectHeader, type ReportEntry as MissingEntry, type Streamed, type SyncReport } from '@diodesync/protocol';
+import { type Manifest, type ManifestFile, type HashedHeader, type ObjectHeader, type ReportEntry as MissingEntry, type Streamed, type SyncReport } from '@diodesync/protocol';
 import { log } from '../log.js';
 import type { DestTree } from './dest-tree.js';
 import { MirrorIndex, type Announced } from './mirror-index.js';
@@ -175,7 +175,7 @@ export class SyncTracker {
    * An earlier run's verification does not count here (the mirror may have been emptied since):
    * `isInPlace` looks first.
    */
-  holds(header: ObjectHeader): boolean {
+  holds(header: HashedHeader): boolean {
     return this.matchesVerified(header, true);
   }
 

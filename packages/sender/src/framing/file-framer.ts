@@ -25,7 +25,7 @@ export type SendOutcome = 'sent' | 'changed' | 'failed' | 'stopped';
 export class FileFramer<V extends FileObject> {
   constructor(
     private readonly options: FramingOptions,
-    /** A big file was hashed before its send (the ledger may keep the hash at once). */
+    /** A big file's first send hashed it (the ledger may keep the hash at once). */
     private readonly onHashed: (v: V, sha256: Buffer) => void,
   ) {}
 
@@ -54,12 +54,12 @@ export class FileFramer<V extends FileObject> {
     }
   }
 
-  private header(v: FileObject, sha256: Buffer): ObjectHeader {
+  private header(v: FileObject, sha256: Buffer | undefined): ObjectHeader {
     const { chunkSize, fec } = this.options;
     const { file } = v;
     return {
       kind: 'file', path: file.relPath, size: file.size, mtimeMs: file.mtimeMs, mtimeNs: file.mtimeNs, mode: file.mode,
-      sha256, chunkSize, chunkCount: chunkCountFor(file.size, chunkSize), version: v.objectId,
+      ...(sha256 && { sha256 }), chunkSize, chunkCount: chunkCountFor(file.size, chunkSize), version: v.objectId,
       fecK: fec.k, fecM: fec.m,
     };
   }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { FrameType, fecBlockCount, fecBlockRange, fecParityCount, type FrameHeader, type ObjectHeader } from '@diodesync/protocol';
+import { FrameType, decodeObjectHeader, fecBlockCount, fecBlockRange, fecParityCount, type FrameHeader, type ObjectHeader } from '@diodesync/protocol';
 import { FrameEmitter } from './frame-emitter.js';
 import { Interleaver } from './interleaver.js';
 import { memoryWire } from './memory-wire.test-support.js';
@@ -84,6 +84,12 @@ function prng(seed: number): () => number {
   };
 }
 
+/** Objects sent as a first send of a large file (the hash follows the data), and where on the wire the header copies with a hash are. */
+interface HashFollows {
+  objects: Set<number>;
+  copies: Set<number>;
+}
+
 /**
  * Every place a burst of `burst` consecutive lost frames can fall on `frames`, and whether each
  * object survives it, modelled as the receiver works: an object needs one header copy; a data
@@ -91,7 +97,7 @@ function prng(seed: number): () => number {
  * (it is dropped); a block of k' data and m' parity frames is rebuilt from any k' of them.
  * Returns the first object lost and where, or undefined.
  */
-function firstLoss(frames: readonly FrameHeader[], chunkCounts: ReadonlyMap<number, number>, k: number, m: number, burst: number): string | undefined {
+function firstLoss(frames: readonly FrameHeader[], chunkCounts: ReadonlyMap<number, number>, k: number, m: number, burst: number, hash?: HashFollows): string | undefined {
   interface Block { data: number; parity: number; positions: number[]; parityPositions: number[] }
   const objects = new Map<number, { headers: number[]; blocks: Map<number, Block> }>();
   for (const [id, chunks] of chunkCounts) {
@@ -119,6 +125,7 @@ function firstLoss(frames: readonly FrameHeader[], chunkCounts: ReadonlyMap<numb
       const o = objects.get(id)!;
       const header = o.headers.find((i) => !lost(i));
       if (header === undefined) return `object ${id}: every header copy in the burst at ${start}`;
+      if (hash?.objects.has(id) && !o.headers.some((i) => hash.copies.has(i) && !lost(i))) return `object ${id}: every copy of the header with its hash in the burst at ${start}`;
       for (const [b, block] of o.blocks) {
         const missing = block.positions.filter(lost).length + block.parityPositions.filter((i) => !lost(i) && i < header).length;
         if (missing > block.parity) return `object ${id} block ${b} (${block.data}+${block.parity}): ${missing} frames lost to the burst at ${start}`;
@@ -128,12 +135,16 @@ function firstLoss(frames: readonly FrameHeader[], chunkCounts: ReadonlyMap<numb
   return undefined;
 }
 
-test('no burst of up to `depth` frames takes a whole object: trees of small files (0..30 chunks) among larger ones', async () => {
+test('no burst of up to `depth` frames takes a whole object: trees of small files (0..30 chunks) among larger ones, some whose hash follows their data', async () => {
   const chunkSize = 64;
+  let hashFollowed = 0;
   for (const [k, m, depth] of [[20, 4, 16], [20, 4, 5], [5, 1, 16], [24, 6, 8], [1, 1, 3]] as const) {
     for (let seed = 1; seed <= 6; seed++) {
       const random = prng(seed * 1000 + k * 10 + depth);
-      const { sink, frames } = wire();
+      const hash: HashFollows = { objects: new Set(), copies: new Set() };
+      const { sink, frames } = wire((f) => {
+        if (f.header.type === FrameType.ObjectHeader && decodeObjectHeader(f.payload).sha256) hash.copies.add(frames.length - 1);
+      });
       const interleaver = new Interleaver(new FrameEmitter(1, sink, new TokenBucket(1e12)), depth);
       const chunkCounts = new Map<number, number>();
       for (let id = 1; id <= 60; id++) {
@@ -141,14 +152,20 @@ test('no burst of up to `depth` frames takes a whole object: trees of small file
         const chunks = kind < 0.1 ? 0 : kind < 0.25 ? 31 + Math.floor(random() * 150) : 1 + Math.floor(random() * 30);
         const size = chunks === 0 ? 0 : (chunks - 1) * chunkSize + 1 + Math.floor(random() * chunkSize);
         chunkCounts.set(id, chunks);
-        await sendObject(interleaver, id, { ...header(size, chunkSize), fecK: k, fecM: m }, [randomBytes(size)], 1);
+        const full = { ...header(size, chunkSize), fecK: k, fecM: m };
+        if (chunks > 30 && random() < 0.5) {
+          hash.objects.add(id);
+          hashFollowed++;
+          await sendObject(interleaver, id, { ...full, sha256: undefined }, [randomBytes(size)], 1, async () => full);
+        } else await sendObject(interleaver, id, full, [randomBytes(size)], 1);
         if (random() < 0.1) await interleaver.flush(); // the end of a pass, or a sleep in watch mode
       }
       await interleaver.flush();
       for (let burst = 1; burst <= depth; burst++) {
-        const loss = firstLoss(frames, chunkCounts, k, m, burst);
+        const loss = firstLoss(frames, chunkCounts, k, m, burst, hash);
         assert.equal(loss, undefined, `${k}+${m}, depth ${depth}, seed ${seed}, burst ${burst}: ${loss}`);
       }
     }
   }
+  assert.ok(hashFollowed >= 30, `${hashFollowed} objects whose hash followed`);
 });

@@ -15,13 +15,13 @@ export interface ObjectStream {
   pass: number;
   fecK: number;
   fecM: number;
-  /** Encoded object header, sent first and repeated. */
+  /** Encoded object header, sent first and repeated (replaced once a hash that follows the data is known). */
   header: Buffer;
   sent: number;
   secondCopySent: boolean;
 }
 
-/** An empty object's second header copy, in a group's row of its own: it has no frame of column 1 to precede. */
+/** A header copy in a group's row of its own: an empty object's second, or a header whose hash followed the data. */
 const HEADER_COPY = 'header-copy';
 
 /** What a group's row holds in one column: undefined is a hole (nothing of that row in that column). */
@@ -72,6 +72,16 @@ export class Interleaver {
   async addEmpty(stream: ObjectStream): Promise<void> {
     // In column 1, not 0: the whole padded column 0 (at least `depth` frames) then separates it from the first copy.
     this.group.push({ stream, frames: [undefined, HEADER_COPY] });
+    if (this.group.length >= this.depth) await this.flush();
+  }
+
+  /**
+   * The object's header again, as it now stands (`stream.header`: a first send's header with the
+   * hash that follows the data), twice, spread like a block: in columns 0 and 1 of a row of its
+   * own, so that a whole column (at least `depth` frames) separates the copies.
+   */
+  async addHeaderCopies(stream: ObjectStream): Promise<void> {
+    this.group.push({ stream, frames: [HEADER_COPY, HEADER_COPY] });
     if (this.group.length >= this.depth) await this.flush();
   }
 

@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FrameType, type FrameHeader } from '@diodesync/protocol';
+import { FrameType, decodeObjectHeader, type FrameHeader, type ObjectHeader } from '@diodesync/protocol';
 import type { SourceFile } from '../inventory/scan.js';
 import { TokenBucket } from '../transport/rate-limiter.js';
 import type { FrameSink } from '../transport/frame-sink.js';
@@ -22,15 +22,17 @@ function sourceFile(absPath: string): SourceFile {
   return { relPath: 'big.bin', absPath, size: Number(st.size), mtimeMs: Number(st.mtimeNs) / 1e6, mtimeNs: st.mtimeNs, mode: 0o644, ino: Number(st.ino) };
 }
 
-/** A sink that keeps every frame's header, and runs `onData` at the given data frame. */
-function wire(onData?: { at: number; run: () => void }): { sink: FrameSink; frames: FrameHeader[]; data: Map<number, Buffer> } {
+/** A sink that keeps every frame's header, the object headers decoded, and runs `onData` at the given data frame. */
+function wire(onData?: { at: number; run: () => void }): { sink: FrameSink; frames: FrameHeader[]; data: Map<number, Buffer>; headers: ObjectHeader[] } {
   const data = new Map<number, Buffer>();
+  const headers: ObjectHeader[] = [];
   const { sink, frames } = memoryWire((frame) => {
+    if (frame.header.type === FrameType.ObjectHeader) headers.push(decodeObjectHeader(frame.payload));
     if (frame.header.type !== FrameType.Data) return;
     data.set(frame.header.chunkIndex, frame.payload);
     if (data.size === onData?.at) onData.run();
   });
-  return { sink, frames, data };
+  return { sink, frames, data, headers };
 }
 
 async function sendOnce(absPath: string, sink: FrameSink, sha256?: Buffer, options = fec) {
@@ -56,13 +58,29 @@ function withFile(fn: (absPath: string, content: Buffer) => Promise<void>): () =
   };
 }
 
-test('a first send hashes once, before any frame, and frames every chunk', withFile(async (absPath, content) => {
-  const { sink, frames } = wire();
+test('a first send reads once: the header goes first without the hash, and with it (twice more) once the file is read', withFile(async (absPath, content) => {
+  const { sink, frames, headers } = wire();
   const { outcome, hashed } = await sendOnce(absPath, sink);
   assert.equal(outcome, 'sent');
-  assert.deepEqual(hashed, [createHash('sha256').update(content).digest()]);
-  assert.equal(frames[0]!.type, FrameType.ObjectHeader, 'the header (with the hash) goes first');
+  const sha256 = createHash('sha256').update(content).digest();
+  assert.deepEqual(hashed, [sha256]);
+  assert.equal(frames[0]!.type, FrameType.ObjectHeader, 'a header goes first');
+  assert.equal(headers[0]!.sha256, undefined, 'without the hash, which is not known yet');
+  let h = 0;
+  const seq = frames.map((f) => (f.type === FrameType.ObjectHeader ? (headers[h++]!.sha256 ? 'hash' : 'header') : f.type === FrameType.Data ? 'data' : 'parity'));
+  assert.ok(seq.indexOf('hash') > seq.indexOf('data'), 'the hash comes after data');
+  assert.ok(seq.indexOf('hash') <= seq.lastIndexOf('data') + 1, 'and no later than right after the last data frame');
+  const withHash = headers.filter((h) => h.sha256);
+  assert.ok(withHash.length >= 2, `${withHash.length} copies of the header with the hash`);
+  for (const h of withHash) assert.ok(h.sha256!.equals(sha256));
   assert.equal(frames.filter((f) => f.type === FrameType.Data).length, Math.ceil(SIZE / 1024));
+}));
+
+test('a later send sends the header with the hash from its first frame', withFile(async (absPath, content) => {
+  const { sink, headers } = wire();
+  const sha256 = createHash('sha256').update(content).digest();
+  assert.equal((await sendOnce(absPath, sink, sha256)).outcome, 'sent');
+  assert.ok(headers.length > 0 && headers.every((h) => h.sha256?.equals(sha256)));
 }));
 
 test('a first send of a file rewritten during the send, its mtime set back, is reported changed', withFile(async (absPath) => {
@@ -73,9 +91,11 @@ test('a first send of a file rewritten during the send, its mtime set back, is r
     closeSync(fd);
     utimesSync(absPath, 1_700_000_000, 1_700_000_000);
   };
-  const { sink } = wire({ at: 10, run: rewrite });
-  const { outcome } = await sendOnce(absPath, sink);
+  const { sink, headers } = wire({ at: 10, run: rewrite });
+  const { outcome, hashed } = await sendOnce(absPath, sink);
   assert.equal(outcome, 'changed');
+  assert.deepEqual(hashed, [], 'no hash kept');
+  assert.ok(headers.length > 0 && headers.every((h) => h.sha256 === undefined), 'a torn copy never gets the hash that would complete it');
 }));
 
 test('a later send whose bytes no longer match the hash the ledger kept is reported changed', withFile(async (absPath, content) => {
@@ -90,8 +110,9 @@ test('a later send whose bytes no longer match the hash the ledger kept is repor
 }));
 
 test('a file truncated while it is framed is reported changed', withFile(async (absPath) => {
-  const { sink } = wire({ at: 10, run: () => writeFileSync(absPath, randomBytes(1000)) });
+  const { sink, headers } = wire({ at: 10, run: () => writeFileSync(absPath, randomBytes(1000)) });
   assert.equal((await sendOnce(absPath, sink)).outcome, 'changed');
+  assert.ok(headers.every((h) => h.sha256 === undefined));
 }));
 
 test('without FEC (one read buffer, reused), both sends carry the file byte for byte', withFile(async (absPath, content) => {

@@ -3,42 +3,42 @@ import type { BigIntStats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { fsPath, type ObjectHeader } from '@diodesync/protocol';
 import type { SourceFile } from '../inventory/scan.js';
-import { hashOpenFile } from './file-hash.js';
 import type { Interleaver } from './interleaver.js';
 import { sendObject } from './object-sender.js';
 
 const READ_BLOCK_BYTES = 1024 * 1024;
 
-/** What a large file's send needs: the file, where its frames go, and its header once the hash is known. */
+/** What a large file's send needs: the file, where its frames go, and its header (the hash once known). */
 export interface LargeFileSend {
   file: SourceFile;
   objectId: number;
   pass: number;
-  /** The hash the ledger knows; undefined on the first send (hashed here). */
+  /** The hash the ledger knows; undefined on the first send (hashed here, as it is read). */
   sha256: Buffer | undefined;
-  header(sha256: Buffer): ObjectHeader;
-  /** The hash, as soon as it is known and before any frame (the ledger keeps it). */
+  header(sha256: Buffer | undefined): ObjectHeader;
+  /** The hash, once the file is read and known unchanged, before the header that carries it (the ledger keeps it). */
   onHashed(sha256: Buffer): void;
 }
 
 /**
- * Sends a file above the small-file size (those are read whole, once: small-file-reader.ts).
+ * Sends a file above the small-file size (those are read whole, once: small-file-reader.ts). Each
+ * send reads the file once, hashing and framing the same reads.
  *
- * First send (no hash yet): hashed once, read twice. The header, which carries the SHA-256,
- * goes before the data, so the frames cannot come from the reads that hash: the receiver keys an
- * object by its header's hash and holds frames that come before their header only 8 MB / 5 s (its
- * orphan buffer), so sending the header after the data would lose a large file's first pass
- * (with -R 1, the file); holding the file in memory is no option for large files. So the first
- * read hashes and the second frames (from the page cache where the file fits), without the second
- * SHA-256 that cost 16% of the sender. What that hash proved (the frames carry the hashed bytes)
- * the open descriptor's status proves: both reads use it (a rename over the path changes nothing
- * it reads), and its size, mtime and ctime must be the same before the hash, between the reads
- * and after the last frame. Every write, truncate or utimes moves ctime, which no program can set
- * back; and a change right after a stat gets a new ctime even within one clock tick (multigrain
- * timestamps, Linux 6.13+; before that, the settle time keeps the last change ticks away).
+ * First send (no hash yet): the header goes first without the hash, and again with it once the
+ * file is read (object-sender.ts); the receiver assembles the object meanwhile and verifies it
+ * once the hash has come. Hashing first and framing a second read cost a second pass over the
+ * file before its first frame (0.39 s of 500 MB here; for a file larger than the page cache, a
+ * second read from the disk). The hash proves the frames carry the bytes that were read, not that
+ * those bytes are one version of the file: the open descriptor's status does. Every read uses it
+ * (a rename over the path changes nothing it reads), and its size, mtime and ctime must be the
+ * same before the first read and after the last; otherwise the header with the hash is never
+ * sent, so a torn copy is never completed. Every write, truncate or utimes moves ctime, which no
+ * program can set back; and a change right after a stat gets a new ctime even within one clock
+ * tick (multigrain timestamps, Linux 6.13+; before that, the settle time keeps the last change
+ * ticks away).
  *
- * Later sends (hash in the ledger): one read, hashed as it goes, which must match: between two
- * sends the file may have been rewritten with its mtime set back.
+ * Later sends (hash in the ledger): the header with the hash first, and the bytes read must match
+ * it: between two sends the file may have been rewritten with its mtime set back.
  */
 export async function sendLargeFile(out: Interleaver, send: LargeFileSend): Promise<'sent' | 'changed'> {
   let fh: FileHandle;
@@ -52,13 +52,19 @@ export async function sendLargeFile(out: Interleaver, send: LargeFileSend): Prom
     const before = await fh.stat({ bigint: true });
     if (Number(before.size) !== send.file.size || before.mtimeNs !== send.file.mtimeNs) return 'changed';
     if (send.sha256) return await sendVerifyingHash(out, fh, send, send.sha256);
-    const { sha256, size } = await hashOpenFile(fh, send.file.size);
-    if (size !== send.file.size || !sameVersion(before, await fh.stat({ bigint: true }))) return 'changed';
-    send.onHashed(sha256);
-    const header = send.header(sha256);
+    const header = send.header(undefined);
+    const hash = createHash('sha256');
     const reading = { complete: true };
-    await sendObject(out, send.objectId, header, readBlocks(fh, header.size, header.chunkSize, reading, reusable(out, header)), send.pass);
-    return reading.complete && sameVersion(before, await fh.stat({ bigint: true })) ? 'sent' : 'changed';
+    let sent = false;
+    const withHash = async () => {
+      if (!reading.complete || !sameVersion(before, await fh.stat({ bigint: true }))) return undefined;
+      const sha256 = hash.digest();
+      send.onHashed(sha256);
+      sent = true;
+      return send.header(sha256);
+    };
+    await sendObject(out, send.objectId, header, readBlocks(fh, header.size, header.chunkSize, reading, reusable(out, header), hash), send.pass, withHash);
+    return sent ? 'sent' : 'changed';
   } finally {
     await fh.close();
   }

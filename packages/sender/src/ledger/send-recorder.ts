@@ -23,8 +23,9 @@ export class SendRecorder {
   ) {}
 
   /**
-   * A big file's hash is worth a write of its own: a kill during its long send will not cost
-   * a re-hash. A small one's goes with its send record (one transaction per batch).
+   * A big file's hash is worth a write of its own, as soon as its first send has read it: a kill
+   * before the send is recorded leaves the next send a header with the hash from its first frame.
+   * A small one's goes with its send record (one transaction per batch).
    */
   hashed(v: Version, sha256: Buffer): void {
     if (v.file.size >= HASH_RECORD_BYTES) this.ledger.recordHash(v.id, sha256);
