@@ -76,6 +76,7 @@ test('examples: both configs run a transfer; on-alert.sh reports link-down; the 
   ]).exited;
   assert.equal(sent.code, 0, sent.stderr);
   assert.match(sent.stderr, /"redundancy":2,"fec":"20\+4","interleave":16/, 'the settings of send.json');
+  assert.match(sent.stderr, /"crc":"(pclmul|table|zlib)","parity":"(avx2|words|codec)"/, 'which CRC and parity coders run');
   await until('the mirror', async () => (await treeDifferences(source, mirror)).length === 0);
 
   // The sender is gone: three heartbeats later the link is down and the script says so.

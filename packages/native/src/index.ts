@@ -3,7 +3,7 @@
 export { nativeIo, type NativeIo } from './binding.js';
 export { setFileTimes, setFileTimesFallback } from './times.js';
 export { startWriteback, writebackPath } from './writeback.js';
-export { encodeParity } from './parity.js';
+export { encodeParity, parityPath } from './parity.js';
 export { crc32Span, crc32Path } from './crc32.js';
 export {
   openUdp, udpIo, udpIoFor, parseUdpIo, forEachDatagram, UDP_IO_PREFERENCES, SPILL_STRIDE,

@@ -69,6 +69,7 @@ test('a missing or broken addon selects the fallback and says why', async () => 
     assert.equal(missing.setFileTimes, missing.setFileTimesFallback);
     // Parity is then coded by the codec on the thread pool.
     assert.equal(missing.encodeParity, undefined);
+    assert.equal(missing.parityPath, 'codec');
     // capture:// has no pure-Node twin: the receiver runs tcpdump, and says why.
     assert.equal(missing.captureIo.available, false);
     assert.match(missing.captureIo.reason, /^addon not built: /);

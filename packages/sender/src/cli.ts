@@ -5,7 +5,7 @@ import type { ArgumentsCamelCase, Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { HEADER_SIZE, IP_UDP_OVERHEAD, MAX_DATAGRAM, MAX_PAYLOAD, TAG_SIZE, crcPath, fecEnabled, formatFec, parseFec, type FecLayout } from '@diodesync/protocol';
 import { UsageError, commandLine, durationOption, fail, formatBitRate, formatBytes, kbitRateOption, packageVersion, parseEndpoint, parseMetricsAddress, parseChannelSpecs, parseNamedLinks, parseOrUsage, type ChannelSpec, type Endpoint, type NamedLink, rateOption, readConfigFile, readKeyFile, runMain, serveMetrics, setLogThreshold, stdioDashAsValue, thresholdFromFlags, wholeNumberOption } from '@diodesync/cli-kit';
-import { UDP_IO_PREFERENCES, type UdpIoPreference } from '@diodesync/native';
+import { UDP_IO_PREFERENCES, parityPath, type UdpIoPreference } from '@diodesync/native';
 import { FrameEmitter } from './framing/frame-emitter.js';
 import { LedgerError, damagedLedger, isSqliteError } from './ledger/errors.js';
 import { STATUSES } from './ledger/status.js';
@@ -228,7 +228,7 @@ async function main(): Promise<void> {
     for (const c of channels) log('forwarding', { channel: c.name, on: c.text, port: ports[c.name], forwardRate: formatBitRate(forwardRate), flushMs });
   }
   log('start', {
-    version: VERSION, to: sink.description, ...(links.length > 1 && { links: links.length, stripe: argv.stripe }), io: sink.io?.mode ?? 'stream', ioReason: sink.io?.reason, crc: crcPath,
+    version: VERSION, to: sink.description, ...(links.length > 1 && { links: links.length, stripe: argv.stripe }), io: sink.io?.mode ?? 'stream', ioReason: sink.io?.reason, crc: crcPath, ...(fecEnabled(fec) && { parity: parityPath }),
     session: sessionId.toString(16), rate: formatBitRate(rate), redundancy, fec: formatFec(fec), interleave, chunkSize,
     mode: argv.once ? 'once' : 'watch', auth: sealing ? (sealing.encrypt ? 'hmac+aes-256-gcm' : 'hmac') : 'none', ledger: ledgerFile, resume: argv.resume,
   });

@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { encodeParity, nativeIo } from '@diodesync/native';
+import { readFileSync } from 'node:fs';
+import { encodeParity, nativeIo, parityPath } from '@diodesync/native';
 import { fecEncode, fecRebuild, fecShardSize } from '@diodesync/protocol';
 
 // The sender codes parity with the addon's encodeParity when it can (coded-groups.ts); the
@@ -16,7 +18,7 @@ test('parity coded on this thread is the codec\'s, and the codec rebuilds lost c
   if (!encodeParity) return assert.equal(nativeIo.available, false);
   const encoder = encodeParity;
   for (const [k, m] of layouts) {
-    for (const size of [8, 64, 1400, 1424, 8976]) {
+    for (const size of [8, 24, 64, 1400, 1424, 8976]) {
       // A short last chunk, zero-padded for coding, as an object's last chunk is.
       const chunks = Array.from({ length: k }, (_, i) => randomBytes(i === k - 1 && k > 1 ? size - 5 : size));
       const shard = fecShardSize(size);
@@ -29,6 +31,36 @@ test('parity coded on this thread is the codec\'s, and the codec rebuilds lost c
       for (let i = 0; i < Math.min(m, k); i++) assert.deepEqual(rebuilt.get(i)!.subarray(0, chunks[i]!.length), chunks[i], `${k}+${m}, ${size} B, chunk ${i}`);
     }
   }
+});
+
+test('the addon codes 64 bytes a step on a CPU with AVX2', () => {
+  if (!encodeParity) return assert.equal(parityPath, 'codec');
+  const cpuHasIt = /\bavx2\b/.test(readFileSync('/proc/cpuinfo', 'utf8')) && process.arch === 'x64';
+  assert.equal(parityPath, cpuHasIt ? 'avx2' : 'words');
+});
+
+test('eight bytes a step (a CPU without AVX2, forced by DIODESYNC_PARITY_WORDS=1) codes the same parity', () => {
+  if (!encodeParity) return assert.equal(parityPath, 'codec');
+  const native = new URL('../../../native/dist/index.js', import.meta.url).href;
+  const protocol = new URL('../../../protocol/dist/index.js', import.meta.url).href;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e',
+    `import { encodeParity, parityPath } from ${JSON.stringify(native)};
+     import { fecEncode, fecShardSize } from ${JSON.stringify(protocol)};
+     import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+     let bad = 0, checked = 0;
+     for (const [k, m] of ${JSON.stringify(layouts)}) for (const size of [8, 24, 64, 1400, 1424, 8976]) {
+       const chunks = Array.from({ length: k }, () => randomBytes(size));
+       const ours = await fecEncode(chunks, m, fecShardSize(size), encodeParity);
+       const theirs = await fecEncode(chunks, m, fecShardSize(size));
+       checked++;
+       if (!ours.every((p, i) => p.equals(theirs[i]))) bad++;
+     }
+     console.log(JSON.stringify({ parityPath, bad, checked }));`],
+  { env: { ...process.env, DIODESYNC_PARITY_WORDS: '1' }, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), { parityPath: 'words', bad: 0, checked: layouts.length * 6 });
 });
 
 test('chunks that lie one after the other in one read are coded in place, with the same parity', async () => {
