@@ -77,11 +77,14 @@ export class Interleaver {
 
   /**
    * The object's header again, as it now stands (`stream.header`: a first send's header with the
-   * hash that follows the data), twice, spread like a block: in columns 0 and 1 of a row of its
-   * own, so that a whole column (at least `depth` frames) separates the copies.
+   * hash that follows the data), spread like a block: in columns 0 to 3 of a row of its own, so a
+   * whole column (at least `depth` frames) separates each copy from the next. It comes only at the
+   * end of the object's data, and without it the whole object is lost: a burst must span more
+   * than two columns to take every copy, where one copy in each of two columns would go with a
+   * burst of little more than `depth` frames.
    */
   async addHeaderCopies(stream: ObjectStream): Promise<void> {
-    this.group.push({ stream, frames: [HEADER_COPY, HEADER_COPY] });
+    this.group.push({ stream, frames: [HEADER_COPY, HEADER_COPY, HEADER_COPY, HEADER_COPY] });
     if (this.group.length >= this.depth) await this.flush();
   }
 

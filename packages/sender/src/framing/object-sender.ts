@@ -5,8 +5,8 @@ import type { Interleaver, ObjectStream } from './interleaver.js';
 /**
  * Sends the header, then every block of `blocks` (concatenated object bytes) through the
  * interleaver. A header without its hash (a first send that hashes as it reads) takes
- * `completeHeader` once the blocks are read: the header with the hash, sent twice more (and in
- * every later copy), or undefined when the object must not be completed (it changed as it was read).
+ * `completeHeader` once the blocks are read: the header with the hash, sent four times more (and
+ * in every later copy), or undefined when the object must not be completed (it changed as it was read).
  */
 export async function sendObject(
   interleaver: Interleaver,
