@@ -1,13 +1,14 @@
-// Row "capture" (issue 16): the same paired transfer (R=1, FEC 20+4) at the same --rate, received
-// once from a UDP socket and once from a promiscuous packet capture on lo (capture://lo:PORT), so
-// the two receive paths are compared on one machine in one sitting. On lo the capture sees the
+// Row "capture" (issue 16): the same paired transfer (R=1, FEC 20+4) at the same --rate (one step
+// below the paired search's best), received once from a UDP socket and once from a promiscuous
+// packet capture on lo (capture://lo:PORT), so the two receive paths are compared on one machine in
+// one sitting. On lo the capture sees the
 // frames the sender sends to 127.0.0.1:PORT; a UDP socket of the bench's own holds that port (and
 // is never read), so the kernel has somewhere to deliver them and sends no ICMP refusals back.
 import * as dgram from 'node:dgram';
 import * as path from 'node:path';
 import { randomTree, sameFile } from '../lib/files.mjs';
 import { transfer } from '../lib/transfer.mjs';
-import { bestRateM } from './paired.mjs';
+import { belowBestRateM } from './paired.mjs';
 
 export async function captureVsUdp(ctx, table) {
   if (process.getuid?.() !== 0) {
@@ -15,7 +16,7 @@ export async function captureVsUdp(ctx, table) {
     return;
   }
   const source = randomTree(ctx, ctx.sizeMB * 1e6);
-  const rateM = bestRateM(ctx, 1500);
+  const rateM = belowBestRateM(ctx, 1500);
   const senderArgs = ['--rate', `${rateM}m`, '-R', '1', '--fec', '20+4'];
   const check = (dest) => sameFile(source.file, path.join(dest, 'file.bin'));
   const holder = dgram.createSocket({ type: 'udp4', recvBufferSize: 4096 });
