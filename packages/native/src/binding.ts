@@ -19,7 +19,7 @@ export interface NativeBinding {
   startWriteback?: (fd: number, offset: number, length: number) => Promise<number>;
   /** The parity shards of one Reed-Solomon block on the calling thread, from @ronomon/reed-solomon's context (src/parity.cc); throws RangeError on a mismatch. */
   encodeParity?: (context: Uint8Array, data: Uint8Array, parity: Uint8Array, shardSize: number) => void;
-  /** How encodeParity runs on this CPU: 64 bytes a step (AVX2), or 8. */
+  /** How encodeParity runs on this CPU: 32 bytes a step (AVX2), or 8. */
   parityPath: 'avx2' | 'words';
   /** IEEE CRC-32 of bytes[start, end) (src/crc32.cc); throws RangeError outside the bytes. */
   crc32(bytes: Uint8Array, start: number, end: number): number;

@@ -4,7 +4,7 @@
 // on the libuv thread pool: each block costs a hand-off to a pool thread and back, about 30 us
 // of CPU, far more than the XORs of a block of 20 chunks of 1,424 bytes (about 6 us). This is
 // the same encoding, byte for byte, for the case the sender has (every data shard present, every
-// parity shard wanted), without the hand-off (and 64 bytes a step with AVX2; the start lines say
+// parity shard wanted), without the hand-off (and 32 bytes a step with AVX2; the start lines say
 // `parity=avx2|words`): the Cauchy bit matrix comes from that codec's own
 // context (its create(k, m)), and the loop is its dot(): each parity packet is the XOR of the
 // source packets its bit-matrix row selects, packets being shardSize / w bytes (halved while the
@@ -34,11 +34,11 @@ uint32_t PacketSize(uint32_t w, uint32_t k, uint32_t shardSize) {
   return packet;
 }
 
-// `out` = the XOR of the `n` (at least 1) packets `in`, bytes [from, length): each output word is
+// `out` = the XOR of the `n` (at least 1) packets `in`, `length` bytes each: each output word is
 // built in a register from every source and stored once (XOR-ing each source into `out` in turn
 // loaded and stored `out` once per source). Eight bytes a step, on any CPU.
-void XorPackets(const uint8_t* const* in, uint32_t n, uint8_t* out, uint32_t length, uint32_t from = 0) {
-  uint32_t i = from;
+void XorPackets(const uint8_t* const* in, uint32_t n, uint8_t* out, uint32_t length) {
+  uint32_t i = 0;
   for (; i + 8 <= length; i += 8) {
     uint64_t acc;
     std::memcpy(&acc, in[0] + i, 8);
@@ -57,30 +57,20 @@ void XorPackets(const uint8_t* const* in, uint32_t n, uint8_t* out, uint32_t len
 }
 
 #ifdef DIODESYNC_PARITY_X86
-// The same, 64 bytes a step in two AVX2 registers; a packet shorter than 32 bytes eight at a time.
+// Bytes [at, at + 32) of `out`, from every source, in one AVX2 register.
+__attribute__((target("avx2"))) inline void Xor32(const uint8_t* const* in, uint32_t n, uint8_t* out, uint32_t at) {
+  __m256i acc = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in[0] + at));
+  for (uint32_t s = 1; s < n; s++) acc = _mm256_xor_si256(acc, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in[s] + at)));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + at), acc);
+}
+
+// The same, 32 bytes a step; the last step ends at the packet's end, over bytes already done (the
+// same values again). A packet shorter than 32 bytes goes eight at a time.
 __attribute__((target("avx2"))) void XorPacketsAvx2(const uint8_t* const* in, uint32_t n, uint8_t* out, uint32_t length) {
-  uint32_t i = 0;
-  for (; i + 64 <= length; i += 64) {
-    __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in[0] + i));
-    __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in[0] + i + 32));
-    for (uint32_t s = 1; s < n; s++) {
-      a = _mm256_xor_si256(a, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in[s] + i)));
-      b = _mm256_xor_si256(b, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in[s] + i + 32)));
-    }
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), a);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i + 32), b);
-  }
-  if (i < length && length >= 32) {
-    // The last 32 bytes or fewer: one step that ends at the end, over bytes already done (the same values again).
-    for (uint32_t last = length - 32;; i += 32) {
-      if (i > last) i = last;
-      __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in[0] + i));
-      for (uint32_t s = 1; s < n; s++) a = _mm256_xor_si256(a, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in[s] + i)));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), a);
-      if (i == last) return;
-    }
-  }
-  XorPackets(in, n, out, length, i);
+  if (length < 32) return XorPackets(in, n, out, length);
+  uint32_t at = 0;
+  for (; at + 32 <= length; at += 32) Xor32(in, n, out, at);
+  if (at < length) Xor32(in, n, out, length - 32);
 }
 
 bool hasAvx2 = false;

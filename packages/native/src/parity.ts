@@ -9,5 +9,5 @@ import { binding } from './binding.js';
  */
 export const encodeParity: ((context: Uint8Array, data: Uint8Array, parity: Uint8Array, shardSize: number) => void) | undefined = binding?.encodeParity;
 
-/** Which coder runs: the addon's, 64 bytes a step (AVX2) or 8 (DIODESYNC_PARITY_WORDS=1 forces it), or the codec's on the thread pool. */
+/** Which coder runs: the addon's, 32 bytes a step (AVX2) or 8 (DIODESYNC_PARITY_WORDS=1 forces it), or the codec's on the thread pool. */
 export const parityPath: 'avx2' | 'words' | 'codec' = binding?.parityPath ?? 'codec';

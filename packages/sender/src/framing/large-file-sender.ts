@@ -95,7 +95,7 @@ function reusable(out: Interleaver, header: ObjectHeader): boolean {
   return header.fecK === 0 && out.depth === 1;
 }
 
-async function* readBlocks(fh: FileHandle, size: number, chunkSize: number, reading: { complete: boolean }, reuse: boolean, hash?: Hash) {
+async function* readBlocks(fh: FileHandle, size: number, chunkSize: number, reading: { complete: boolean }, reuse: boolean, hash: Hash) {
   const blockBytes = Math.max(1, Math.floor(READ_BLOCK_BYTES / chunkSize)) * chunkSize;
   let spare: Buffer | undefined;
   for (let position = 0; position < size; ) {
@@ -113,7 +113,7 @@ async function* readBlocks(fh: FileHandle, size: number, chunkSize: number, read
       reading.complete = false; // truncated while we read
       return;
     }
-    hash?.update(block);
+    hash.update(block);
     position += want;
     yield block;
   }

@@ -33,7 +33,7 @@ test('parity coded on this thread is the codec\'s, and the codec rebuilds lost c
   }
 });
 
-test('the addon codes 64 bytes a step on a CPU with AVX2', () => {
+test('the addon codes 32 bytes a step on a CPU with AVX2', () => {
   if (!encodeParity) return assert.equal(parityPath, 'codec');
   const cpuHasIt = /\bavx2\b/.test(readFileSync('/proc/cpuinfo', 'utf8')) && process.arch === 'x64';
   assert.equal(parityPath, cpuHasIt ? 'avx2' : 'words');
